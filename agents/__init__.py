@@ -1,0 +1,1 @@
+"""The agent loop, agents and their sessions."""

@@ -1,0 +1,205 @@
+"""The only importer of `openai`: streamed chat completions against any OpenAI-compatible API.
+
+`ChatModel` is the interface the loop depends on; `OpenAIChatModel` implements it with
+`AsyncOpenAI`, caching one client (and its connection pool) per provider. Every failure leaves
+as a `ModelError` with a stable code and a message that says what to fix.
+"""
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import openai
+from openai import AsyncOpenAI
+
+from agents.transcripts import Usage
+
+logger = logging.getLogger(__name__)
+
+Message = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSettings:
+    model: str
+    base_url: str
+    api_key: str
+    api_key_env: str
+    temperature: float | None = None
+    max_tokens: int | None = None
+    timeout: float = 120.0
+    max_retries: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallDelta:
+    index: int
+    id: str | None
+    name: str | None
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    stop_reason: str
+    usage: Usage | None = None
+
+
+ModelEvent = TextDelta | ToolCallDelta | Finished
+
+
+@dataclass
+class ModelError(Exception):
+    code: str
+    message: str
+    retryable: bool = False
+    status: int | None = field(default=None)
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+class ChatModel(Protocol):
+    """Streams one completion. MUST yield zero or more deltas then exactly one `Finished`,
+    or raise `ModelError`. MUST NOT yield reasoning content. Cancellation propagates."""
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        settings: ModelSettings,
+        tools: Sequence[dict[str, Any]] | None = None,
+    ) -> AsyncIterator[ModelEvent]: ...
+
+
+def check_configured(settings: ModelSettings) -> None:
+    """Raise a `model_not_configured` error naming what to set, before any network call."""
+    if not settings.model:
+        raise ModelError(
+            "model_not_configured",
+            "No model configured: set OPENCLAW_MODEL or the agent's model in the admin.",
+        )
+    if not settings.base_url and not settings.api_key:
+        raise ModelError(
+            "model_not_configured",
+            f"No API key: set {settings.api_key_env or 'OPENAI_API_KEY'}, or OPENAI_BASE_URL "
+            "(or the agent's provider base URL) for a local OpenAI-compatible server.",
+        )
+
+
+def _usage(raw: Any) -> Usage | None:
+    if raw is None:
+        return None
+    usage: Usage = {
+        "prompt_tokens": int(raw.prompt_tokens or 0),
+        "completion_tokens": int(raw.completion_tokens or 0),
+        "total_tokens": int(raw.total_tokens or 0),
+    }
+    details = getattr(raw, "prompt_tokens_details", None)
+    cached = getattr(details, "cached_tokens", None) if details is not None else None
+    if cached:
+        usage["cached_tokens"] = int(cached)
+    return usage
+
+
+def _translate(exc: Exception, settings: ModelSettings) -> ModelError:
+    where = settings.base_url or "the OpenAI API"
+    if isinstance(exc, openai.APITimeoutError):
+        return ModelError("timeout", f"The model at {where} did not answer in time.", True)
+    if isinstance(exc, openai.APIConnectionError):
+        return ModelError(
+            "model_unreachable",
+            f"Cannot reach the model at {where}: check OPENAI_BASE_URL and that the server runs.",
+            True,
+        )
+    if isinstance(exc, openai.AuthenticationError):
+        return ModelError(
+            "model_auth", f"{where} refused the API key: check {settings.api_key_env}.", False, 401
+        )
+    if isinstance(exc, openai.NotFoundError):
+        return ModelError(
+            "model_error", f"Model {settings.model!r} not found at {where}.", False, 404
+        )
+    if isinstance(exc, openai.RateLimitError):
+        return ModelError("rate_limited", f"{where} is rate limiting requests.", True, 429)
+    if isinstance(exc, openai.APIStatusError):
+        code = getattr(exc, "code", None)
+        if code == "context_length_exceeded":
+            return ModelError("context_length", "The conversation is too long for the model.")
+        status = exc.status_code
+        return ModelError(
+            "model_error", f"The model API answered HTTP {status}.", status >= 500, status
+        )
+    return ModelError("model_error", f"The model returned an unreadable answer ({type(exc).__name__}).")
+
+
+class OpenAIChatModel:
+    """`ChatModel` over `openai.AsyncOpenAI`, one cached client per provider settings."""
+
+    def __init__(self) -> None:
+        self._clients: dict[tuple[str, str, float, int], AsyncOpenAI] = {}
+
+    def _client(self, settings: ModelSettings) -> AsyncOpenAI:
+        key = (settings.base_url, settings.api_key, settings.timeout, settings.max_retries)
+        client = self._clients.get(key)
+        if client is None:
+            client = AsyncOpenAI(
+                api_key=settings.api_key,
+                base_url=settings.base_url or None,
+                timeout=settings.timeout,
+                max_retries=settings.max_retries,
+            )
+            self._clients[key] = client
+        return client
+
+    async def stream(
+        self,
+        messages: Sequence[Message],
+        settings: ModelSettings,
+        tools: Sequence[dict[str, Any]] | None = None,
+    ) -> AsyncIterator[ModelEvent]:
+        check_configured(settings)
+        kwargs: dict[str, Any] = {
+            "model": settings.model,
+            "messages": list(messages),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if settings.temperature is not None:
+            kwargs["temperature"] = settings.temperature
+        if settings.max_tokens:
+            kwargs["max_tokens"] = settings.max_tokens
+        if tools:
+            kwargs["tools"] = list(tools)
+        stop_reason: str | None = None
+        usage: Usage | None = None
+        try:
+            stream = await self._client(settings).chat.completions.create(**kwargs)
+            async for chunk in stream:
+                if chunk.usage is not None:
+                    usage = _usage(chunk.usage)
+                for choice in chunk.choices:
+                    delta = choice.delta
+                    if delta is not None and delta.content:
+                        yield TextDelta(delta.content)
+                    for call in (delta.tool_calls if delta is not None else None) or ():
+                        fn = call.function
+                        yield ToolCallDelta(
+                            index=call.index,
+                            id=call.id,
+                            name=fn.name if fn else None,
+                            arguments=(fn.arguments or "") if fn else "",
+                        )
+                    if choice.finish_reason:
+                        stop_reason = choice.finish_reason
+        except Exception as exc:  # SDK, transport and parse errors all end here, translated
+            logger.debug("Model call failed", exc_info=True)
+            raise _translate(exc, settings) from exc
+        if stop_reason is None:
+            raise ModelError("model_error", "The model stream ended without finishing.", True)
+        yield Finished(stop_reason, usage)

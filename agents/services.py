@@ -1,0 +1,198 @@
+"""State changes for agents and sessions: each is one named, synchronous function.
+
+Async callers (the lanes, the consumer) reach these through `database_sync_to_async`.
+"""
+
+import logging
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from agents.models import Agent, Session
+from agents.transcripts import Usage
+from agents.workspace import create_workspace
+
+logger = logging.getLogger(__name__)
+
+
+class NotFound(LookupError):
+    """An agent or session that does not exist (or is disabled)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AgentConfig:
+    """What a turn needs to know about an agent, detached from the ORM."""
+
+    slug: str
+    name: str
+    model: str
+    base_url: str
+    api_key_env: str
+    instructions: str
+    temperature: float | None
+    max_output_tokens: int
+    context_window: int
+    workspace: str
+
+    @classmethod
+    def from_model(cls, agent: Agent) -> "AgentConfig":
+        return cls(
+            slug=agent.slug,
+            name=agent.name,
+            model=agent.model or settings.OPENCLAW_MODEL,
+            base_url=agent.base_url or settings.OPENAI_BASE_URL,
+            api_key_env=agent.api_key_env,
+            instructions=agent.instructions,
+            temperature=agent.temperature,
+            max_output_tokens=agent.max_output_tokens,
+            context_window=agent.context_window,
+            workspace=str(agent.workspace),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRef:
+    pk: int
+    key: str
+    session_id: str
+    agent: AgentConfig
+    transcript: str
+
+
+def ensure_default_agent(using: str = "default") -> Agent:
+    """Create the default agent and its workspace if missing (runs after every `migrate`)."""
+    slug = settings.OPENCLAW_DEFAULT_AGENT
+    agent, created = Agent.objects.using(using).get_or_create(
+        slug=slug, defaults={"name": slug.capitalize()}
+    )
+    create_workspace(agent.workspace, agent_name=agent.name)
+    if created:
+        logger.info("Created default agent %r with workspace %s", slug, agent.workspace)
+    return agent
+
+
+def get_agent(slug: str | None) -> Agent:
+    slug = slug or settings.OPENCLAW_DEFAULT_AGENT
+    try:
+        return Agent.objects.get(slug=slug, enabled=True)
+    except Agent.DoesNotExist:
+        raise NotFound(f"No enabled agent {slug!r}.") from None
+
+
+def main_session_key(agent_slug: str | None) -> str:
+    return f"agent:{agent_slug or settings.OPENCLAW_DEFAULT_AGENT}:main"
+
+
+def agent_slug_of(key: str) -> str | None:
+    """The agent named by a session key `agent:<slug>:...`, or None for a malformed key."""
+    parts = key.split(":", 2)
+    if len(parts) == 3 and parts[0] == "agent" and parts[1] and parts[2]:
+        return parts[1]
+    return None
+
+
+def _new_session(agent: Agent, key: str, channel: str, peer: str) -> Session:
+    session_id = uuid.uuid4()
+    return Session.objects.create(
+        key=key,
+        session_id=session_id,
+        agent=agent,
+        channel=channel,
+        peer=peer,
+        transcript_path=f"sessions/{agent.slug}/{session_id.hex}.jsonl",
+    )
+
+
+def open_session(key: str, *, channel: str = "web", peer: str = "") -> tuple[SessionRef, bool]:
+    """The active session for `key`, created if needed; returns (session, created)."""
+    slug = agent_slug_of(key)
+    if slug is None:
+        raise NotFound(f"Malformed session key {key!r}: expected agent:<agent>:<name>.")
+    agent = get_agent(slug)
+    session = Session.objects.filter(key=key, status=Session.Status.ACTIVE).first()
+    created = False
+    if session is None:
+        try:
+            with transaction.atomic():
+                session = _new_session(agent, key, channel, peer)
+                created = True
+        except IntegrityError:  # created concurrently by another run: use that one
+            session = Session.objects.get(key=key, status=Session.Status.ACTIVE)
+    return _ref(session, agent), created
+
+
+def _ref(session: Session, agent: Agent) -> SessionRef:
+    return SessionRef(
+        pk=session.pk,
+        key=session.key,
+        session_id=session.session_id.hex,
+        agent=AgentConfig.from_model(agent),
+        transcript=str(session.transcript_file),
+    )
+
+
+def find_session(key: str) -> SessionRef:
+    """The active session for `key`; NotFound if it has never been used."""
+    session = (
+        Session.objects.select_related("agent")
+        .filter(key=key, status=Session.Status.ACTIVE)
+        .first()
+    )
+    if session is None:
+        raise NotFound(f"No session {key!r}.")
+    return _ref(session, session.agent)
+
+
+def record_turn(session_pk: int, usage: Usage | None, *, title: str = "") -> None:
+    """Add one turn's usage to the session's counters and mark it active now."""
+    usage = usage or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+    Session.objects.filter(pk=session_pk).update(
+        turns=F("turns") + 1,
+        tokens_in=F("tokens_in") + usage["prompt_tokens"],
+        tokens_out=F("tokens_out") + usage["completion_tokens"],
+        tokens_cached=F("tokens_cached") + usage.get("cached_tokens", 0),
+        last_active_at=timezone.now(),
+    )
+    if title:
+        Session.objects.filter(pk=session_pk, title="").update(title=title[:200])
+
+
+def reset_session(key: str) -> tuple[str, str]:
+    """Archive the active session for `key` and open a fresh one (the transcript stays on disk).
+
+    Returns (previous session id, new session id).
+    """
+    with transaction.atomic():
+        old = Session.objects.select_related("agent").filter(key=key, status="active").first()
+        if old is None:
+            raise NotFound(f"No session {key!r}.")
+        Session.objects.filter(pk=old.pk).update(status=Session.Status.ARCHIVED)
+        new = _new_session(old.agent, key, old.channel, old.peer)
+    return old.session_id.hex, new.session_id.hex
+
+
+def list_sessions(agent_slug: str | None = None, limit: int = 200) -> list[dict[str, object]]:
+    qs = Session.objects.select_related("agent").filter(status=Session.Status.ACTIVE)
+    if agent_slug:
+        qs = qs.filter(agent__slug=agent_slug)
+    return [
+        {
+            "key": s.key,
+            "agent": s.agent.slug,
+            "title": s.title,
+            "channel": s.channel,
+            "created": s.created_at.isoformat(),
+            "last_active": s.last_active_at.isoformat(),
+            "turns": s.turns,
+            "tokens_in": s.tokens_in,
+            "tokens_out": s.tokens_out,
+            "cost": str(s.cost.quantize(Decimal("0.000001"))),
+            "status": s.status,
+        }
+        for s in qs[:limit]
+    ]

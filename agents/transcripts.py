@@ -1,0 +1,91 @@
+"""Append-only JSONL session transcripts: one JSON object a line, flushed per entry, never rewritten.
+
+Blocking file I/O lives here as plain functions; async callers reach them through one
+`asyncio.to_thread` boundary (`append_entries_async`, `read_entries_async`).
+"""
+
+import asyncio
+import json
+import logging
+import os
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, NotRequired, TypedDict
+
+logger = logging.getLogger(__name__)
+
+EntryType = Literal["session", "message", "tool_call", "tool_result", "compaction", "error"]
+
+
+class Usage(TypedDict):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    cached_tokens: NotRequired[int]
+
+
+class Entry(TypedDict):
+    type: EntryType
+    ts: str
+    role: NotRequired[str]
+    content: NotRequired[str]
+    run: NotRequired[str]
+    usage: NotRequired[Usage]
+    stop_reason: NotRequired[str]
+    tool_calls: NotRequired[list[dict[str, Any]]]
+    meta: NotRequired[dict[str, Any]]
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def make_entry(type_: EntryType, **fields: Any) -> Entry:
+    entry: dict[str, Any] = {"type": type_, "ts": now_iso()}
+    entry.update({k: v for k, v in fields.items() if v is not None})
+    return entry  # type: ignore[return-value]  # keys are checked by callers' keyword names
+
+
+def append_entries(path: Path, entries: Iterable[Entry], *, fsync: bool = False) -> None:
+    """Append entries, one line each, in a single write; the file is created on first use."""
+    data = "".join(json.dumps(e, ensure_ascii=False, separators=(",", ":")) + "\n" for e in entries)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as handle:
+        # After a crash the last line may be torn: start on a fresh line so the new entry survives.
+        if handle.tell() > 0:
+            handle.seek(-1, os.SEEK_END)
+            if handle.read(1) != b"\n":
+                data = "\n" + data
+        handle.write(data.encode("utf-8"))
+        handle.flush()
+        if fsync:
+            os.fsync(handle.fileno())
+
+
+def read_entries(path: Path) -> list[Entry]:
+    """Read every entry; a torn or corrupt line (a crash mid-write) is skipped, not fatal."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    entries: list[Entry] = []
+    for number, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except ValueError:
+            logger.warning("Skipping unreadable line %d of %s", number, path)
+            continue
+        if isinstance(value, dict) and "type" in value:
+            entries.append(value)  # type: ignore[arg-type]
+    return entries
+
+
+async def append_entries_async(path: Path, entries: list[Entry], *, fsync: bool = False) -> None:
+    await asyncio.to_thread(append_entries, path, entries, fsync=fsync)
+
+
+async def read_entries_async(path: Path) -> list[Entry]:
+    return await asyncio.to_thread(read_entries, path)

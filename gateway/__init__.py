@@ -1,0 +1,1 @@
+"""The gateway process: its connections, the router and the session lanes."""

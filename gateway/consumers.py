@@ -1,0 +1,56 @@
+"""The gateway WebSocket consumer: authenticate, parse frames, dispatch, forward events."""
+
+import json
+import logging
+from typing import Any
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from gateway import methods, protocol
+from gateway.auth import is_authorised, origin_allowed
+from gateway.runs import GatewayEventMessage, session_group
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHORISED = 4401
+
+
+class GatewayConsumer(AsyncWebsocketConsumer):
+    async def connect(self) -> None:
+        self.groups_joined: set[str] = set()
+        if origin_allowed(self.scope) is False:
+            await self.close()  # before accept: the handshake is refused (HTTP 403)
+            return
+        await self.accept()
+        if not is_authorised(self.scope):
+            await self.close(code=CLOSE_UNAUTHORISED)
+
+    async def disconnect(self, code: int) -> None:
+        for group in getattr(self, "groups_joined", ()):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def subscribe(self, session_key: str) -> None:
+        group = session_group(session_key)
+        if group not in self.groups_joined:
+            self.groups_joined.add(group)
+            await self.channel_layer.group_add(group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        request_id: str | None = None
+        try:
+            request = protocol.parse_request(text_data, max_bytes=settings.OPENCLAW_MAX_FRAME_BYTES)
+            request_id = request.id
+            result = await methods.dispatch(self, request.method, request.params)
+            await self._send(protocol.ok(request.id, result))
+        except protocol.ProtocolError as exc:
+            await self._send(protocol.error(exc.request_id or request_id, exc.code, exc.message))
+        except Exception:
+            logger.exception("Gateway request %s failed", request_id)
+            await self._send(protocol.error(request_id, "internal", "Internal error; see the gateway log."))
+
+    async def gateway_event(self, message: GatewayEventMessage) -> None:
+        await self._send(protocol.event(message["event"], message["data"]))
+
+    async def _send(self, frame: Any) -> None:
+        await self.send(text_data=json.dumps(frame, ensure_ascii=False, separators=(",", ":")))

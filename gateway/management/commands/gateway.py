@@ -1,0 +1,51 @@
+"""`manage.py gateway`: the whole gateway, one process (Daphne in-process plus the runtime)."""
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections
+from django.db.migrations.executor import MigrationExecutor
+
+from gateway.lock import AlreadyRunning, InstanceLock
+
+
+class Command(BaseCommand):
+    help = "Run the openclaw gateway (HTTP, WebSockets, platform connections, agent runs)."
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--bind", default=settings.OPENCLAW_BIND, help="Interface (default %(default)s).")
+        parser.add_argument("--port", type=int, default=settings.OPENCLAW_PORT, help="Port (default %(default)s).")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        executor = MigrationExecutor(connections["default"])
+        if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+            raise CommandError("The database is not up to date: run `python manage.py migrate` first.")
+        lock = InstanceLock(Path(settings.OPENCLAW_HOME) / "gateway.lock")
+        try:
+            lock.acquire()
+        except AlreadyRunning as exc:
+            raise CommandError(str(exc)) from None
+        connections.close_all()  # the server's threads open their own
+        try:
+            code = self._serve(options["bind"], options["port"])
+        finally:
+            lock.release()
+        if code:
+            sys.exit(code)
+
+    def _serve(self, host: str, port: int) -> int:
+        from gateway.server import serve  # installs the asyncio reactor: import late, on purpose
+        from openclaw.asgi import build_application
+
+        def ready() -> None:
+            self.stdout.write(
+                f"openclaw gateway ready on http://{host}:{port}/ (state: {settings.OPENCLAW_HOME}; "
+                f"gateway token in {Path(settings.OPENCLAW_HOME) / 'gateway.token'} unless set)"
+            )
+            self.stdout.flush()
+
+        return serve(build_application(), host=host, port=port, on_ready=ready)

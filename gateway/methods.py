@@ -1,0 +1,101 @@
+"""Gateway WebSocket methods: each validates its params, calls one service, returns a result.
+
+Handlers raise `ProtocolError` for anything the client should hear about.
+"""
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+import openclaw
+from agents import services
+from agents.services import NotFound
+from agents.transcripts import read_entries_async
+from gateway import runs
+from gateway.lanes import LanesClosed
+from gateway.protocol import ProtocolError, int_param, optional_str, require_str
+from gateway.runtime import runtime
+
+Result = dict[str, Any]
+
+
+class Connection(Protocol):
+    async def subscribe(self, session_key: str) -> None: ...
+
+
+Handler = Callable[[Connection, dict[str, Any]], Awaitable[Result]]
+
+
+async def health(conn: Connection, params: dict[str, Any]) -> Result:
+    return {"status": "ok", "version": openclaw.__version__, "runtime": runtime.state}
+
+
+async def chat_send(conn: Connection, params: dict[str, Any]) -> Result:
+    text = require_str(params, "text", max_len=settings.OPENCLAW_MAX_MESSAGE_CHARS)
+    key = optional_str(params, "session")
+    agent = optional_str(params, "agent", max_len=64)
+    try:
+        session = await runs.open_session(key, agent)
+        await conn.subscribe(session.key)
+        run_id = await runs.submit_chat(session, text)
+    except NotFound as exc:
+        raise ProtocolError("not_found", str(exc)) from None
+    except LanesClosed as exc:
+        raise ProtocolError("unavailable", str(exc)) from None
+    return {"run": run_id, "session": session.key}
+
+
+async def chat_abort(conn: Connection, params: dict[str, Any]) -> Result:
+    run_id = require_str(params, "run", max_len=64)
+    try:
+        return {"aborted": runtime.lanes.abort(run_id)}
+    except LanesClosed as exc:
+        raise ProtocolError("unavailable", str(exc)) from None
+
+
+async def sessions_list(conn: Connection, params: dict[str, Any]) -> Result:
+    agent = optional_str(params, "agent", max_len=64)
+    return {"sessions": await database_sync_to_async(services.list_sessions)(agent)}
+
+
+async def sessions_history(conn: Connection, params: dict[str, Any]) -> Result:
+    key = require_str(params, "session")
+    limit = int_param(params, "limit", default=50, low=1, high=500)
+    try:
+        session = await database_sync_to_async(services.find_session)(key)
+    except NotFound:
+        await conn.subscribe(key)
+        return {"session": key, "entries": []}
+    await conn.subscribe(key)
+    entries = await read_entries_async(Path(session.transcript))
+    shown = [e for e in entries if e["type"] in ("message", "error", "compaction")]
+    return {"session": key, "entries": shown[-limit:]}
+
+
+async def sessions_reset(conn: Connection, params: dict[str, Any]) -> Result:
+    key = require_str(params, "session")
+    try:
+        previous, _ = await database_sync_to_async(services.reset_session)(key)
+    except NotFound as exc:
+        raise ProtocolError("not_found", str(exc)) from None
+    return {"session": key, "previous": previous}
+
+
+METHODS: dict[str, Handler] = {
+    "health": health,
+    "chat.send": chat_send,
+    "chat.abort": chat_abort,
+    "sessions.list": sessions_list,
+    "sessions.history": sessions_history,
+    "sessions.reset": sessions_reset,
+}
+
+
+async def dispatch(conn: Connection, method: str, params: dict[str, Any]) -> Result:
+    handler = METHODS.get(method)
+    if handler is None:
+        raise ProtocolError("unknown_method", f"Unknown method {method!r}.")
+    return await handler(conn, params)

@@ -1,0 +1,124 @@
+"""The gateway runtime: long-lived work that starts with the server and stops on SIGTERM.
+
+`runtime` is the process-wide instance. `start()` and `stop()` run on the server's asyncio loop
+(the `gateway` command hooks them into Daphne's reactor; tests call them directly).
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from django.conf import settings
+
+from agents.llm import ChatModel, OpenAIChatModel
+from gateway.lanes import Lanes, LanesClosed
+
+logger = logging.getLogger(__name__)
+
+State = Literal["stopped", "starting", "running", "stopping"]
+TaskFactory = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class SupervisedTask:
+    name: str
+    factory: TaskFactory
+    task: asyncio.Task[None] | None = None
+    restarts: int = 0
+    state: str = "stopped"
+    last_error: str = ""
+
+
+@dataclass
+class Supervisor:
+    """Keeps named long-lived coroutines running, restarting a crashed one with backoff."""
+
+    max_backoff: float = 60.0
+    tasks: dict[str, SupervisedTask] = field(default_factory=dict)
+
+    def add(self, name: str, factory: TaskFactory) -> None:
+        entry = SupervisedTask(name, factory)
+        self.tasks[name] = entry
+        entry.task = asyncio.create_task(self._keep(entry), name=f"supervised:{name}")
+
+    async def _keep(self, entry: SupervisedTask) -> None:
+        delay = 1.0
+        while True:
+            entry.state = "running"
+            try:
+                await entry.factory()
+                entry.state = "finished"
+                return
+            except asyncio.CancelledError:
+                entry.state = "stopped"
+                raise
+            except Exception as exc:
+                entry.restarts += 1
+                entry.state = "restarting"
+                entry.last_error = f"{type(exc).__name__}: {exc}"
+                logger.exception("Task %s crashed; restarting in %.0f s", entry.name, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.max_backoff)
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        tasks = [e.task for e in self.tasks.values() if e.task is not None and not e.task.done()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+
+    def report(self) -> dict[str, Any]:
+        return {
+            name: {"state": e.state, "restarts": e.restarts, "last_error": e.last_error}
+            for name, e in self.tasks.items()
+        }
+
+
+class GatewayRuntime:
+    def __init__(self) -> None:
+        self.state: State = "stopped"
+        self.model: ChatModel = OpenAIChatModel()
+        self._lanes: Lanes | None = None
+        self.supervisor = Supervisor()
+
+    @property
+    def lanes(self) -> Lanes:
+        if self._lanes is None or self.state != "running":
+            raise LanesClosed("The gateway runtime is not running.")
+        return self._lanes
+
+    async def start(self) -> None:
+        if self.state != "stopped":
+            return
+        self.state = "starting"
+        self._lanes = Lanes(
+            max_concurrent=settings.OPENCLAW_MAX_CONCURRENT_RUNS,
+            backstop_seconds=settings.OPENCLAW_RUN_DEADLINE + 30,
+        )
+        self.supervisor = Supervisor()
+        self.state = "running"
+        logger.info("Gateway runtime started")
+
+    async def stop(self) -> None:
+        if self.state != "running":
+            return
+        self.state = "stopping"
+        assert self._lanes is not None  # noqa: S101  # set by start()
+        await self._lanes.drain(settings.OPENCLAW_DRAIN_SECONDS)
+        await self.supervisor.stop()
+        self.state = "stopped"
+        logger.info("Gateway runtime stopped")
+
+    def status(self) -> dict[str, Any]:
+        lanes = self._lanes
+        return {
+            "runtime": self.state,
+            "runs_busy": lanes.busy if lanes else 0,
+            "runs_queued": lanes.queued if lanes else 0,
+            "tasks": self.supervisor.report(),
+        }
+
+
+runtime = GatewayRuntime()

@@ -1,0 +1,67 @@
+"""Daphne, embedded: the gateway process serves HTTP and WebSockets and owns the runtime.
+
+Daphne has no ASGI lifespan events, so the runtime is started once the reactor runs and is
+drained before Daphne cancels the connections (so in-flight turns still reach their sockets).
+Import this module before anything imports `twisted.internet.reactor`.
+"""
+
+import daphne.server  # noqa: I001  # installs the asyncio reactor; must come first
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from daphne.endpoints import build_endpoint_description_strings
+from twisted.internet import defer, reactor
+
+from gateway.runtime import runtime
+
+logger = logging.getLogger(__name__)
+
+
+class GatewayServer(daphne.server.Server):  # type: ignore[misc]  # daphne is untyped
+    def kill_all_applications(self) -> Any:
+        """Drain the runtime first, then let Daphne cancel what is left."""
+
+        async def drain_then_kill() -> None:
+            try:
+                await runtime.stop()
+            except Exception:
+                logger.exception("Runtime stop failed")
+            await defer.Deferred.asFuture(super(GatewayServer, self).kill_all_applications(), asyncio.get_running_loop())
+
+        return defer.Deferred.fromFuture(asyncio.ensure_future(drain_then_kill()))
+
+
+def serve(application: Any, *, host: str, port: int, on_ready: Callable[[], None]) -> int:
+    """Run until SIGTERM/SIGINT; returns the process exit code."""
+    exit_code = 0
+
+    async def start() -> None:
+        nonlocal exit_code
+        try:
+            await runtime.start()
+        except Exception:
+            logger.exception("The gateway runtime failed to start")
+            exit_code = 1
+            reactor.stop()
+            return
+        on_ready()
+
+    def when_running() -> None:
+        # callWhenRunning fires before the asyncio loop spins: schedule the start on it.
+        loop = asyncio.get_event_loop()
+        loop.call_soon(lambda: loop.create_task(start()))
+
+    reactor.callWhenRunning(when_running)
+    server = GatewayServer(
+        application=application,
+        endpoints=build_endpoint_description_strings(host=host, port=port),
+        signal_handlers=True,
+        verbosity=2,  # route Twisted's log into stdlib logging instead of discarding tracebacks
+        websocket_timeout=-1,
+        application_close_timeout=5,
+    )
+    server.run()
+    return exit_code

@@ -1,0 +1,1 @@
+"""Markdown memory (MEMORY.md and daily logs) mirrored in the ORM."""

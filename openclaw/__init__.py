@@ -1,0 +1,6 @@
+"""openclaw: a self-hosted AI agent gateway on Django."""
+
+from .celery import app as celery_app
+
+__all__ = ["celery_app"]
+__version__ = "0.1.0"

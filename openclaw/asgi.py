@@ -1,0 +1,32 @@
+"""The ASGI application. It only runs inside `python manage.py gateway`, which owns the runtime
+(Daphne has no lifespan events): importing `application` from a plain server refuses to start."""
+
+import os
+from typing import Any
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "openclaw.settings")
+
+REFUSAL = (
+    "openclaw must be started with `python manage.py gateway` (it runs Daphne in-process and "
+    "starts the gateway runtime); plain `daphne openclaw.asgi:application` would serve without it."
+)
+
+
+def build_application() -> Any:
+    django_app = get_asgi_application()
+    from channels.auth import AuthMiddlewareStack
+    from channels.routing import ProtocolTypeRouter, URLRouter
+
+    from openclaw.routing import websocket_urlpatterns
+
+    return ProtocolTypeRouter(
+        {"http": django_app, "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns))}
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name == "application":
+        raise SystemExit(REFUSAL)
+    raise AttributeError(name)

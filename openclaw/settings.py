@@ -1,0 +1,195 @@
+"""Django settings: the only module that reads the environment (django-environ, optional `.env`).
+
+Every variable is listed with a one-line comment in `.env.example`.
+"""
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import django_stubs_ext
+import environ
+
+django_stubs_ext.monkeypatch()  # lets admin and querysets be subscripted in annotations
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+_dotenv = Path(os.environ.get("OPENCLAW_ENV_FILE", BASE_DIR / ".env"))
+if _dotenv.is_file():
+    env.read_env(str(_dotenv))
+
+OPENCLAW_HOME = Path(env.str("OPENCLAW_HOME", default="~/.openclaw")).expanduser().resolve()
+OPENCLAW_HOME.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def _state_secret(filename: str, nbytes: int = 32) -> str:
+    """Return a secret kept in the state directory, creating it (mode 0600) on first use."""
+    path = OPENCLAW_HOME / filename
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        value = secrets.token_urlsafe(nbytes)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process created it first: use theirs
+            return path.read_text(encoding="utf-8").strip()
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(value + "\n")
+        return value
+
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or _state_secret("secret_key", 50)
+ALLOWED_HOSTS: list[str] = env.list(
+    "DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"]
+)
+CSRF_TRUSTED_ORIGINS: list[str] = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "gateway",
+    "agents",
+    "memory",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "openclaw.urls"
+ASGI_APPLICATION = "openclaw.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# SQLite in the state directory by default, tuned so hundreds of coroutines never see
+# "database is locked" (WAL, busy timeout, IMMEDIATE transactions; see STACK-NOTES).
+DATABASES = {
+    "default": env.db_url(
+        "DATABASE_URL", default=f"sqlite:///{OPENCLAW_HOME / 'openclaw.sqlite3'}"
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.str("REDIS_URL", default="")
+CHANNEL_LAYERS: dict[str, Any]
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": 2000, "expiry": 60},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": 2000, "expiry": 60},
+        }
+    }
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "openclawfs://"
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "data_folder_in": str(OPENCLAW_HOME / "broker" / "queue"),
+    "data_folder_out": str(OPENCLAW_HOME / "broker" / "queue"),
+    "control_folder": str(OPENCLAW_HOME / "broker" / "control"),
+}
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ACKS_LATE = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("OPENCLAW_TIMEZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+LOGIN_URL = "admin:login"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+LOG_LEVEL = env.str("OPENCLAW_LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    # get_asgi_application() re-runs logging setup; keep the loggers already created.
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django": {"level": "WARNING"}, "daphne": {"level": "WARNING"}},
+}
+
+# --- openclaw ---------------------------------------------------------------------------
+OPENCLAW_GATEWAY_TOKEN = env.str("OPENCLAW_GATEWAY_TOKEN", default="") or _state_secret(
+    "gateway.token"
+)
+OPENCLAW_BIND = env.str("OPENCLAW_BIND", default="127.0.0.1")
+OPENCLAW_PORT = env.int("OPENCLAW_PORT", default=8000)
+OPENCLAW_WORKSPACES = OPENCLAW_HOME / "workspaces"
+OPENCLAW_SESSIONS_DIR = OPENCLAW_HOME / "sessions"
+OPENCLAW_DEFAULT_AGENT = env.str("OPENCLAW_DEFAULT_AGENT", default="main")
+
+OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="")
+OPENCLAW_MODEL = env.str("OPENCLAW_MODEL", default="")
+# Provider keys are looked up by variable name (Agent.api_key_env); only names ending in
+# _API_KEY are eligible, so an agent can never be pointed at an unrelated secret.
+OPENCLAW_PROVIDER_KEYS: dict[str, str] = {
+    name: value for name, value in os.environ.items() if name.endswith("_API_KEY") and value
+}
+
+OPENCLAW_MODEL_TIMEOUT = env.float("OPENCLAW_MODEL_TIMEOUT", default=120.0)
+OPENCLAW_MODEL_MAX_RETRIES = env.int("OPENCLAW_MODEL_MAX_RETRIES", default=2)
+OPENCLAW_RUN_DEADLINE = env.float("OPENCLAW_RUN_DEADLINE", default=600.0)
+OPENCLAW_DRAIN_SECONDS = env.float("OPENCLAW_DRAIN_SECONDS", default=20.0)
+OPENCLAW_MAX_CONCURRENT_RUNS = env.int("OPENCLAW_MAX_CONCURRENT_RUNS", default=64)
+OPENCLAW_MAX_FRAME_BYTES = env.int("OPENCLAW_MAX_FRAME_BYTES", default=256 * 1024)
+OPENCLAW_MAX_MESSAGE_CHARS = env.int("OPENCLAW_MAX_MESSAGE_CHARS", default=32_000)
+OPENCLAW_BOOTSTRAP_FILE_CHARS = env.int("OPENCLAW_BOOTSTRAP_FILE_CHARS", default=20_000)
+OPENCLAW_TRANSCRIPT_FSYNC = env.bool("OPENCLAW_TRANSCRIPT_FSYNC", default=False)

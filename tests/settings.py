@@ -1,0 +1,10 @@
+"""Test settings: a fresh temporary OPENCLAW_HOME, then the real settings."""
+
+import os
+import tempfile
+
+os.environ["OPENCLAW_HOME"] = tempfile.mkdtemp(prefix="openclaw-test-")
+os.environ.setdefault("OPENCLAW_GATEWAY_TOKEN", "test-gateway-token")
+os.environ["OPENCLAW_ENV_FILE"] = os.devnull
+
+from openclaw.settings import *  # noqa: E402, F403
