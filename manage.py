@@ -6,8 +6,8 @@ import sys
 
 
 def main() -> None:
-    if sys.version_info < (3, 12):
-        sys.exit("openclaw needs Python 3.12 or newer (found %d.%d)." % sys.version_info[:2])
+    if sys.version_info < (3, 12):  # noqa: UP036  # say so plainly instead of a SyntaxError later
+        sys.exit(f"openclaw needs Python 3.12 or newer (found {sys.version.split()[0]}).")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "openclaw.settings")
     from django.core.management import execute_from_command_line
 

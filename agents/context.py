@@ -35,7 +35,9 @@ def estimate_tokens(text: str) -> int:
 def cap_text(name: str, text: str, cap: int) -> str:
     if len(text) <= cap:
         return text
-    return text[:cap] + TRUNCATION_NOTICE.format(name=name, omitted=len(text) - cap, total=len(text))
+    return text[:cap] + TRUNCATION_NOTICE.format(
+        name=name, omitted=len(text) - cap, total=len(text)
+    )
 
 
 def stable_prefix(inputs: PromptInputs) -> str:

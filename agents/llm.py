@@ -135,7 +135,9 @@ def _translate(exc: Exception, settings: ModelSettings) -> ModelError:
         return ModelError(
             "model_error", f"The model API answered HTTP {status}.", status >= 500, status
         )
-    return ModelError("model_error", f"The model returned an unreadable answer ({type(exc).__name__}).")
+    return ModelError(
+        "model_error", f"The model returned an unreadable answer ({type(exc).__name__})."
+    )
 
 
 class OpenAIChatModel:

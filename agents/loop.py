@@ -94,7 +94,9 @@ async def run_turn(request: TurnRequest, model: ChatModel, sink: EventSink) -> T
     fsync = settings.OPENCLAW_TRANSCRIPT_FSYNC
     messages = await _prepare(request)
     await append_entries_async(
-        path, [make_entry("message", role="user", content=request.text, run=request.run_id)], fsync=fsync
+        path,
+        [make_entry("message", role="user", content=request.text, run=request.run_id)],
+        fsync=fsync,
     )
     parts: list[str] = []
     try:
@@ -110,7 +112,9 @@ async def run_turn(request: TurnRequest, model: ChatModel, sink: EventSink) -> T
         await asyncio.shield(_finish(request, sink, "".join(parts), "aborted", None))
         raise
     except TimeoutError:
-        error = ModelError("timeout", f"The run exceeded its {settings.OPENCLAW_RUN_DEADLINE:g} s deadline.")
+        error = ModelError(
+            "timeout", f"The run exceeded its {settings.OPENCLAW_RUN_DEADLINE:g} s deadline."
+        )
         return await _fail(request, sink, "".join(parts), error)
     except ModelError as error:
         return await _fail(request, sink, "".join(parts), error)
@@ -123,31 +127,61 @@ async def _finish(
     request: TurnRequest, sink: EventSink, text: str, stop_reason: str, usage: Usage | None
 ) -> TurnOutcome:
     entry: Entry = make_entry(
-        "message", role="assistant", content=text, run=request.run_id, usage=usage,
+        "message",
+        role="assistant",
+        content=text,
+        run=request.run_id,
+        usage=usage,
         stop_reason=stop_reason,
     )
-    await append_entries_async(Path(request.session.transcript), [entry], fsync=settings.OPENCLAW_TRANSCRIPT_FSYNC)
+    await append_entries_async(
+        Path(request.session.transcript), [entry], fsync=settings.OPENCLAW_TRANSCRIPT_FSYNC
+    )
     await database_sync_to_async(services.record_turn)(
         request.session.pk, usage, title=request.text[:80]
     )
     final_usage = usage or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
     await sink.emit(
         "chat.final",
-        {"run": request.run_id, "session": request.session.key, "text": text,
-         "usage": final_usage, "stop_reason": stop_reason},
+        {
+            "run": request.run_id,
+            "session": request.session.key,
+            "text": text,
+            "usage": final_usage,
+            "stop_reason": stop_reason,
+        },
     )
     return TurnOutcome(text, stop_reason, usage)
 
 
-async def _fail(request: TurnRequest, sink: EventSink, partial: str, error: ModelError) -> TurnOutcome:
+async def _fail(
+    request: TurnRequest, sink: EventSink, partial: str, error: ModelError
+) -> TurnOutcome:
     logger.warning("Run %s in %s failed: %s", request.run_id, request.session.key, error)
     entries: list[Entry] = []
     if partial:
-        entries.append(make_entry("message", role="assistant", content=partial, run=request.run_id, stop_reason="error"))
-    entries.append(make_entry("error", content=error.message, run=request.run_id, meta={"code": error.code}))
-    await append_entries_async(Path(request.session.transcript), entries, fsync=settings.OPENCLAW_TRANSCRIPT_FSYNC)
+        entries.append(
+            make_entry(
+                "message",
+                role="assistant",
+                content=partial,
+                run=request.run_id,
+                stop_reason="error",
+            )
+        )
+    entries.append(
+        make_entry("error", content=error.message, run=request.run_id, meta={"code": error.code})
+    )
+    await append_entries_async(
+        Path(request.session.transcript), entries, fsync=settings.OPENCLAW_TRANSCRIPT_FSYNC
+    )
     await sink.emit(
         "chat.error",
-        {"run": request.run_id, "session": request.session.key, "code": error.code, "message": error.message},
+        {
+            "run": request.run_id,
+            "session": request.session.key,
+            "code": error.code,
+            "message": error.message,
+        },
     )
     return TurnOutcome(partial, "error", None, error)

@@ -1,4 +1,4 @@
-"""Agents (who answers, with which model) and sessions (one conversation's counters and transcript)."""
+"""Agents (who answers, with which model) and sessions (a conversation's counters, transcript)."""
 
 import uuid
 from pathlib import Path
@@ -11,7 +11,9 @@ from django.db import models
 
 def _check_key_env(value: str) -> None:
     if value and not value.endswith("_API_KEY"):
-        raise ValidationError("The variable name must end in _API_KEY (for example OPENAI_API_KEY).")
+        raise ValidationError(
+            "The variable name must end in _API_KEY (for example OPENAI_API_KEY)."
+        )
 
 
 class Agent(models.Model):
@@ -21,7 +23,9 @@ class Agent(models.Model):
         max_length=200, blank=True, help_text="Model id; empty uses OPENCLAW_MODEL."
     )
     base_url = models.URLField(
-        "provider base URL", blank=True, help_text="OpenAI-compatible API; empty uses OPENAI_BASE_URL."
+        "provider base URL",
+        blank=True,
+        help_text="OpenAI-compatible API; empty uses OPENAI_BASE_URL.",
     )
     api_key_env = models.CharField(
         "API key variable",
@@ -29,7 +33,7 @@ class Agent(models.Model):
         default="OPENAI_API_KEY",
         blank=True,
         validators=[RegexValidator(r"^[A-Z][A-Z0-9_]*$"), _check_key_env],
-        help_text="Name of the environment variable holding the key. Keys never go in the database.",
+        help_text="Environment variable holding the key. Keys never go in the database.",
     )
     instructions = models.TextField(blank=True)
     temperature = models.FloatField(

@@ -1,4 +1,4 @@
-"""Append-only JSONL session transcripts: one JSON object a line, flushed per entry, never rewritten.
+"""Append-only JSONL session transcripts: a JSON object a line, flushed per entry, never rewritten.
 
 Blocking file I/O lives here as plain functions; async callers reach them through one
 `asyncio.to_thread` boundary (`append_entries_async`, `read_entries_async`).

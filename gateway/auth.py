@@ -29,9 +29,9 @@ def presented_token(scope: dict[str, Any]) -> str | None:
 
 def token_is_valid(token: str | None) -> bool:
     expected = settings.OPENCLAW_GATEWAY_TOKEN
-    return bool(token and expected) and hmac.compare_digest(
-        token.encode("utf-8"), expected.encode("utf-8")
-    )
+    if not token or not expected:
+        return False
+    return hmac.compare_digest(token.encode("utf-8"), expected.encode("utf-8"))
 
 
 def origin_allowed(scope: dict[str, Any]) -> bool | None:

@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 CLOSE_UNAUTHORISED = 4401
 
 
-class GatewayConsumer(AsyncWebsocketConsumer):
+class GatewayConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels is untyped
     async def connect(self) -> None:
         self.groups_joined: set[str] = set()
         if origin_allowed(self.scope) is False:
@@ -47,7 +47,9 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             await self._send(protocol.error(exc.request_id or request_id, exc.code, exc.message))
         except Exception:
             logger.exception("Gateway request %s failed", request_id)
-            await self._send(protocol.error(request_id, "internal", "Internal error; see the gateway log."))
+            await self._send(
+                protocol.error(request_id, "internal", "Internal error; see the gateway log.")
+            )
 
     async def gateway_event(self, message: GatewayEventMessage) -> None:
         await self._send(protocol.event(message["event"], message["data"]))

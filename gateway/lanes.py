@@ -19,7 +19,8 @@ class Job(Protocol):
     `skip` is called instead of `run` when the job is dropped before it started (abort or
     shutdown) and MUST tell whoever waits for it."""
 
-    run_id: str
+    @property
+    def run_id(self) -> str: ...
 
     async def run(self) -> None: ...
 

@@ -78,7 +78,12 @@ def ok(request_id: str, result: dict[str, Any]) -> ResponseFrame:
 
 
 def error(request_id: str | None, code: str, message: str) -> ResponseFrame:
-    return {"type": "res", "id": request_id, "ok": False, "error": {"code": code, "message": message}}
+    return {
+        "type": "res",
+        "id": request_id,
+        "ok": False,
+        "error": {"code": code, "message": message},
+    }
 
 
 def event(name: str, data: dict[str, Any]) -> EventFrame:
@@ -103,10 +108,8 @@ def require_str(params: dict[str, Any], name: str, *, max_len: int = 255) -> str
     return value
 
 
-def int_param(
-    params: dict[str, Any], name: str, *, default: int, low: int, high: int
-) -> int:
+def int_param(params: dict[str, Any], name: str, *, default: int, low: int, high: int) -> int:
     value = params.get(name, default)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ProtocolError("bad_params", f"Parameter `{name}` must be an integer {low}..{high}.")
-    return value
+    return int(value)

@@ -62,7 +62,9 @@ class ChatJob:
             )
             return
         usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
-        await self.sink.emit("chat.final", {**data, "text": "", "usage": usage, "stop_reason": stop})
+        await self.sink.emit(
+            "chat.final", {**data, "text": "", "usage": usage, "stop_reason": stop}
+        )
 
 
 def new_run_id() -> str:
@@ -71,6 +73,7 @@ def new_run_id() -> str:
 
 async def open_session(session_key: str | None, agent_slug: str | None) -> SessionRef:
     key = session_key or services.main_session_key(agent_slug)
+    ref: SessionRef
     ref, _ = await database_sync_to_async(services.open_session)(key)
     return ref
 
@@ -79,5 +82,7 @@ async def submit_chat(session: SessionRef, text: str, *, channel: str = "web") -
     """Queue a turn on the session's lane; returns the run id. Raises `LanesClosed`."""
     run_id = new_run_id()
     request = TurnRequest(run_id=run_id, session=session, text=text, channel=channel)
-    runtime.lanes.submit(session.key, ChatJob(run_id, request, LayerSink(session_group(session.key))))
+    runtime.lanes.submit(
+        session.key, ChatJob(run_id, request, LayerSink(session_group(session.key)))
+    )
     return run_id

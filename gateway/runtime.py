@@ -62,12 +62,12 @@ class Supervisor:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.max_backoff)
 
-    async def stop(self, timeout: float = 5.0) -> None:
+    async def stop(self) -> None:
         tasks = [e.task for e in self.tasks.values() if e.task is not None and not e.task.done()]
         for task in tasks:
             task.cancel()
         if tasks:
-            await asyncio.wait(tasks, timeout=timeout)
+            await asyncio.wait(tasks, timeout=5.0)
 
     def report(self) -> dict[str, Any]:
         return {

@@ -29,7 +29,9 @@ class GatewayServer(daphne.server.Server):  # type: ignore[misc]  # daphne is un
                 await runtime.stop()
             except Exception:
                 logger.exception("Runtime stop failed")
-            await defer.Deferred.asFuture(super(GatewayServer, self).kill_all_applications(), asyncio.get_running_loop())
+            await defer.Deferred.asFuture(
+                super(GatewayServer, self).kill_all_applications(), asyncio.get_running_loop()
+            )
 
         return defer.Deferred.fromFuture(asyncio.ensure_future(drain_then_kill()))
 
@@ -45,7 +47,7 @@ def serve(application: Any, *, host: str, port: int, on_ready: Callable[[], None
         except Exception:
             logger.exception("The gateway runtime failed to start")
             exit_code = 1
-            reactor.stop()
+            reactor.stop()  # type: ignore[misc]  # twisted types the module, not the reactor
             return
         on_ready()
 

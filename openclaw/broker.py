@@ -16,13 +16,13 @@ from kombu.utils.encoding import str_to_bytes
 from kombu.utils.json import dumps
 
 
-class Channel(filesystem.Channel):  # type: ignore[misc]  # kombu ships no type hints
+class Channel(filesystem.Channel):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for folder in (self.data_folder_in, self.data_folder_out, self.control_folder):
             Path(folder).mkdir(parents=True, exist_ok=True)
 
-    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
+    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:  # type: ignore[override]  # kombu passes extra options
         name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
         # A leading dot keeps `_get` from matching the temp file (it compares the suffix).
         temp = os.path.join(self.data_folder_out, f".tmp-{name}")
@@ -36,5 +36,5 @@ class Channel(filesystem.Channel):  # type: ignore[misc]  # kombu ships no type 
             raise ChannelError(f"Cannot add message to {self.data_folder_out!r}") from exc
 
 
-class Transport(filesystem.Transport):  # type: ignore[misc]
+class Transport(filesystem.Transport):
     Channel = Channel

@@ -92,9 +92,7 @@ TEMPLATES = [
 # SQLite in the state directory by default, tuned so hundreds of coroutines never see
 # "database is locked" (WAL, busy timeout, IMMEDIATE transactions; see STACK-NOTES).
 DATABASES = {
-    "default": env.db_url(
-        "DATABASE_URL", default=f"sqlite:///{OPENCLAW_HOME / 'openclaw.sqlite3'}"
-    )
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{OPENCLAW_HOME / 'openclaw.sqlite3'}")
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(

@@ -7,4 +7,4 @@ os.environ["OPENCLAW_HOME"] = tempfile.mkdtemp(prefix="openclaw-test-")
 os.environ.setdefault("OPENCLAW_GATEWAY_TOKEN", "test-gateway-token")
 os.environ["OPENCLAW_ENV_FILE"] = os.devnull
 
-from openclaw.settings import *  # noqa: E402, F403
+from openclaw.settings import *  # noqa: F403

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 
 import openai
 import pytest
-from openai import AsyncOpenAI
+from openai import AsyncOpenAI, AsyncStream
+from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
 
 from tests.fakes.openai_server import (
     CutStream,
@@ -24,7 +25,8 @@ from tests.fakes.openai_server import (
     split_words,
 )
 
-USER = [{"role": "user", "content": "What is the weather in Paris?"}]
+QUESTION = "What is the weather in Paris?"
+USER: list[ChatCompletionMessageParam] = [{"role": "user", "content": QUESTION}]
 
 
 @pytest.fixture
@@ -33,8 +35,13 @@ def fake() -> Iterator[FakeOpenAI]:
         yield server
 
 
-def client(fake: FakeOpenAI, **kwargs: float) -> AsyncOpenAI:
-    return AsyncOpenAI(base_url=fake.base_url, api_key="test", max_retries=0, **kwargs)
+def client(fake: FakeOpenAI, timeout: float = 5.0) -> AsyncOpenAI:
+    return AsyncOpenAI(base_url=fake.base_url, api_key="test", max_retries=0, timeout=timeout)
+
+
+async def collect_text(stream: AsyncStream[ChatCompletionChunk], into: list[str]) -> None:
+    async for chunk in stream:
+        into.extend(ch.delta.content for ch in chunk.choices if ch.delta.content)
 
 
 async def test_streamed_text_with_usage_and_reasoning(fake: FakeOpenAI) -> None:
@@ -55,8 +62,9 @@ async def test_streamed_text_with_usage_and_reasoning(fake: FakeOpenAI) -> None:
     assert (text, reasoning) == ("Sunny and warm today", "Let me think.")
     assert [ch.choices[0].finish_reason for ch in chunks if ch.choices][-1] == "stop"
     usage = chunks[-1].usage
-    assert usage is not None and not chunks[-1].choices
-    assert usage.prompt_tokens == len(USER[0]["content"]) // 4
+    assert not chunks[-1].choices
+    assert usage is not None
+    assert usage.prompt_tokens == len(QUESTION) // 4
     assert usage.completion_tokens == 6  # 2 reasoning + 4 word chunks
     assert usage.total_tokens == usage.prompt_tokens + 6
     assert usage.prompt_tokens_details is not None
@@ -126,21 +134,21 @@ async def test_context_length_error(fake: FakeOpenAI) -> None:
     assert "maximum context length" in info.value.message
 
 
-@pytest.mark.parametrize("stream", [True, False])
-async def test_cut_stream_raises_on_client(fake: FakeOpenAI, stream: bool) -> None:
+async def test_cut_stream_raises_on_client(fake: FakeOpenAI) -> None:
     fake.script(CutStream("one two three four five", after_chunks=2))
     received: list[str] = []
     async with client(fake) as c:
+        stream = await c.chat.completions.create(model="gpt-fake", messages=USER, stream=True)
         with pytest.raises(openai.APIConnectionError):
-            if stream:
-                response = await c.chat.completions.create(
-                    model="gpt-fake", messages=USER, stream=True
-                )
-                async for chunk in response:
-                    received.append(chunk.choices[0].delta.content or "")
-            else:
-                await c.chat.completions.create(model="gpt-fake", messages=USER)
-    assert "".join(received) == ("one two " if stream else "")
+            await collect_text(stream, received)
+    assert "".join(received) == "one two "
+
+
+async def test_cut_non_streamed_body_raises_on_client(fake: FakeOpenAI) -> None:
+    fake.script(CutStream("one two three"))
+    async with client(fake) as c:
+        with pytest.raises(openai.APIConnectionError):
+            await c.chat.completions.create(model="gpt-fake", messages=USER)
 
 
 async def test_garbage_sse_line_fails_to_parse(fake: FakeOpenAI) -> None:
@@ -148,13 +156,12 @@ async def test_garbage_sse_line_fails_to_parse(fake: FakeOpenAI) -> None:
     async with client(fake) as c:
         stream = await c.chat.completions.create(model="gpt-fake", messages=USER, stream=True)
         with pytest.raises(json.JSONDecodeError):
-            async for _ in stream:
-                pass
+            await collect_text(stream, [])
 
 
-async def test_hang_times_out_and_stop_stays_fast() -> None:
-    fake = FakeOpenAI().start()
+async def test_hang_times_out_and_stop_stays_fast(fake: FakeOpenAI) -> None:
     fake.script(Hang(), Hang(partial="partial "))
+    received: list[str] = []
     async with client(fake, timeout=0.5) as c:
         with pytest.raises(openai.APITimeoutError):
             await c.chat.completions.create(model="gpt-fake", messages=USER)
@@ -162,8 +169,8 @@ async def test_hang_times_out_and_stop_stays_fast() -> None:
             model="gpt-fake", messages=USER, stream=True, timeout=0.2
         )
         with pytest.raises(openai.APITimeoutError):
-            async for _ in stream:
-                pass
+            await collect_text(stream, received)
+    assert received == ["partial "]
     started = time.monotonic()
     fake.stop()
     assert time.monotonic() - started < 1.0
@@ -199,15 +206,18 @@ async def test_non_streamed_completion_and_latency() -> None:
             assert time.monotonic() - started >= 0.2
             second = await c.chat.completions.create(model="gpt-fake", messages=USER)
 
-    assert first.object == "chat.completion" and first.model == "gpt-fake-mini"
+    assert first.object == "chat.completion"
+    assert first.model == "gpt-fake-mini"
     assert first.choices[0].message.content == "hello there"
     assert first.choices[0].finish_reason == "stop"
-    assert first.usage is not None and first.usage.prompt_tokens == 100
-    assert first.usage.completion_tokens == 2 and first.usage.total_tokens == 102
+    assert first.usage is not None
+    assert (first.usage.prompt_tokens, first.usage.completion_tokens) == (100, 2)
+    assert first.usage.total_tokens == 102
     assert first.usage.prompt_tokens_details is not None
     assert first.usage.prompt_tokens_details.cached_tokens == 40
     tool_calls = second.choices[0].message.tool_calls
-    assert second.choices[0].finish_reason == "tool_calls" and tool_calls
+    assert second.choices[0].finish_reason == "tool_calls"
+    assert tool_calls
     assert tool_calls[0].type == "function"
     assert (tool_calls[0].function.name, tool_calls[0].function.arguments) == (
         "lookup",
@@ -245,10 +255,11 @@ async def test_recorded_requests(fake: FakeOpenAI) -> None:
     async with client(fake) as c:
         await c.chat.completions.create(model="gpt-fake", messages=USER, temperature=0.5)
     (request,) = fake.wait_for_requests(1, timeout=1)
-    assert request.method == "POST" and request.path == "/v1/chat/completions"
+    assert (request.method, request.path) == ("POST", "/v1/chat/completions")
     assert request.authorization == "Bearer test"
     assert request.headers["authorization"] == "Bearer test"
-    assert request.body["messages"] == USER and request.body["temperature"] == 0.5
+    assert request.body["messages"] == USER
+    assert request.body["temperature"] == 0.5
     assert fake.pending == 0
     with pytest.raises(TimeoutError):
         fake.wait_for_requests(2, timeout=0.05)
@@ -262,7 +273,7 @@ async def test_async_mode_and_independent_instances() -> None:
             r1 = await c1.chat.completions.create(model="m", messages=USER)
             r2 = await c2.chat.completions.create(model="m", messages=USER)
     assert r1.choices[0].message.content == "from one"
-    assert r2.choices[0].message.content == "echo: " + str(USER[0]["content"])
+    assert r2.choices[0].message.content == "echo: " + QUESTION
     assert (len(one.requests), len(two.requests)) == (1, 1)
 
 

@@ -17,13 +17,19 @@ class Command(BaseCommand):
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--bind", default=settings.OPENCLAW_BIND, help="Interface (default %(default)s).")
-        parser.add_argument("--port", type=int, default=settings.OPENCLAW_PORT, help="Port (default %(default)s).")
+        parser.add_argument(
+            "--bind", default=settings.OPENCLAW_BIND, help="Interface (default %(default)s)."
+        )
+        parser.add_argument(
+            "--port", type=int, default=settings.OPENCLAW_PORT, help="Port (default %(default)s)."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         executor = MigrationExecutor(connections["default"])
         if executor.migration_plan(executor.loader.graph.leaf_nodes()):
-            raise CommandError("The database is not up to date: run `python manage.py migrate` first.")
+            raise CommandError(
+                "The database is not up to date: run `python manage.py migrate` first."
+            )
         lock = InstanceLock(Path(settings.OPENCLAW_HOME) / "gateway.lock")
         try:
             lock.acquire()
@@ -42,9 +48,10 @@ class Command(BaseCommand):
         from openclaw.asgi import build_application
 
         def ready() -> None:
+            home = Path(settings.OPENCLAW_HOME)
             self.stdout.write(
-                f"openclaw gateway ready on http://{host}:{port}/ (state: {settings.OPENCLAW_HOME}; "
-                f"gateway token in {Path(settings.OPENCLAW_HOME) / 'gateway.token'} unless set)"
+                f"openclaw gateway ready on http://{host}:{port}/ (state: {home}; "
+                f"gateway token in {home / 'gateway.token'} unless OPENCLAW_GATEWAY_TOKEN is set)"
             )
             self.stdout.flush()
 
