@@ -151,7 +151,8 @@ class OpenAIChatModel:
         client = self._clients.get(key)
         if client is None:
             client = AsyncOpenAI(
-                api_key=settings.api_key,
+                # Local servers (Ollama, vLLM, LM Studio) need no key, but the SDK refuses none.
+                api_key=settings.api_key or "no-key-configured",
                 base_url=settings.base_url or None,
                 timeout=settings.timeout,
                 max_retries=settings.max_retries,

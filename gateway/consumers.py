@@ -9,11 +9,13 @@ from django.conf import settings
 
 from gateway import methods, protocol
 from gateway.auth import is_authorised, origin_allowed
-from gateway.runs import GatewayEventMessage, session_group
+from gateway.runs import GatewayEventMessage, ShutdownMessage, session_group
+from gateway.runtime import runtime
 
 logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHORISED = 4401
+CLOSE_SERVICE_RESTART = 1012
 
 
 class GatewayConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels is untyped
@@ -25,13 +27,17 @@ class GatewayConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels
         await self.accept()
         if not is_authorised(self.scope):
             await self.close(code=CLOSE_UNAUTHORISED)
+            return
+        await self._join(runtime.sockets_group)
 
     async def disconnect(self, code: int) -> None:
         for group in getattr(self, "groups_joined", ()):
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def subscribe(self, session_key: str) -> None:
-        group = session_group(session_key)
+        await self._join(session_group(session_key))
+
+    async def _join(self, group: str) -> None:
         if group not in self.groups_joined:
             self.groups_joined.add(group)
             await self.channel_layer.group_add(group, self.channel_name)
@@ -53,6 +59,10 @@ class GatewayConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels
 
     async def gateway_event(self, message: GatewayEventMessage) -> None:
         await self._send(protocol.event(message["event"], message["data"]))
+
+    async def gateway_shutdown(self, message: ShutdownMessage) -> None:
+        # Queued after every event of the drained runs, so clients get those first.
+        await self.close(code=CLOSE_SERVICE_RESTART)
 
     async def _send(self, frame: Any) -> None:
         await self.send(text_data=json.dumps(frame, ensure_ascii=False, separators=(",", ":")))

@@ -26,6 +26,12 @@ class GatewayEventMessage(TypedDict):
     data: dict[str, Any]
 
 
+class ShutdownMessage(TypedDict):
+    """Channel-layer message telling a socket the gateway is stopping."""
+
+    type: Literal["gateway.shutdown"]
+
+
 def session_group(session_key: str) -> str:
     """A channel-layer group name for a session (keys may hold characters groups may not)."""
     return "session." + hashlib.sha256(session_key.encode("utf-8")).hexdigest()[:40]

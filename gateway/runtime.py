@@ -6,6 +6,7 @@
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -79,6 +80,8 @@ class Supervisor:
 class GatewayRuntime:
     def __init__(self) -> None:
         self.state: State = "stopped"
+        # Channel-layer group of this process's sockets (unique: a Redis layer may be shared).
+        self.sockets_group = f"gateway.sockets.{uuid.uuid4().hex}"
         self.model: ChatModel = OpenAIChatModel()
         self._lanes: Lanes | None = None
         self.supervisor = Supervisor()

@@ -12,9 +12,11 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from channels.layers import get_channel_layer
 from daphne.endpoints import build_endpoint_description_strings
 from twisted.internet import defer, reactor
 
+from gateway.runs import ShutdownMessage
 from gateway.runtime import runtime
 
 logger = logging.getLogger(__name__)
@@ -27,6 +29,7 @@ class GatewayServer(daphne.server.Server):  # type: ignore[misc]  # daphne is un
         async def drain_then_kill() -> None:
             try:
                 await runtime.stop()
+                await self._close_sockets()
             except Exception:
                 logger.exception("Runtime stop failed")
             await defer.Deferred.asFuture(
@@ -34,6 +37,19 @@ class GatewayServer(daphne.server.Server):  # type: ignore[misc]  # daphne is un
             )
 
         return defer.Deferred.fromFuture(asyncio.ensure_future(drain_then_kill()))
+
+    async def _close_sockets(self, grace: float = 3.0) -> None:
+        """Ask every socket to close (after the events already queued for it), then wait."""
+        layer = get_channel_layer()
+        if layer is not None:
+            message: ShutdownMessage = {"type": "gateway.shutdown"}
+            await layer.group_send(runtime.sockets_group, message)
+        deadline = asyncio.get_running_loop().time() + grace
+        while asyncio.get_running_loop().time() < deadline:
+            instances = (d.get("application_instance") for d in self.connections.values())
+            if all(i is None or i.done() for i in instances):
+                return
+            await asyncio.sleep(0.05)
 
 
 def serve(application: Any, *, host: str, port: int, on_ready: Callable[[], None]) -> int:

@@ -191,3 +191,12 @@ OPENCLAW_MAX_FRAME_BYTES = env.int("OPENCLAW_MAX_FRAME_BYTES", default=256 * 102
 OPENCLAW_MAX_MESSAGE_CHARS = env.int("OPENCLAW_MAX_MESSAGE_CHARS", default=32_000)
 OPENCLAW_BOOTSTRAP_FILE_CHARS = env.int("OPENCLAW_BOOTSTRAP_FILE_CHARS", default=20_000)
 OPENCLAW_TRANSCRIPT_FSYNC = env.bool("OPENCLAW_TRANSCRIPT_FSYNC", default=False)
+
+# --- tools ------------------------------------------------------------------------------
+OPENCLAW_TOOL_OUTPUT_CHARS = env.int("OPENCLAW_TOOL_OUTPUT_CHARS", default=16_000)
+OPENCLAW_WEB_FETCH_TIMEOUT = env.float("OPENCLAW_WEB_FETCH_TIMEOUT", default=15.0)
+OPENCLAW_WEB_FETCH_MAX_BYTES = env.int("OPENCLAW_WEB_FETCH_MAX_BYTES", default=2 * 1024 * 1024)
+# Host names that may resolve to private or loopback addresses (tests, a trusted intranet host).
+OPENCLAW_WEB_FETCH_ALLOW_HOSTS: list[str] = env.list("OPENCLAW_WEB_FETCH_ALLOW_HOSTS", default=[])
+# The exec tool's PATH: fixed here so the gateway's own environment never leaks into commands.
+OPENCLAW_EXEC_PATH = env.str("OPENCLAW_EXEC_PATH", default="/usr/local/bin:/usr/bin:/bin")

@@ -8,3 +8,7 @@ os.environ.setdefault("OPENCLAW_GATEWAY_TOKEN", "test-gateway-token")
 os.environ["OPENCLAW_ENV_FILE"] = os.devnull
 
 from openclaw.settings import *  # noqa: F403
+
+# A file (not an in-memory) test database, so concurrency tests see real SQLite locking.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(OPENCLAW_HOME / "test.sqlite3")}  # noqa: F405

@@ -21,7 +21,7 @@ empty script answers ``Text("echo: <last user message>")``. A reply is one of
 * a callable ``(request_json) -> reply`` for replies that depend on the request.
 
 Usage: prompt_tokens = chars of all message contents // 4 (min 1), completion_tokens = number
-of streamed delta chunks; ``Usage(...)`` on a reply overrides them.
+of content, reasoning and tool-argument chunks; ``Usage(...)`` on a reply overrides them.
 ``fake.requests`` lists ``RecordedRequest(method, path, headers, body)``;
 ``fake.wait_for_requests(n)`` blocks until n arrived (threaded mode only).
 
@@ -45,7 +45,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, Self
 
 from aiohttp import web
@@ -99,7 +98,6 @@ class Error:
     type: str = "server_error"
     code: str | None = None
     retry_after: float | None = None
-    latency: float | None = None
 
     @classmethod
     def rate_limit(cls, retry_after: float | None = None) -> Error:
@@ -119,7 +117,6 @@ class Error:
 class CutStream:
     content: str | Sequence[str] = "this answer will be cut short"
     after_chunks: int = 2
-    latency: float | None = None
 
 
 @dataclass(frozen=True)
@@ -130,7 +127,6 @@ class Hang:
 @dataclass(frozen=True)
 class Garbage:
     data: str = "this is not json"
-    latency: float | None = None
 
 
 Reply = Text | ToolCalls | Error | CutStream | Hang | Garbage
@@ -158,15 +154,12 @@ def _pieces(value: str | Sequence[str]) -> list[str]:
     return split_words(value) if isinstance(value, str) else list(value)
 
 
-def _split_even(text: str, n: int) -> list[str]:
-    size = max(1, math.ceil(len(text) / max(1, n)))
-    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
-
-
 def _arg_pieces(call: ToolCall) -> list[str]:
-    if isinstance(call.arguments, str):
-        return _split_even(call.arguments, call.pieces)
-    return list(call.arguments)
+    args = call.arguments
+    if not isinstance(args, str):
+        return list(args)
+    size = max(1, math.ceil(len(args) / max(1, call.pieces)))
+    return [args[i : i + size] for i in range(0, len(args), size)] or [""]
 
 
 def _calls(reply: ToolCalls) -> list[ToolCall]:
@@ -191,18 +184,23 @@ def _last_user_text(body: JSON) -> str:
     return _text_of(users[-1].get("content")) if users else ""
 
 
-def _usage(body: JSON, override: Usage | None, completion: int, reasoning: int = 0) -> JSON:
+def _usage(body: JSON, override: Usage | None, deltas: list[JSON]) -> JSON:
     u = override or Usage()
     chars = sum(len(_text_of(m.get("content"))) for m in _messages(body))
     prompt = u.prompt_tokens if u.prompt_tokens is not None else max(1, chars // 4)
-    done = u.completion_tokens if u.completion_tokens is not None else completion
-    return {
-        "prompt_tokens": prompt,
-        "completion_tokens": done,
-        "total_tokens": prompt + done,
+    # A tool call's header delta (id + name) carries no generated text, so it is not counted.
+    chunks = sum("id" not in d.get("tool_calls", [{}])[0] for d in deltas)
+    done = u.completion_tokens if u.completion_tokens is not None else chunks
+    reasoning = sum("reasoning_content" in d for d in deltas)
+    return {"prompt_tokens": prompt, "completion_tokens": done, "total_tokens": prompt + done} | {
         "prompt_tokens_details": {"cached_tokens": u.cached_tokens},
         "completion_tokens_details": {"reasoning_tokens": reasoning},
     }
+
+
+def _envelope(body: JSON, n: int, kind: str) -> JSON:
+    model = body.get("model", "gpt-fake")
+    return {"id": f"chatcmpl-fake-{n}", "object": kind, "created": int(time.time()), "model": model}
 
 
 def _deltas(reply: Text | ToolCalls, call_prefix: str) -> list[JSON]:
@@ -357,17 +355,15 @@ class FakeOpenAI:
     async def __aenter__(self) -> Self:
         return await self.astart()
 
-    async def __aexit__(
-        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.astop()
 
-    async def _pause(self, seconds: float) -> bool:
-        """Sleep, but wake up when the server stops; True means: stopping, give up."""
+    async def _pause(self, seconds: float | None) -> bool:
+        """Sleep (``None``: forever), but wake when the server stops; True means stopping."""
         stopping = self._stopping
         if stopping is None:
             return True
-        if seconds > 0:
+        if seconds is None or seconds > 0:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), seconds)
         return stopping.is_set()
@@ -406,62 +402,37 @@ class FakeOpenAI:
         data = []
         for i, text in enumerate(texts):
             vec = _embedding(text, dim)
-            emb: object = (
-                base64.b64encode(struct.pack(f"<{dim}f", *vec)).decode() if as_b64 else vec
-            )
-            data.append({"object": "embedding", "index": i, "embedding": emb})
+            packed = base64.b64encode(struct.pack(f"<{dim}f", *vec)).decode()
+            data.append({"object": "embedding", "index": i, "embedding": packed if as_b64 else vec})
         tokens = sum(max(1, len(t) // 4) for t in texts)
-        return web.json_response(
-            {
-                "object": "list",
-                "data": data,
-                "model": body.get("model", self.models[0] if self.models else "fake"),
-                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-            }
-        )
+        usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+        model = body.get("model", "fake-embedding")
+        return web.json_response({"object": "list", "data": data, "model": model, "usage": usage})
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         body = await self._record(request)
         reply = self._next_reply(body)
-        latency = self.latency
-        if not isinstance(reply, Hang) and reply.latency is not None:
-            latency = reply.latency
-        if await self._pause(latency):
+        latency = reply.latency if isinstance(reply, Text | ToolCalls) else None
+        if await self._pause(self.latency if latency is None else latency):
             return _drop(request)
         if isinstance(reply, Error):
-            error = {
-                "message": reply.message,
-                "type": reply.type,
-                "param": None,
-                "code": reply.code,
-            }
+            err = {"message": reply.message, "type": reply.type, "param": None, "code": reply.code}
             headers = {} if reply.retry_after is None else {"Retry-After": f"{reply.retry_after:g}"}
-            return web.json_response({"error": error}, status=reply.status, headers=headers)
+            return web.json_response({"error": err}, status=reply.status, headers=headers)
         if body.get("stream"):
             return await self._stream(request, body, reply)
         if isinstance(reply, Hang):
-            await self._pause(math.inf)
+            await self._pause(None)
             return _drop(request)
         if isinstance(reply, Garbage):
             return web.Response(text=reply.data, content_type="application/json")
         target = Text(reply.content) if isinstance(reply, CutStream) else reply
         n = next(self._ids)
         deltas = _deltas(target, f"call_{n}")
-        reasoning = sum("reasoning_content" in d for d in deltas)
-        payload = {
-            "id": f"chatcmpl-fake-{n}",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": body.get("model", "gpt-fake"),
-            "choices": [
-                {
-                    "index": 0,
-                    "message": _message(target, f"call_{n}"),
-                    "logprobs": None,
-                    "finish_reason": _finish_reason(target),
-                }
-            ],
-            "usage": _usage(body, target.usage, len(deltas), reasoning),
+        choice = {"index": 0, "message": _message(target, f"call_{n}"), "logprobs": None}
+        payload = _envelope(body, n, "chat.completion") | {
+            "choices": [choice | {"finish_reason": _finish_reason(target)}],
+            "usage": _usage(body, target.usage, deltas),
         }
         if isinstance(reply, CutStream):
             raw = json.dumps(payload).encode()
@@ -482,13 +453,7 @@ class FakeOpenAI:
         n = next(self._ids)
         options = body.get("stream_options")
         with_usage = isinstance(options, dict) and bool(options.get("include_usage"))
-        base = {
-            "id": f"chatcmpl-fake-{n}",
-            "object": "chat.completion.chunk",
-            "created": int(time.time()),
-            "model": body.get("model", "gpt-fake"),
-            "system_fingerprint": "fp_fake",
-        }
+        base = _envelope(body, n, "chat.completion.chunk")
 
         async def send(delta: JSON | None, finish: str | None = None, raw: str = "") -> None:
             if delta is not None:
@@ -510,7 +475,7 @@ class FakeOpenAI:
                 for delta in deltas[:limit]:
                     await send(delta)
                 if isinstance(reply, Hang):
-                    await self._pause(math.inf)
+                    await self._pause(None)
                 return _drop(request)
             deltas = _deltas(reply, f"call_{n}")
             for delta in deltas:
@@ -519,8 +484,7 @@ class FakeOpenAI:
                 await send(delta)
             await send({}, _finish_reason(reply))
             if with_usage:
-                reasoning = sum("reasoning_content" in d for d in deltas)
-                usage = _usage(body, reply.usage, len(deltas), reasoning)
+                usage = _usage(body, reply.usage, deltas)
                 await send(None, raw=json.dumps({**base, "choices": [], "usage": usage}))
             await send(None, raw="[DONE]")
         except ConnectionError:

@@ -217,6 +217,8 @@ async def test_non_streamed_completion_and_latency() -> None:
     assert first.usage.prompt_tokens_details.cached_tokens == 40
     tool_calls = second.choices[0].message.tool_calls
     assert second.choices[0].finish_reason == "tool_calls"
+    assert second.usage is not None
+    assert second.usage.completion_tokens == 3  # argument pieces only, not the call header
     assert tool_calls
     assert tool_calls[0].type == "function"
     assert (tool_calls[0].function.name, tool_calls[0].function.arguments) == (

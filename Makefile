@@ -1,0 +1,37 @@
+# openclaw: `make run` installs and starts the gateway; `make test` installs and runs the tests.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SERVICES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+SERVICES_REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: run install install-dev test check test-services ci bench
+
+$(PY):
+	"$$(scripts/python.sh)" -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+install: $(PY)
+	$(PY) -m pip install --quiet -e .
+
+install-dev: $(PY)
+	$(PY) -m pip install --quiet -e '.[dev]'
+
+run: install
+	$(PY) manage.py migrate --verbosity 0
+	$(PY) manage.py gateway
+
+test: install-dev
+	$(PY) -m pytest
+
+check: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+
+test-services: install-dev
+	DATABASE_URL=$(SERVICES_DATABASE_URL) REDIS_URL=$(SERVICES_REDIS_URL) $(PY) -m pytest -m services
+
+ci: test check test-services
+
+bench: install-dev
+	$(PY) bench/run.py

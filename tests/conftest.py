@@ -1,0 +1,108 @@
+"""Shared fixtures: the fake model server, a migrated state directory, real gateways."""
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.openai_server import FakeOpenAI
+from tests.gateway_process import Gateway, base_env, free_port, migrate, prepare_home
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def migrated_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A state directory with a migrated SQLite database, copied for each gateway."""
+    home = tmp_path_factory.mktemp("template-home")
+    migrate(home)
+    return home
+
+
+@pytest.fixture
+def gateway_factory(
+    migrated_home: Path, tmp_path: Path, fake_openai: FakeOpenAI
+) -> Iterator["GatewayFactory"]:
+    factory = GatewayFactory(migrated_home, tmp_path, fake_openai)
+    yield factory
+    factory.close()
+
+
+class GatewayFactory:
+    def __init__(self, template: Path, tmp: Path, fake: FakeOpenAI) -> None:
+        self.template, self.tmp, self.fake = template, tmp, fake
+        self.gateways: list[Gateway] = []
+        self.home = prepare_home(template, tmp / "home")
+
+    def __call__(self, *, start: bool = True, **env: str) -> Gateway:
+        settings = {
+            "OPENAI_BASE_URL": self.fake.base_url,
+            "OPENAI_API_KEY": "sk-test",
+            "OPENCLAW_MODEL": "gpt-fake",
+            **env,
+        }
+        gateway = Gateway(
+            home=self.home,
+            port=free_port(),
+            env=base_env(self.home, **settings),
+            log=self.home / f"gateway-{len(self.gateways)}.log",
+        )
+        self.gateways.append(gateway)
+        return gateway.start() if start else gateway
+
+    def close(self) -> None:
+        for gateway in self.gateways:
+            gateway.kill()
+
+
+@pytest.fixture
+async def running_runtime() -> AsyncIterator[None]:
+    """The gateway runtime started on the test's event loop (for in-process consumer tests)."""
+    from gateway.runtime import runtime
+
+    await runtime.start()
+    try:
+        yield
+    finally:
+        await runtime.stop()
+
+
+def pytest_report_header() -> str:
+    return f"database: {os.environ.get('DATABASE_URL', 'sqlite (default)')}; " + (
+        f"redis: {os.environ['REDIS_URL']}" if os.environ.get("REDIS_URL") else "layer: in-memory"
+    )
+
+
+def _reachable(host: str, port: int) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Fail at once, naming the service, when a configured PostgreSQL or Redis is down."""
+    from urllib.parse import urlsplit
+
+    for variable, name, default_port in (
+        ("DATABASE_URL", "PostgreSQL", 5432),
+        ("REDIS_URL", "Redis", 6379),
+    ):
+        url = os.environ.get(variable, "")
+        if not url or url.startswith("sqlite"):
+            continue
+        parts = urlsplit(url)
+        host, port = parts.hostname or "127.0.0.1", parts.port or default_port
+        if not _reachable(host, port):
+            raise pytest.UsageError(
+                f"{name} is not reachable at {host}:{port} ({variable}={url}); start it "
+                f"(see README, 'Tests') or unset {variable}."
+            )

@@ -1,0 +1,154 @@
+"""The gateway consumer in-process: bad frames, abort, reset, ordering, with the real loop and
+the fake model server."""
+
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+from channels.testing import WebsocketCommunicator
+from django.test import override_settings
+
+from agents.services import ensure_default_agent
+from openclaw.asgi import build_application
+from tests.fakes.openai_server import FakeOpenAI, Hang, Text
+from tests.wsclient import ProtocolClient
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
+
+
+class CommunicatorSocket:
+    def __init__(self, communicator: WebsocketCommunicator) -> None:
+        self.communicator = communicator
+
+    async def send(self, message: str) -> None:
+        await self.communicator.send_to(text_data=message)
+
+    async def recv(self) -> str:
+        return str(await self.communicator.receive_from(timeout=10))
+
+
+@pytest.fixture
+async def client(running_runtime: None, fake_openai: FakeOpenAI) -> AsyncIterator[ProtocolClient]:
+    from channels.db import database_sync_to_async
+
+    await database_sync_to_async(ensure_default_agent)()
+    with override_settings(
+        OPENAI_BASE_URL=fake_openai.base_url,
+        OPENCLAW_MODEL="gpt-fake",
+        OPENCLAW_MAX_MESSAGE_CHARS=50,
+        OPENCLAW_MAX_FRAME_BYTES=2000,
+        OPENCLAW_MODEL_MAX_RETRIES=0,
+    ):
+        communicator = WebsocketCommunicator(
+            build_application(), "/ws/gateway/?token=test-gateway-token"
+        )
+        connected, _ = await communicator.connect()
+        assert connected
+        yield ProtocolClient(CommunicatorSocket(communicator))
+        await communicator.disconnect()
+
+
+def req(request_id: str, method: str, params: dict[str, object]) -> str:
+    return json.dumps({"type": "req", "id": request_id, "method": method, "params": params})
+
+
+@pytest.mark.parametrize(
+    ("frame", "code", "request_id"),
+    [
+        ("{", "bad_frame", None),
+        ("[]", "bad_frame", None),
+        ('{"type":"req","method":"health"}', "bad_frame", None),
+        (req("x1", "nope", {}), "unknown_method", "x1"),
+        (req("x2", "chat.send", {}), "bad_params", "x2"),
+        (req("x3", "chat.send", {"text": 5}), "bad_params", "x3"),
+        (req("x4", "chat.send", {"text": "a" * 51}), "too_large", "x4"),
+        (
+            req("x5", "sessions.history", {"session": "agent:main:main", "limit": 0}),
+            "bad_params",
+            "x5",
+        ),
+        (req("x6", "chat.send", {"text": "hi", "agent": "ghost"}), "not_found", "x6"),
+        (req("x7", "chat.send", {"text": "hi", "session": "bogus"}), "not_found", "x7"),
+        (req("x8", "sessions.reset", {"session": "agent:main:never"}), "not_found", "x8"),
+        (req("x9", "health", {"pad": "p" * 2100}), "too_large", None),
+    ],
+)
+async def test_each_bad_frame_gets_its_error_and_the_socket_stays_usable(
+    client: ProtocolClient, frame: str, code: str, request_id: str | None
+) -> None:
+    await client.ws.send(frame)
+    res = await client.frame()
+    assert res["type"] == "res" and res["ok"] is False and res["id"] == request_id
+    assert res["error"]["code"] == code and res["error"]["message"]
+    health = await client.request("health")
+    assert health["ok"] and health["result"]["runtime"] == "running"
+
+
+async def test_runs_of_one_session_answer_in_order(
+    client: ProtocolClient, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.script(Text("one", chunk_delay=0.05), Text("two"))
+    first = await client.request("chat.send", {"text": "a"})
+    second = await client.request("chat.send", {"text": "b"})
+    end1 = await client.until_event({"chat.final"}, first["result"]["run"])
+    end2 = await client.until_event({"chat.final"}, second["result"]["run"])
+    assert (end1["data"]["text"], end2["data"]["text"]) == ("one", "two")
+    # the second turn saw the first one's answer
+    assert [m["content"] for m in fake_openai.requests[-1].body["messages"][1:]] == [
+        "a",
+        "one",
+        "b",
+    ]
+
+
+async def test_abort_ends_the_run_with_the_partial_answer_persisted(
+    client: ProtocolClient, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.script(Hang(partial=["partial ", "answer "]))
+    sent = await client.request("chat.send", {"text": "tell me everything"})
+    run = sent["result"]["run"]
+    await client.until_event({"chat.delta"}, run)
+    await client.until_event({"chat.delta"}, run)
+    aborted = await client.request("chat.abort", {"run": run})
+    assert aborted["result"] == {"aborted": True}
+    end = await client.until_event({"chat.final", "chat.error"}, run)
+    assert end["event"] == "chat.final"
+    assert end["data"]["stop_reason"] == "aborted" and end["data"]["text"] == "partial answer "
+    history = await client.request("sessions.history", {"session": "agent:main:main"})
+    last = history["result"]["entries"][-1]
+    assert last["role"] == "assistant" and last["stop_reason"] == "aborted"
+    assert last["content"] == "partial answer "
+    fake_openai.script(Text("fine"))
+    end, _ = await client.chat("still there?")
+    assert end["data"]["text"] == "fine"
+
+
+async def test_reset_starts_a_fresh_context_and_keeps_the_old_transcript(
+    client: ProtocolClient, fake_openai: FakeOpenAI
+) -> None:
+    await client.chat("remember 42")
+    res = await client.request("sessions.reset", {"session": "agent:main:main"})
+    assert res["ok"] and res["result"]["previous"]
+    await client.chat("what number?")
+    assert [m["role"] for m in fake_openai.requests[-1].body["messages"]] == ["system", "user"]
+    from django.conf import settings
+
+    old = settings.OPENCLAW_HOME / "sessions" / "main" / f"{res['result']['previous']}.jsonl"
+    assert "remember 42" in old.read_text()
+
+
+async def test_named_sessions_are_separate_and_listed(client: ProtocolClient) -> None:
+    await client.chat("in a", session="agent:main:a")
+    await client.chat("in b", session="agent:main:b")
+    listing = await client.request("sessions.list", {"agent": "main"})
+    keys = {s["key"] for s in listing["result"]["sessions"]}
+    assert {"agent:main:a", "agent:main:b"} <= keys
+
+
+@override_settings(OPENCLAW_GATEWAY_TOKEN="test-gateway-token")
+async def test_wrong_token_is_closed_with_4401(running_runtime: None) -> None:
+    communicator = WebsocketCommunicator(build_application(), "/ws/gateway/?token=nope")
+    connected, _ = await communicator.connect()
+    assert connected
+    closed = await communicator.receive_output(timeout=5)
+    assert closed == {"type": "websocket.close", "code": 4401}
