@@ -66,6 +66,8 @@ def history_messages(entries: Sequence[Entry], budget_tokens: int) -> list[dict[
     for entry in reversed(entries):
         if entry["type"] != "message" or entry.get("role") not in ("user", "assistant"):
             continue
+        if entry.get("meta", {}).get("skipped"):  # accepted but never run (aborted in queue)
+            continue
         content = entry.get("content", "")
         cost = estimate_tokens(content) + 4
         if spent + cost > budget_tokens:

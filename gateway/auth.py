@@ -35,16 +35,22 @@ def token_is_valid(token: str | None) -> bool:
 
 
 def origin_allowed(scope: dict[str, Any]) -> bool | None:
-    """True/False for a browser Origin on/off our allowed hosts; None when there is no Origin
-    (a non-browser client, which then needs the token)."""
+    """Whether a browser Origin is our own page: same host *and port* as the request (cookies
+    ignore ports, so another app on localhost:other-port must not count) or a trusted origin.
+    None when there is no Origin (a non-browser client, which then needs the token)."""
     origin = _header(scope, b"origin")
     if origin is None:
         return None
-    host = urlsplit(origin).netloc
-    if not host:
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
         return False
-    domain, _port = split_domain_port(host)
-    return validate_host(domain, settings.ALLOWED_HOSTS)
+    if f"{parts.scheme}://{parts.netloc}" in settings.CSRF_TRUSTED_ORIGINS:
+        return True
+    domain, _port = split_domain_port(parts.netloc)
+    host = _header(scope, b"host")
+    return (
+        host is not None and host == parts.netloc and validate_host(domain, settings.ALLOWED_HOSTS)
+    )
 
 
 def is_authorised(scope: dict[str, Any]) -> bool:

@@ -4,6 +4,7 @@ socket subscribed to that session through the channel layer."""
 import hashlib
 import logging
 import uuid
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
@@ -13,6 +14,7 @@ from channels.layers import get_channel_layer
 from agents import services
 from agents.loop import TurnRequest, run_turn
 from agents.services import SessionRef
+from agents.transcripts import append_entries_async, make_entry
 from gateway.runtime import runtime
 
 logger = logging.getLogger(__name__)
@@ -59,6 +61,15 @@ class ChatJob:
         await run_turn(self.request, runtime.model, self.sink)
 
     async def skip(self, reason: str) -> None:
+        # The message was accepted: keep it in the transcript even though no run answers it.
+        entry = make_entry(
+            "message",
+            role="user",
+            content=self.request.text,
+            run=self.run_id,
+            meta={"skipped": reason},
+        )
+        await append_entries_async(Path(self.request.session.transcript), [entry])
         stop = "aborted"
         data = {"run": self.run_id, "session": self.request.session.key}
         if reason == "shutdown":

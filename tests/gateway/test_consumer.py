@@ -152,3 +152,24 @@ async def test_wrong_token_is_closed_with_4401(running_runtime: None) -> None:
     assert connected
     closed = await communicator.receive_output(timeout=5)
     assert closed == {"type": "websocket.close", "code": 4401}
+
+
+async def test_aborting_a_queued_run_keeps_its_message_but_never_runs_it(
+    client: ProtocolClient, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.script(Hang(partial=["busy "]))
+    first = (await client.request("chat.send", {"text": "first"}))["result"]["run"]
+    queued = (await client.request("chat.send", {"text": "never mind"}))["result"]["run"]
+    await client.until_event({"chat.delta"}, first)
+    assert (await client.request("chat.abort", {"run": queued}))["result"]["aborted"] is True
+    end = await client.until_event({"chat.final"}, queued)
+    assert end["data"]["stop_reason"] == "aborted"
+    await client.request("chat.abort", {"run": first})
+    await client.until_event({"chat.final"}, first)
+    history = await client.request("sessions.history", {"session": "agent:main:main"})
+    skipped = [e for e in history["result"]["entries"] if e.get("meta", {}).get("skipped")]
+    assert [e["content"] for e in skipped] == ["never mind"]
+    fake_openai.script(Text("ok"))
+    await client.chat("next")
+    sent = [m["content"] for m in fake_openai.requests[-1].body["messages"][1:]]
+    assert "never mind" not in sent
