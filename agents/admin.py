@@ -1,18 +1,18 @@
-"""Admin for agents and sessions."""
+"""Admin for agents, sessions, prices and usage."""
 
 from django.contrib import admin
 
-from agents.models import Agent, Session
+from agents.models import Agent, DailyUsage, ModelPrice, Session
 
 
 @admin.register(Agent)
 class AgentAdmin(admin.ModelAdmin[Agent]):
-    list_display = ["slug", "name", "model", "base_url", "enabled", "updated_at"]
-    list_filter = ["enabled"]
+    list_display = ["slug", "name", "model", "base_url", "tool_profile", "exec_enabled", "enabled"]
+    list_filter = ["enabled", "tool_profile", "exec_enabled", "queue_mode"]
     search_fields = ["slug", "name", "model"]
     prepopulated_fields = {"slug": ["name"]}
     fieldsets = [
-        (None, {"fields": ["slug", "name", "enabled", "instructions"]}),
+        (None, {"fields": ["slug", "name", "enabled", "instructions", "timezone"]}),
         (
             "Model",
             {
@@ -20,12 +20,28 @@ class AgentAdmin(admin.ModelAdmin[Agent]):
                     "model",
                     "base_url",
                     "api_key_env",
+                    "fallback_models",
                     "temperature",
                     "max_output_tokens",
                     "context_window",
+                    "daily_token_budget",
                 ]
             },
         ),
+        (
+            "Tools and memory",
+            {
+                "fields": [
+                    "tool_profile",
+                    "tools_allow",
+                    "tools_deny",
+                    "exec_enabled",
+                    "max_tool_rounds",
+                    "memory_in_groups",
+                ]
+            },
+        ),
+        ("Queue", {"fields": ["queue_mode", "queue_cap"]}),
     ]
 
 
@@ -40,9 +56,10 @@ class SessionAdmin(admin.ModelAdmin[Session]):
         "turns",
         "tokens_in",
         "tokens_out",
+        "cost",
         "last_active_at",
     ]
-    list_filter = ["status", "channel", "agent"]
+    list_filter = ["status", "channel", "agent", "is_group"]
     search_fields = ["key", "title", "peer"]
     readonly_fields = [
         "session_id",
@@ -54,5 +71,25 @@ class SessionAdmin(admin.ModelAdmin[Session]):
         "tokens_out",
         "tokens_cached",
         "cost",
+        "token_ratio",
     ]
     date_hierarchy = "last_active_at"
+
+
+@admin.register(ModelPrice)
+class ModelPriceAdmin(admin.ModelAdmin[ModelPrice]):
+    list_display = ["model", "input_per_mtok", "cached_input_per_mtok", "output_per_mtok"]
+    search_fields = ["model"]
+
+
+@admin.register(DailyUsage)
+class DailyUsageAdmin(admin.ModelAdmin[DailyUsage]):
+    list_display = ["day", "agent", "model", "turns", "prompt_tokens", "completion_tokens", "cost"]
+    list_filter = ["agent", "model"]
+    date_hierarchy = "day"
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+    def has_change_permission(self, request: object, obj: object = None) -> bool:
+        return False

@@ -1,11 +1,14 @@
 """The only importer of `openai`: streamed chat completions against any OpenAI-compatible API.
 
 `ChatModel` is the interface the loop depends on; `OpenAIChatModel` implements it with
-`AsyncOpenAI`, caching one client (and its connection pool) per provider. Every failure leaves
-as a `ModelError` with a stable code and a message that says what to fix.
+`AsyncOpenAI`, caching one client (and its connection pool) per provider; `embed` reuses it for
+`/v1/embeddings`. Every failure leaves as a `ModelError` with a stable code and a message that
+says what to fix.
 """
 
+import asyncio
 import logging
+import weakref
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -29,7 +32,7 @@ class ModelSettings:
     temperature: float | None = None
     max_tokens: int | None = None
     timeout: float = 120.0
-    max_retries: int = 2
+    idle_timeout: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,7 @@ class ModelError(Exception):
     message: str
     retryable: bool = False
     status: int | None = field(default=None)
+    retry_after: float | None = field(default=None)
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
@@ -107,6 +111,13 @@ def _usage(raw: Any) -> Usage | None:
     return usage
 
 
+def _retry_after(exc: openai.APIStatusError) -> float | None:
+    try:
+        return max(float(exc.response.headers.get("retry-after", "")), 0.0)
+    except ValueError:  # absent, or an HTTP date we do not bother to parse
+        return None
+
+
 def _translate(exc: Exception, settings: ModelSettings) -> ModelError:
     where = settings.base_url or "the OpenAI API"
     if isinstance(exc, openai.APITimeoutError):
@@ -126,14 +137,20 @@ def _translate(exc: Exception, settings: ModelSettings) -> ModelError:
             "model_error", f"Model {settings.model!r} not found at {where}.", False, 404
         )
     if isinstance(exc, openai.RateLimitError):
-        return ModelError("rate_limited", f"{where} is rate limiting requests.", True, 429)
+        return ModelError(
+            "rate_limited", f"{where} is rate limiting requests.", True, 429, _retry_after(exc)
+        )
     if isinstance(exc, openai.APIStatusError):
         code = getattr(exc, "code", None)
         if code == "context_length_exceeded":
             return ModelError("context_length", "The conversation is too long for the model.")
         status = exc.status_code
         return ModelError(
-            "model_error", f"The model API answered HTTP {status}.", status >= 500, status
+            "model_error",
+            f"The model API answered HTTP {status}.",
+            status >= 500 or status == 408,
+            status,
+            _retry_after(exc),
         )
     return ModelError(
         "model_error", f"The model returned an unreadable answer ({type(exc).__name__})."
@@ -144,10 +161,10 @@ class OpenAIChatModel:
     """`ChatModel` over `openai.AsyncOpenAI`, one cached client per provider settings."""
 
     def __init__(self) -> None:
-        self._clients: dict[tuple[str, str, float, int], AsyncOpenAI] = {}
+        self._clients: dict[tuple[str, str, float], AsyncOpenAI] = {}
 
     def _client(self, settings: ModelSettings) -> AsyncOpenAI:
-        key = (settings.base_url, settings.api_key, settings.timeout, settings.max_retries)
+        key = (settings.base_url, settings.api_key, settings.timeout)
         client = self._clients.get(key)
         if client is None:
             client = AsyncOpenAI(
@@ -155,7 +172,8 @@ class OpenAIChatModel:
                 api_key=settings.api_key or "no-key-configured",
                 base_url=settings.base_url or None,
                 timeout=settings.timeout,
-                max_retries=settings.max_retries,
+                # Retries are ours (agents.failover), so one budget covers every failure.
+                max_retries=0,
             )
             self._clients[key] = client
         return client
@@ -181,9 +199,16 @@ class OpenAIChatModel:
             kwargs["tools"] = list(tools)
         stop_reason: str | None = None
         usage: Usage | None = None
+        stream = None
         try:
             stream = await self._client(settings).chat.completions.create(**kwargs)
-            async for chunk in stream:
+            chunks = stream.__aiter__()
+            while True:
+                try:
+                    async with asyncio.timeout(settings.idle_timeout):
+                        chunk = await anext(chunks)
+                except StopAsyncIteration:
+                    break
                 if chunk.usage is not None:
                     usage = _usage(chunk.usage)
                 for choice in chunk.choices:
@@ -200,9 +225,53 @@ class OpenAIChatModel:
                         )
                     if choice.finish_reason:
                         stop_reason = choice.finish_reason
+        except TimeoutError:
+            raise ModelError(
+                "timeout", f"The model sent nothing for {settings.idle_timeout:g} s.", True
+            ) from None
         except Exception as exc:  # SDK, transport and parse errors all end here, translated
             logger.debug("Model call failed", exc_info=True)
             raise _translate(exc, settings) from exc
+        finally:
+            if stream is not None:
+                await stream.close()
         if stop_reason is None:
             raise ModelError("model_error", "The model stream ended without finishing.", True)
         yield Finished(stop_reason, usage)
+
+    async def embed(self, texts: Sequence[str], settings: ModelSettings) -> list[list[float]]:
+        """One vector per text, in order, from the provider's `/v1/embeddings`."""
+        check_configured(settings)
+        if not texts:
+            return []
+        try:
+            response = await self._client(settings).embeddings.create(
+                model=settings.model, input=list(texts), encoding_format="float"
+            )
+            vectors = [list(d.embedding) for d in sorted(response.data, key=lambda d: d.index)]
+        except Exception as exc:  # SDK, transport and parse errors all end here, translated
+            logger.debug("Embeddings call failed", exc_info=True)
+            raise _translate(exc, settings) from exc
+        if len(vectors) != len(texts):
+            raise ModelError(
+                "model_error",
+                f"The embeddings API returned {len(vectors)} vectors for {len(texts)} texts.",
+            )
+        return vectors
+
+
+# A client's connection pool belongs to the event loop that made it, so the module-level
+# `embed` keeps one client cache per loop (the gateway has one; tests and commands make more).
+_embedders: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, OpenAIChatModel] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def embed(texts: Sequence[str], settings: ModelSettings) -> list[list[float]]:
+    """Embeddings from an OpenAI-compatible endpoint (`settings.model` is the embedding model).
+    Raises `ModelError` like chat calls do."""
+    loop = asyncio.get_running_loop()
+    model = _embedders.get(loop)
+    if model is None:
+        model = _embedders[loop] = OpenAIChatModel()
+    return await model.embed(texts, settings)

@@ -1,25 +1,38 @@
-"""`run_turn`: the only code that calls the model. One turn: context → streamed model call →
-persisted transcript entries → events out. The model and the event sink are passed in.
+"""`run_turn`: the only code that calls the model and runs tools. One turn: context → streamed
+model call → tool rounds (bounded) → final answer, every entry persisted, events out as they
+happen. The model, the tools and the event sink are passed in, so tests hand it fakes.
 """
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from agents import services
-from agents.context import PromptInputs, build_messages
-from agents.llm import ChatModel, Finished, ModelError, ModelSettings, TextDelta
+from agents import usage as usage_service
+from agents.compaction import compact
+from agents.context import PromptInputs, build_messages, estimate_tokens, history_tokens
+from agents.failover import PartialStream, RetryPolicy, stream_with_failover
+from agents.llm import ChatModel as ChatModel
+from agents.llm import Finished, ModelError, ModelSettings, TextDelta, ToolCallDelta
+from agents.replyfilter import ReplyFilter
 from agents.services import SessionRef
+from agents.toolrunner import CallAssembler, ToolCall, run_calls
+from agents.tools.base import Tool, ToolContext, tool_spec
 from agents.transcripts import Entry, Usage, append_entries_async, make_entry, read_entries_async
 from agents.workspace import read_bootstrap_files
+from memory import services as memory
 
 logger = logging.getLogger(__name__)
+
+ZERO: Usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+LAST_ROUND_NOTE = "Tool budget for this turn is spent: answer now with what you have."
 
 
 class EventSink(Protocol):
@@ -28,13 +41,26 @@ class EventSink(Protocol):
     async def emit(self, event: str, data: dict[str, Any]) -> None: ...
 
 
+@dataclass
+class Steering:
+    """Messages that arrive while a turn runs (queue mode `steer`): read before each model call."""
+
+    texts: list[str] = field(default_factory=list)
+
+    def take(self) -> list[str]:
+        taken, self.texts = self.texts, []
+        return taken
+
+
 @dataclass(frozen=True, slots=True)
 class TurnRequest:
     run_id: str
     session: SessionRef
-    text: str
+    texts: tuple[str, ...]
     channel: str = "web"
     sender: str = ""
+    steering: Steering | None = None
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,143 +71,342 @@ class TurnOutcome:
     error: ModelError | None = None
 
 
-def model_settings(session: SessionRef) -> ModelSettings:
+def model_chain(session: SessionRef) -> list[ModelSettings]:
+    """The session's model, then the agent's fallbacks, as call settings."""
     agent = session.agent
-    return ModelSettings(
-        model=agent.model,
-        base_url=agent.base_url,
-        api_key=settings.OPENCLAW_PROVIDER_KEYS.get(agent.api_key_env, ""),
-        api_key_env=agent.api_key_env,
-        temperature=agent.temperature,
-        max_tokens=agent.max_output_tokens,
-        timeout=settings.OPENCLAW_MODEL_TIMEOUT,
-        max_retries=settings.OPENCLAW_MODEL_MAX_RETRIES,
-    )
-
-
-async def _prepare(request: TurnRequest) -> list[dict[str, Any]]:
-    session = request.session
-    history, files = await asyncio.gather(
-        read_entries_async(Path(session.transcript)),
-        asyncio.to_thread(read_bootstrap_files, Path(session.agent.workspace)),
-    )
-    inputs = PromptInputs(
-        agent_name=session.agent.name,
-        instructions=session.agent.instructions,
-        files=files,
-        file_cap=settings.OPENCLAW_BOOTSTRAP_FILE_CHARS,
-        now=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-        channel=request.channel,
-        session_key=session.key,
-        sender=request.sender,
-    )
-    return build_messages(
-        inputs,
-        history,
-        request.text,
-        context_window=session.agent.context_window,
-        output_reserve=session.agent.max_output_tokens,
-    )
-
-
-async def run_turn(request: TurnRequest, model: ChatModel, sink: EventSink) -> TurnOutcome:
-    """Run one turn to its end. Never raises for model failures (they become `chat.error`);
-    on cancellation the partial answer is persisted as aborted, then the cancellation propagates.
-    """
-    session = request.session
-    path = Path(session.transcript)
-    ids = {"run": request.run_id, "session": session.key}
-    fsync = settings.OPENCLAW_TRANSCRIPT_FSYNC
-    messages = await _prepare(request)
-    await append_entries_async(
-        path,
-        [make_entry("message", role="user", content=request.text, run=request.run_id)],
-        fsync=fsync,
-    )
-    parts: list[str] = []
-    try:
-        async with asyncio.timeout(settings.OPENCLAW_RUN_DEADLINE):
-            finished: Finished | None = None
-            async for event in model.stream(messages, model_settings(session)):
-                if isinstance(event, TextDelta):
-                    parts.append(event.text)
-                    await sink.emit("chat.delta", {**ids, "text": event.text})
-                elif isinstance(event, Finished):
-                    finished = event
-    except asyncio.CancelledError:
-        await asyncio.shield(_finish(request, sink, "".join(parts), "aborted", None))
-        raise
-    except TimeoutError:
-        error = ModelError(
-            "timeout", f"The run exceeded its {settings.OPENCLAW_RUN_DEADLINE:g} s deadline."
-        )
-        return await _fail(request, sink, "".join(parts), error)
-    except ModelError as error:
-        return await _fail(request, sink, "".join(parts), error)
-    assert finished is not None  # noqa: S101  # ChatModel contract: a stream ends with Finished
-    stop = "length" if finished.stop_reason == "length" else "stop"
-    return await _finish(request, sink, "".join(parts), stop, finished.usage)
-
-
-async def _finish(
-    request: TurnRequest, sink: EventSink, text: str, stop_reason: str, usage: Usage | None
-) -> TurnOutcome:
-    entry: Entry = make_entry(
-        "message",
-        role="assistant",
-        content=text,
-        run=request.run_id,
-        usage=usage,
-        stop_reason=stop_reason,
-    )
-    await append_entries_async(
-        Path(request.session.transcript), [entry], fsync=settings.OPENCLAW_TRANSCRIPT_FSYNC
-    )
-    await database_sync_to_async(services.record_turn)(
-        request.session.pk, usage, title=request.text[:80]
-    )
-    final_usage = usage or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
-    await sink.emit(
-        "chat.final",
-        {
-            "run": request.run_id,
-            "session": request.session.key,
-            "text": text,
-            "usage": final_usage,
-            "stop_reason": stop_reason,
-        },
-    )
-    return TurnOutcome(text, stop_reason, usage)
-
-
-async def _fail(
-    request: TurnRequest, sink: EventSink, partial: str, error: ModelError
-) -> TurnOutcome:
-    logger.warning("Run %s in %s failed: %s", request.run_id, request.session.key, error)
-    entries: list[Entry] = []
-    if partial:
-        entries.append(
-            make_entry(
-                "message",
-                role="assistant",
-                content=partial,
-                run=request.run_id,
-                stop_reason="error",
+    specs: list[dict[str, str]] = [{"model": session.model}]
+    for item in agent.fallback_models:
+        specs.append({"model": item} if isinstance(item, str) else dict(item))
+    chain = []
+    for spec in specs:
+        key_env = spec.get("api_key_env") or agent.api_key_env
+        chain.append(
+            ModelSettings(
+                model=spec["model"],
+                base_url=spec.get("base_url") or agent.base_url,
+                api_key=settings.OPENCLAW_PROVIDER_KEYS.get(key_env, ""),
+                api_key_env=key_env,
+                temperature=agent.temperature,
+                max_tokens=agent.max_output_tokens,
+                timeout=settings.OPENCLAW_MODEL_TIMEOUT,
+                idle_timeout=settings.OPENCLAW_STREAM_IDLE_TIMEOUT,
             )
         )
-    entries.append(
-        make_entry("error", content=error.message, run=request.run_id, meta={"code": error.code})
-    )
-    await append_entries_async(
-        Path(request.session.transcript), entries, fsync=settings.OPENCLAW_TRANSCRIPT_FSYNC
-    )
-    await sink.emit(
-        "chat.error",
-        {
-            "run": request.run_id,
-            "session": request.session.key,
-            "code": error.code,
-            "message": error.message,
-        },
-    )
-    return TurnOutcome(partial, "error", None, error)
+    return chain
+
+
+def _now(timezone: str) -> str:
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return datetime.now(zone).strftime("%Y-%m-%d %H:%M %Z (%A)")
+
+
+def _add(total: Usage, more: Usage | None) -> Usage:
+    if more is None:
+        return total
+    merged: Usage = {
+        "prompt_tokens": total["prompt_tokens"] + more["prompt_tokens"],
+        "completion_tokens": total["completion_tokens"] + more["completion_tokens"],
+        "total_tokens": total["total_tokens"] + more["total_tokens"],
+    }
+    cached = total.get("cached_tokens", 0) + more.get("cached_tokens", 0)
+    if cached:
+        merged["cached_tokens"] = cached
+    return merged
+
+
+class _Turn:
+    def __init__(
+        self, request: TurnRequest, model: ChatModel, sink: EventSink, tools: Sequence[Tool]
+    ) -> None:
+        self.request, self.model, self.sink, self.tools = request, model, sink, list(tools)
+        self.session = request.session
+        self.path = Path(self.session.transcript)
+        self.ids = {"run": request.run_id, "session": self.session.key}
+        self.chain = model_chain(self.session)
+        self.parts: list[str] = []
+        self.usage: Usage = dict(ZERO)  # type: ignore[assignment]  # a fresh copy
+        self.last_prompt: tuple[int, int] = (0, 0)  # (estimated, reported) of the last call
+        self.compacted = False
+        self.silent = False
+        self.round_start = 0  # index in `parts` where the current round's text begins
+
+    async def emit(self, event: str, data: dict[str, Any]) -> None:
+        await self.sink.emit(event, {**self.ids, **data})
+
+    async def append(self, *entries: Entry) -> None:
+        await append_entries_async(
+            self.path, list(entries), fsync=settings.OPENCLAW_TRANSCRIPT_FSYNC
+        )
+
+    async def run(self) -> TurnOutcome:
+        try:
+            async with asyncio.timeout(settings.OPENCLAW_RUN_DEADLINE):
+                return await self._run()
+        except asyncio.CancelledError:
+            await asyncio.shield(self._finish("aborted"))
+            raise
+        except TimeoutError:
+            error = ModelError(
+                "timeout", f"The run passed its {settings.OPENCLAW_RUN_DEADLINE:g} s deadline."
+            )
+            return await self._fail(error)
+        except ModelError as error:
+            return await self._fail(error)
+
+    async def _run(self) -> TurnOutcome:
+        agent = self.session.agent
+        if agent.daily_token_budget:
+            used = await database_sync_to_async(usage_service.tokens_used_today)(agent.slug)
+            if used >= agent.daily_token_budget:
+                raise ModelError(
+                    "budget_exhausted",
+                    f"Agent {agent.slug!r} has used its daily budget of "
+                    f"{agent.daily_token_budget:,} tokens; it answers again tomorrow "
+                    "(or raise the budget in the admin).",
+                )
+        await self._open()
+        tools = self.tools
+        for round_no in range(agent.max_tool_rounds + 1):
+            last_round = round_no == agent.max_tool_rounds
+            steer = self.request.steering.take() if self.request.steering else []
+            if steer:
+                await self.append(
+                    *(
+                        make_entry("message", role="user", content=t, run=self.request.run_id)
+                        for t in steer
+                    )
+                )
+            messages = await self._messages(tools)
+            if last_round and tools:
+                messages.append({"role": "system", "content": LAST_ROUND_NOTE})
+            text, calls, finished = await self._call(messages, [] if last_round else tools)
+            if not calls:
+                stop = "length" if finished.stop_reason == "length" else "stop"
+                return await self._finish(stop)
+            await self._run_tools(text, calls, round_no)
+        raise AssertionError("unreachable: the last round offers no tools")  # pragma: no cover
+
+    async def _open(self) -> None:
+        """Session start context (first turn only) and the user's message(s) go to disk first."""
+        entries: list[Entry] = []
+        if not self.path.exists():
+            notes = await database_sync_to_async(memory.session_start_context)(
+                self.session.agent.slug, settings.OPENCLAW_MEMORY_SESSION_START_CHARS
+            )
+            if notes:
+                entries.append(make_entry("context", content=notes))
+        entries += [
+            make_entry("message", role="user", content=t, run=self.request.run_id)
+            for t in self.request.texts
+        ]
+        await self.append(*entries)
+
+    async def _inputs(self) -> PromptInputs:
+        agent = self.session.agent
+        files = await asyncio.to_thread(read_bootstrap_files, Path(agent.workspace))
+        working = None
+        if not self.session.is_group or agent.memory_in_groups:
+            working = (await database_sync_to_async(memory.read_working_memory)(agent.slug)).content
+        return PromptInputs(
+            agent_name=agent.name,
+            instructions=agent.instructions,
+            files=files,
+            file_cap=settings.OPENCLAW_BOOTSTRAP_FILE_CHARS,
+            total_cap=settings.OPENCLAW_BOOTSTRAP_TOTAL_CHARS,
+            memory=working,
+            now=_now(agent.timezone),
+            channel=self.request.channel,
+            session_key=self.session.key,
+            sender=self.request.sender,
+        )
+
+    def _budget(self, tools: Sequence[Tool]) -> int:
+        agent = self.session.agent
+        spec_tokens = sum(estimate_tokens(str(tool_spec(t))) for t in tools)
+        ratio = max(self.session.token_ratio, 0.25)
+        return int((agent.context_window - agent.max_output_tokens - spec_tokens) / ratio)
+
+    async def _messages(
+        self, tools: Sequence[Tool], *, force_compact: bool = False
+    ) -> list[dict[str, Any]]:
+        inputs = await self._inputs()
+        entries = await read_entries_async(self.path)
+        budget = self._budget(tools)
+        system_tokens = estimate_tokens(inputs.instructions) + sum(
+            estimate_tokens(f.content) for f in inputs.files
+        )
+        over = force_compact or history_tokens(entries) + system_tokens > budget
+        if over and await self._compact(entries):
+            entries = await read_entries_async(self.path)
+        messages = build_messages(inputs, entries, budget_tokens=budget)
+        self.last_prompt = (sum(estimate_tokens(m.get("content") or "") for m in messages), 0)
+        return messages
+
+    async def _compact(self, entries: list[Entry]) -> bool:
+        done = await compact(
+            agent_slug=self.session.agent.slug,
+            transcript=self.path,
+            entries=entries,
+            keep_turns=settings.OPENCLAW_COMPACTION_KEEP_TURNS,
+            model=self.model,
+            chain=self.chain,
+            run_id=self.request.run_id,
+        )
+        if done:
+            self.compacted = True
+            await self.emit(
+                "chat.notice",
+                {
+                    "text": "Older messages were summarised to fit the model's context; "
+                    "notes went to today's memory log."
+                },
+            )
+        return done
+
+    async def _call(
+        self, messages: list[dict[str, Any]], tools: Sequence[Tool]
+    ) -> tuple[str, list[ToolCall], Finished]:
+        specs = [tool_spec(t) for t in tools] or None
+        self.round_start = len(self.parts)
+        for attempt in (1, 2):
+            del self.parts[self.round_start :]  # a retried call starts its round afresh
+            reply, assembler = ReplyFilter(), CallAssembler()
+            try:
+                finished: Finished | None = None
+                async for event in stream_with_failover(
+                    self.model,
+                    messages,
+                    self.chain,
+                    specs,
+                    policy=RetryPolicy(retries=settings.OPENCLAW_MODEL_MAX_RETRIES),
+                    on_fallback=self._on_fallback,
+                ):
+                    if isinstance(event, TextDelta):
+                        if out := reply.feed(event.text):
+                            self.parts.append(out)
+                            await self.emit("chat.delta", {"text": out})
+                    elif isinstance(event, ToolCallDelta):
+                        assembler.add(event)
+                    else:
+                        finished = event
+            except PartialStream:
+                if out := reply.finish():
+                    self.parts.append(out)
+                raise
+            except ModelError as error:
+                if error.code == "context_length" and attempt == 1 and not self.compacted:
+                    messages = await self._messages(tools, force_compact=True)
+                    continue
+                raise
+            assert finished is not None  # noqa: S101  # ChatModel contract
+            if out := reply.finish():
+                self.parts.append(out)
+                await self.emit("chat.delta", {"text": out})
+            self.usage = _add(self.usage, finished.usage)
+            if finished.usage:
+                self.last_prompt = (self.last_prompt[0], finished.usage["prompt_tokens"])
+            self.silent = reply.silent
+            return reply.text, assembler.finish(self.request.run_id, 0), finished
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _on_fallback(self, settings_: ModelSettings, error: ModelError) -> None:
+        logger.warning(
+            "Run %s: %s failed (%s); falling back to %s",
+            self.request.run_id,
+            self.chain[0].model,
+            error.code,
+            settings_.model,
+        )
+
+    async def _run_tools(self, text: str, calls: list[ToolCall], round_no: int) -> None:
+        wire = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in calls
+        ]
+        await self.append(
+            make_entry(
+                "message", role="assistant", content=text, run=self.request.run_id, tool_calls=wire
+            )
+        )
+        ctx = ToolContext(
+            run_id=self.request.run_id, session=self.session, options=self.request.options
+        )
+        outcomes = await run_calls(calls, self.tools, ctx, self.emit)
+        await self.append(
+            *(
+                make_entry(
+                    "tool_result",
+                    content=o.content,
+                    run=self.request.run_id,
+                    meta={"call_id": o.call.id, "name": o.call.name, "ok": o.ok},
+                )
+                for o in outcomes
+            )
+        )
+
+    async def _finish(self, stop_reason: str) -> TurnOutcome:
+        text = "".join(self.parts)
+        if self.silent and stop_reason != "aborted":
+            stop_reason = "no_reply"
+        entry = make_entry(
+            "message",
+            role="assistant",
+            content="".join(self.parts[self.round_start :]),
+            run=self.request.run_id,
+            usage=self.usage,
+            stop_reason=stop_reason,
+        )
+        await self.append(entry)
+        estimated, reported = self.last_prompt
+        await database_sync_to_async(usage_service.record_turn)(
+            self.session.pk,
+            self.chain[0].model,
+            self.usage,
+            token_ratio=(reported / estimated) if estimated and reported else None,
+            title=self.request.texts[0][:80] if self.request.texts else "",
+        )
+        shown = "" if stop_reason == "no_reply" else text
+        await self.emit(
+            "chat.final", {"text": shown, "usage": self.usage, "stop_reason": stop_reason}
+        )
+        return TurnOutcome(shown, stop_reason, self.usage)
+
+    async def _fail(self, error: ModelError) -> TurnOutcome:
+        logger.warning("Run %s in %s failed: %s", self.request.run_id, self.session.key, error)
+        partial = "".join(self.parts)
+        entries: list[Entry] = []
+        if partial:
+            entries.append(
+                make_entry(
+                    "message",
+                    role="assistant",
+                    content=partial,
+                    run=self.request.run_id,
+                    stop_reason="partial",
+                )
+            )
+        entries.append(
+            make_entry(
+                "error", content=error.message, run=self.request.run_id, meta={"code": error.code}
+            )
+        )
+        await self.append(*entries)
+        if self.usage["total_tokens"]:
+            await database_sync_to_async(usage_service.record_turn)(
+                self.session.pk, self.chain[0].model, self.usage
+            )
+        await self.emit(
+            "chat.error", {"code": error.code, "message": error.message, "partial": partial}
+        )
+        return TurnOutcome(partial, "error", self.usage, error)
+
+
+async def run_turn(
+    request: TurnRequest, model: ChatModel, sink: EventSink, tools: Sequence[Tool] = ()
+) -> TurnOutcome:
+    """Run one turn to its end. Model failures become `chat.error` (never raised); on
+    cancellation the partial answer is persisted as aborted, then the cancellation propagates."""
+    return await _Turn(request, model, sink, tools).run()

@@ -16,6 +16,35 @@ def _check_key_env(value: str) -> None:
         )
 
 
+class QueueMode(models.TextChoices):
+    COLLECT = "collect", "collect: messages sent during a run become one next turn"
+    FOLLOWUP = "followup", "followup: one turn per message"
+    STEER = "steer", "steer: added to the running turn before its next model call"
+    INTERRUPT = "interrupt", "interrupt: abort the running turn and start anew"
+
+
+class ToolProfile(models.TextChoices):
+    MINIMAL = "minimal"
+    MESSAGING = "messaging"
+    FULL = "full"
+
+
+def _check_fallbacks(value: object) -> None:
+    if not isinstance(value, list) or not all(
+        isinstance(item, str)
+        or (isinstance(item, dict) and isinstance(item.get("model"), str) and item["model"])
+        for item in value
+    ):
+        raise ValidationError(
+            'A list of model ids or {"model": …, "base_url": …, "api_key_env": …} objects.'
+        )
+
+
+def _check_names(value: object) -> None:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValidationError("A list of tool names.")
+
+
 class Agent(models.Model):
     slug = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=120)
@@ -41,6 +70,49 @@ class Agent(models.Model):
     )
     max_output_tokens = models.PositiveIntegerField(default=4096)
     context_window = models.PositiveIntegerField(default=128_000)
+    timezone = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="IANA time zone, e.g. Europe/Paris; empty uses OPENCLAW_TIMEZONE.",
+    )
+    fallback_models = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[_check_fallbacks],
+        help_text=(
+            'Tried in order when the model fails: ["gpt-4o-mini", '
+            '{"model": "llama3.1", "base_url": "http://127.0.0.1:11434/v1"}].'
+        ),
+    )
+    tool_profile = models.CharField(
+        max_length=16, choices=ToolProfile.choices, default=ToolProfile.FULL
+    )
+    tools_allow = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[_check_names],
+        help_text="Only these tools (empty: the profile's).",
+    )
+    tools_deny = models.JSONField(default=list, blank=True, validators=[_check_names])
+    exec_enabled = models.BooleanField(
+        "shell commands (exec)",
+        default=False,
+        help_text="Lets the model run shell commands in its workspace.",
+    )
+    memory_in_groups = models.BooleanField(
+        default=False,
+        help_text="Show MEMORY.md to group sessions too (private sessions always see it).",
+    )
+    queue_mode = models.CharField(
+        max_length=16, choices=QueueMode.choices, default=QueueMode.COLLECT
+    )
+    queue_cap = models.PositiveIntegerField(default=20, validators=[MinValueValidator(1)])
+    max_tool_rounds = models.PositiveIntegerField(
+        default=16, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+    daily_token_budget = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Refuse new turns once this many tokens were used today."
+    )
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -72,6 +144,12 @@ class Session(models.Model):
     peer = models.CharField("peer or chat id", max_length=255, blank=True)
     title = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    is_group = models.BooleanField(default=False)
+    model_override = models.CharField(max_length=200, blank=True, help_text="Set by /model.")
+    queue_mode = models.CharField(max_length=16, choices=QueueMode.choices, blank=True)
+    token_ratio = models.FloatField(
+        default=1.0, help_text="Reported ÷ estimated prompt tokens; calibrates the budget."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     last_active_at = models.DateTimeField(auto_now_add=True, db_index=True)
     turns = models.PositiveIntegerField(default=0)
@@ -99,3 +177,42 @@ class Session(models.Model):
     @property
     def transcript_file(self) -> Path:
         return Path(settings.OPENCLAW_HOME) / self.transcript_path
+
+
+class ModelPrice(models.Model):
+    """Optional prices, per million tokens, used to compute cost from reported usage."""
+
+    model = models.CharField(max_length=200, unique=True)
+    input_per_mtok = models.DecimalField(max_digits=10, decimal_places=4, default=0)
+    cached_input_per_mtok = models.DecimalField(max_digits=10, decimal_places=4, default=0)
+    output_per_mtok = models.DecimalField(max_digits=10, decimal_places=4, default=0)
+
+    class Meta:
+        ordering = ["model"]
+
+    def __str__(self) -> str:
+        return self.model
+
+
+class DailyUsage(models.Model):
+    """Tokens and cost per agent, day and model (one row, updated per turn)."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="usage")
+    day = models.DateField(db_index=True)
+    model = models.CharField(max_length=200)
+    turns = models.PositiveIntegerField(default=0)
+    prompt_tokens = models.PositiveBigIntegerField(default=0)
+    completion_tokens = models.PositiveBigIntegerField(default=0)
+    cached_tokens = models.PositiveBigIntegerField(default=0)
+    cost = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+
+    class Meta:
+        ordering = ["-day", "agent", "model"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agent", "day", "model"], name="one_usage_row_per_day_model"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent} {self.day} {self.model}"

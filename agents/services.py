@@ -10,11 +10,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
-from django.utils import timezone
 
 from agents.models import Agent, Session
-from agents.transcripts import Usage
 from agents.workspace import create_workspace
 
 logger = logging.getLogger(__name__)
@@ -38,6 +35,17 @@ class AgentConfig:
     max_output_tokens: int
     context_window: int
     workspace: str
+    timezone: str = "UTC"
+    fallback_models: tuple[str | dict[str, str], ...] = ()
+    tool_profile: str = "full"
+    tools_allow: tuple[str, ...] = ()
+    tools_deny: tuple[str, ...] = ()
+    exec_enabled: bool = False
+    memory_in_groups: bool = False
+    queue_mode: str = "collect"
+    queue_cap: int = 20
+    max_tool_rounds: int = 16
+    daily_token_budget: int | None = None
 
     @classmethod
     def from_model(cls, agent: Agent) -> "AgentConfig":
@@ -52,6 +60,17 @@ class AgentConfig:
             max_output_tokens=agent.max_output_tokens,
             context_window=agent.context_window,
             workspace=str(agent.workspace),
+            timezone=agent.timezone or settings.TIME_ZONE,
+            fallback_models=tuple(agent.fallback_models or ()),
+            tool_profile=agent.tool_profile,
+            tools_allow=tuple(agent.tools_allow or ()),
+            tools_deny=tuple(agent.tools_deny or ()),
+            exec_enabled=agent.exec_enabled,
+            memory_in_groups=agent.memory_in_groups,
+            queue_mode=agent.queue_mode,
+            queue_cap=agent.queue_cap,
+            max_tool_rounds=agent.max_tool_rounds,
+            daily_token_budget=agent.daily_token_budget,
         )
 
 
@@ -62,6 +81,15 @@ class SessionRef:
     session_id: str
     agent: AgentConfig
     transcript: str
+    channel: str = "web"
+    is_group: bool = False
+    model_override: str = ""
+    queue_mode: str = "collect"
+    token_ratio: float = 1.0
+
+    @property
+    def model(self) -> str:
+        return self.model_override or self.agent.model
 
 
 def ensure_default_agent(using: str = "default") -> Agent:
@@ -133,6 +161,11 @@ def _ref(session: Session, agent: Agent) -> SessionRef:
         session_id=session.session_id.hex,
         agent=AgentConfig.from_model(agent),
         transcript=str(session.transcript_file),
+        channel=session.channel,
+        is_group=session.is_group,
+        model_override=session.model_override,
+        queue_mode=session.queue_mode or agent.queue_mode,
+        token_ratio=session.token_ratio,
     )
 
 
@@ -148,18 +181,12 @@ def find_session(key: str) -> SessionRef:
     return _ref(session, session.agent)
 
 
-def record_turn(session_pk: int, usage: Usage | None, *, title: str = "") -> None:
-    """Add one turn's usage to the session's counters and mark it active now."""
-    usage = usage or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
-    Session.objects.filter(pk=session_pk).update(
-        turns=F("turns") + 1,
-        tokens_in=F("tokens_in") + usage["prompt_tokens"],
-        tokens_out=F("tokens_out") + usage["completion_tokens"],
-        tokens_cached=F("tokens_cached") + usage.get("cached_tokens", 0),
-        last_active_at=timezone.now(),
-    )
-    if title:
-        Session.objects.filter(pk=session_pk, title="").update(title=title[:200])
+def set_session_model(key: str, model: str) -> None:
+    """Switch the model of the active session for `key` (empty: back to the agent's)."""
+    if not Session.objects.filter(key=key, status=Session.Status.ACTIVE).update(
+        model_override=model[:200]
+    ):
+        raise NotFound(f"No session {key!r}.")
 
 
 def reset_session(key: str) -> tuple[str, str]:

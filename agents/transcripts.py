@@ -15,7 +15,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 logger = logging.getLogger(__name__)
 
-EntryType = Literal["session", "message", "tool_call", "tool_result", "compaction", "error"]
+EntryType = Literal["session", "context", "message", "tool_result", "compaction", "error", "notice"]
 
 
 class Usage(TypedDict):

@@ -2,14 +2,15 @@
 
 A lane is a FIFO of runs plus one worker task that exists only while the lane has work, so idle
 sessions cost nothing. Whatever a run does (returns, raises, hangs past its deadline, is
-cancelled) the worker moves on: a lane is always released.
+cancelled) the worker moves on: a lane is always released. Messages that arrive while a run is
+busy follow the session's queue mode (collect, followup, steer, interrupt).
 """
 
 import asyncio
 import logging
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,18 @@ class Job(Protocol):
 
     async def skip(self, reason: str) -> None: ...
 
+    def absorb(self, other: "Job") -> bool:
+        """Take `other`'s messages into this queued job (collect); False if it cannot."""
+        ...
+
+    def steer(self, other: "Job") -> bool:
+        """Hand `other`'s messages to this running job; False once it can no longer use them."""
+        ...
+
+
+QueueMode = Literal["collect", "followup", "steer", "interrupt"]
+Disposition = Literal["queued", "merged", "steered", "interrupted"]
+
 
 class LanesClosed(RuntimeError):
     """The gateway is stopping and takes no new runs."""
@@ -35,6 +48,7 @@ class LanesClosed(RuntimeError):
 class _Lane:
     queue: deque[Job] = field(default_factory=deque)
     worker: asyncio.Task[None] | None = None
+    current: Job | None = None
 
 
 class Lanes:
@@ -55,14 +69,46 @@ class Lanes:
     def queued(self) -> int:
         return sum(len(lane.queue) for lane in self._lanes.values())
 
-    def submit(self, key: str, job: Job) -> None:
+    def submit(
+        self, key: str, job: Job, *, mode: QueueMode = "followup", cap: int = 20
+    ) -> tuple[str, Disposition]:
+        """Queue `job` on its session's lane; returns the run that will carry its messages
+        (its own, or the one it joined) and what happened to it."""
         if self._closed:
             raise LanesClosed("The gateway is shutting down.")
         lane = self._lanes.setdefault(key, _Lane())
+        running = lane.current
+        disposition: Disposition = "queued"
+        if mode == "interrupt" and (running is not None or lane.queue):
+            self.abort_session(key)
+            disposition = "interrupted"
+        elif mode == "steer" and running is not None and running.steer(job):
+            return running.run_id, "steered"
+        elif lane.queue and (mode == "collect" or len(lane.queue) >= cap):
+            # Past the cap even `followup` folds into the last queued turn: nothing is dropped.
+            last = lane.queue[-1]
+            if last.absorb(job):
+                return last.run_id, "merged"
         lane.queue.append(job)
         self._idle.clear()
         if lane.worker is None:
             lane.worker = asyncio.create_task(self._work(key, lane), name=f"lane:{key}")
+        return job.run_id, disposition
+
+    def abort_session(self, key: str) -> int:
+        """Cancel the running run of a session and drop its queued ones; returns how many."""
+        lane = self._lanes.get(key)
+        if lane is None:
+            return 0
+        count = 0
+        while lane.queue:
+            job = lane.queue.popleft()
+            skipped = asyncio.create_task(job.skip("aborted"))
+            skipped.add_done_callback(_log_failure)
+            count += 1
+        if lane.current is not None and self.abort(lane.current.run_id):
+            count += 1
+        return count
 
     def abort(self, run_id: str) -> bool:
         """Cancel a running run or drop a queued one; False when the run is unknown or done."""
@@ -86,9 +132,11 @@ class Lanes:
                 async with self._slots:
                     task = asyncio.create_task(job.run(), name=f"run:{job.run_id}")
                     self._running[job.run_id] = task
+                    lane.current = job
                     try:
                         await self._await_run(job.run_id, task)
                     finally:
+                        lane.current = None
                         self._running.pop(job.run_id, None)
         finally:
             lane.worker = None

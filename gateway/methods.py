@@ -17,12 +17,15 @@ from agents.transcripts import read_entries_async
 from gateway import runs
 from gateway.lanes import LanesClosed
 from gateway.protocol import ProtocolError, int_param, optional_str, require_str
+from gateway.ratelimit import check_ws_message
 from gateway.runtime import runtime
 
 Result = dict[str, Any]
 
 
 class Connection(Protocol):
+    scope: dict[str, Any]  # the ASGI scope: who is connected (token holder or staff user)
+
     async def subscribe(self, session_key: str) -> None: ...
 
 
@@ -35,17 +38,20 @@ async def health(conn: Connection, params: dict[str, Any]) -> Result:
 
 async def chat_send(conn: Connection, params: dict[str, Any]) -> Result:
     text = require_str(params, "text", max_len=settings.OPENCLAW_MAX_MESSAGE_CHARS)
+    verdict = await check_ws_message(conn.scope)
+    if not verdict.allowed:
+        raise ProtocolError("rate_limited", verdict.message)
     key = optional_str(params, "session")
     agent = optional_str(params, "agent", max_len=64)
     try:
         session = await runs.open_session(key, agent)
         await conn.subscribe(session.key)
-        run_id = await runs.submit_chat(session, text)
+        accepted = await runs.accept_message(session, text)
     except NotFound as exc:
         raise ProtocolError("not_found", str(exc)) from None
     except LanesClosed as exc:
         raise ProtocolError("unavailable", str(exc)) from None
-    return {"run": run_id, "session": session.key}
+    return {"run": accepted.run, "session": session.key, "queued": accepted.disposition}
 
 
 async def chat_abort(conn: Connection, params: dict[str, Any]) -> Result:

@@ -8,7 +8,14 @@ from dataclasses import dataclass
 from typing import Any, Literal, NotRequired, TypedDict
 
 ErrorCode = Literal[
-    "bad_frame", "unknown_method", "bad_params", "too_large", "not_found", "unavailable", "internal"
+    "bad_frame",
+    "unknown_method",
+    "bad_params",
+    "too_large",
+    "not_found",
+    "unavailable",
+    "rate_limited",
+    "internal",
 ]
 
 

@@ -4,17 +4,21 @@ socket subscribed to that session through the channel layer."""
 import hashlib
 import logging
 import uuid
-from pathlib import Path
 from dataclasses import dataclass
-from typing import Any, Literal, TypedDict
+from pathlib import Path
+from typing import Any, Literal, TypedDict, get_args
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from agents import services
-from agents.loop import TurnRequest, run_turn
+from agents.loop import Steering, TurnRequest, run_turn
 from agents.services import SessionRef
+from agents.tools.base import Tool
+from agents.tools.catalog import ALL_TOOLS, allowed_tool_names
 from agents.transcripts import append_entries_async, make_entry
+from gateway import commands
+from gateway.lanes import Job, QueueMode
 from gateway.runtime import runtime
 
 logger = logging.getLogger(__name__)
@@ -51,37 +55,85 @@ class LayerSink:
         await layer.group_send(self.group, message)
 
 
-@dataclass(frozen=True, slots=True)
 class ChatJob:
-    run_id: str
-    request: TurnRequest
-    sink: LayerSink
+    """One turn on a lane: the messages it answers (more may be folded in while it waits),
+    and the steering inbox of the run once it started."""
+
+    def __init__(
+        self, run_id: str, session: SessionRef, text: str, channel: str, *, can_send: bool = True
+    ) -> None:
+        self.run_id, self.session, self.channel = run_id, session, channel
+        self.can_send = can_send
+        self.texts = [text]
+        self.sink = LayerSink(session_group(session.key))
+        self.steering = Steering()
+        self._started = self._done = False
+
+    def absorb(self, other: Job) -> bool:
+        if self._started or not isinstance(other, ChatJob):
+            return False
+        self.texts += other.texts
+        return True
+
+    def steer(self, other: Job) -> bool:
+        if not self._started or self._done or not isinstance(other, ChatJob):
+            return False
+        self.steering.texts += other.texts
+        return True
 
     async def run(self) -> None:
-        await run_turn(self.request, runtime.model, self.sink)
+        self._started = True
+        run_id, texts = self.run_id, list(self.texts)
+        try:
+            while texts:
+                request = TurnRequest(
+                    run_id=run_id,
+                    session=self.session,
+                    texts=tuple(texts),
+                    channel=self.channel,
+                    steering=self.steering,
+                    options=self._tool_options(),
+                )
+                await run_turn(request, runtime.model, self.sink, tools_for(self.session))
+                # Steering that arrived after the last model call gets a turn of its own.
+                texts, run_id = self.steering.take(), new_run_id()
+        finally:
+            self._done = True
+
+    def _tool_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {"exec_enabled": self.session.agent.exec_enabled}
+        if self.can_send:
+            options["send_to_session"] = _send_from_tool
+        return options
 
     async def skip(self, reason: str) -> None:
-        # The message was accepted: keep it in the transcript even though no run answers it.
-        entry = make_entry(
-            "message",
-            role="user",
-            content=self.request.text,
-            run=self.run_id,
-            meta={"skipped": reason},
-        )
-        await append_entries_async(Path(self.request.session.transcript), [entry])
-        stop = "aborted"
-        data = {"run": self.run_id, "session": self.request.session.key}
+        # The messages were accepted: keep them in the transcript though no run answers them.
+        entries = [
+            make_entry("message", role="user", content=t, run=self.run_id, meta={"skipped": reason})
+            for t in self.texts
+        ]
+        await append_entries_async(Path(self.session.transcript), entries)
+        data = {"run": self.run_id, "session": self.session.key}
         if reason == "shutdown":
-            await self.sink.emit(
-                "chat.error",
-                {**data, "code": "unavailable", "message": "The gateway stopped before this run."},
-            )
+            message = "The gateway stopped before this run."
+            await self.sink.emit("chat.error", {**data, "code": "unavailable", "message": message})
             return
         usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
-        await self.sink.emit(
-            "chat.final", {**data, "text": "", "usage": usage, "stop_reason": stop}
-        )
+        final = {**data, "text": "", "usage": usage, "stop_reason": "aborted"}
+        await self.sink.emit("chat.final", final)
+
+
+def tools_for(session: SessionRef) -> list[Tool]:
+    """The tools this session may use: the agent's profile and lists, stricter in groups."""
+    agent = session.agent
+    names = allowed_tool_names(
+        profile=agent.tool_profile,
+        allow=agent.tools_allow,
+        deny=agent.tools_deny,
+        is_group=session.is_group,
+        exec_enabled=agent.exec_enabled,
+    )
+    return [tool for tool in ALL_TOOLS if tool.name in names]
 
 
 def new_run_id() -> str:
@@ -95,11 +147,43 @@ async def open_session(session_key: str | None, agent_slug: str | None) -> Sessi
     return ref
 
 
-async def submit_chat(session: SessionRef, text: str, *, channel: str = "web") -> str:
-    """Queue a turn on the session's lane; returns the run id. Raises `LanesClosed`."""
-    run_id = new_run_id()
-    request = TurnRequest(run_id=run_id, session=session, text=text, channel=channel)
-    runtime.lanes.submit(
-        session.key, ChatJob(run_id, request, LayerSink(session_group(session.key)))
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    run: str
+    disposition: str
+
+
+async def _send_from_tool(key: str, text: str) -> str:
+    session = await open_session(key, None)
+    return (await submit_chat(session, text, channel="agent", can_send=False)).run
+
+
+async def submit_chat(
+    session: SessionRef, text: str, *, channel: str = "web", can_send: bool = True
+) -> Submitted:
+    """Queue a turn on the session's lane following its queue mode. Raises `LanesClosed`."""
+    job = ChatJob(new_run_id(), session, text, channel, can_send=can_send)
+    mode: QueueMode = "collect"
+    for known in get_args(QueueMode):
+        if session.queue_mode == known:
+            mode = known
+    run, disposition = runtime.lanes.submit(
+        session.key, job, mode=mode, cap=session.agent.queue_cap
     )
-    return run_id
+    return Submitted(run, disposition)
+
+
+async def accept_message(session: SessionRef, text: str, *, channel: str = "web") -> Submitted:
+    """What every channel does with an incoming message: a chat command is answered at once;
+    anything else is queued as a turn."""
+    command = commands.parse(text)
+    if command is None:
+        return await submit_chat(session, text, channel=channel)
+    run = new_run_id()
+    reply = await commands.run_command(session, *command)
+    usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+    final = {"run": run, "session": session.key, "text": reply, "usage": usage}
+    await LayerSink(session_group(session.key)).emit(
+        "chat.final", {**final, "stop_reason": "command"}
+    )
+    return Submitted(run, "command")

@@ -15,6 +15,7 @@ from django.conf import settings
 
 from agents.llm import ChatModel, OpenAIChatModel
 from gateway.lanes import Lanes, LanesClosed
+from memory.sync import watch_memory
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +93,8 @@ class GatewayRuntime:
             raise LanesClosed("The gateway runtime is not running.")
         return self._lanes
 
-    async def start(self) -> None:
+    async def start(self, *, background: bool = True) -> None:
+        """Start the lanes and, unless `background` is False (tests), the long-lived tasks."""
         if self.state != "stopped":
             return
         self.state = "starting"
@@ -101,6 +103,9 @@ class GatewayRuntime:
             backstop_seconds=settings.OPENCLAW_RUN_DEADLINE + 30,
         )
         self.supervisor = Supervisor()
+        if background:
+            interval = settings.OPENCLAW_MEMORY_SCAN_SECONDS
+            self.supervisor.add("memory-watch", lambda: watch_memory(interval))
         self.state = "running"
         logger.info("Gateway runtime started")
 

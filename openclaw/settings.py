@@ -10,6 +10,7 @@ from typing import Any
 
 import django_stubs_ext
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 django_stubs_ext.monkeypatch()  # lets admin and querysets be subscripted in annotations
 
@@ -19,6 +20,13 @@ env = environ.Env()
 _dotenv = Path(os.environ.get("OPENCLAW_ENV_FILE", BASE_DIR / ".env"))
 if _dotenv.is_file():
     env.read_env(str(_dotenv))
+OPENCLAW_DOTENV_PATH = str(_dotenv) if _dotenv.is_file() else ""  # for doctor's file checks
+# Secrets may live in a KEY=VALUE file outside the project (mode 0600); the environment wins.
+OPENCLAW_SECRETS_FILE = env.str("OPENCLAW_SECRETS_FILE", default="")
+if OPENCLAW_SECRETS_FILE:
+    if not Path(OPENCLAW_SECRETS_FILE).is_file():
+        raise ImproperlyConfigured(f"OPENCLAW_SECRETS_FILE={OPENCLAW_SECRETS_FILE} is not a file.")
+    env.read_env(OPENCLAW_SECRETS_FILE, overwrite=False)
 
 OPENCLAW_HOME = Path(env.str("OPENCLAW_HOME", default="~/.openclaw")).expanduser().resolve()
 OPENCLAW_HOME.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -159,12 +167,23 @@ LOGGING = {
     # get_asgi_application() re-runs logging setup; keep the loggers already created.
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Masks keys, tokens and passwords in every record (gateway/redact.py).
+    "filters": {"redact_secrets": {"()": "gateway.redact.RedactSecretsFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_secrets"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django": {"level": "WARNING"}, "daphne": {"level": "WARNING"}},
 }
 
 # --- openclaw ---------------------------------------------------------------------------
+# A token generated into the state file is good for loopback only; a public bind needs one set
+# on purpose (`manage.py gateway` refuses otherwise).
+OPENCLAW_GATEWAY_TOKEN_FROM_ENV = bool(env.str("OPENCLAW_GATEWAY_TOKEN", default=""))
 OPENCLAW_GATEWAY_TOKEN = env.str("OPENCLAW_GATEWAY_TOKEN", default="") or _state_secret(
     "gateway.token"
 )
@@ -191,6 +210,10 @@ OPENCLAW_MAX_FRAME_BYTES = env.int("OPENCLAW_MAX_FRAME_BYTES", default=256 * 102
 OPENCLAW_MAX_MESSAGE_CHARS = env.int("OPENCLAW_MAX_MESSAGE_CHARS", default=32_000)
 OPENCLAW_BOOTSTRAP_FILE_CHARS = env.int("OPENCLAW_BOOTSTRAP_FILE_CHARS", default=20_000)
 OPENCLAW_TRANSCRIPT_FSYNC = env.bool("OPENCLAW_TRANSCRIPT_FSYNC", default=False)
+OPENCLAW_TOOL_TIMEOUT = env.float("OPENCLAW_TOOL_TIMEOUT", default=120.0)
+OPENCLAW_STREAM_IDLE_TIMEOUT = env.float("OPENCLAW_STREAM_IDLE_TIMEOUT", default=90.0)
+OPENCLAW_BOOTSTRAP_TOTAL_CHARS = env.int("OPENCLAW_BOOTSTRAP_TOTAL_CHARS", default=60_000)
+OPENCLAW_COMPACTION_KEEP_TURNS = env.int("OPENCLAW_COMPACTION_KEEP_TURNS", default=4)
 
 # --- tools ------------------------------------------------------------------------------
 OPENCLAW_TOOL_OUTPUT_CHARS = env.int("OPENCLAW_TOOL_OUTPUT_CHARS", default=16_000)
@@ -200,3 +223,28 @@ OPENCLAW_WEB_FETCH_MAX_BYTES = env.int("OPENCLAW_WEB_FETCH_MAX_BYTES", default=2
 OPENCLAW_WEB_FETCH_ALLOW_HOSTS: list[str] = env.list("OPENCLAW_WEB_FETCH_ALLOW_HOSTS", default=[])
 # The exec tool's PATH: fixed here so the gateway's own environment never leaks into commands.
 OPENCLAW_EXEC_PATH = env.str("OPENCLAW_EXEC_PATH", default="/usr/local/bin:/usr/bin:/bin")
+
+# --- memory (memory app; see .env.example) ----------------------------------------------------
+OPENCLAW_MEMORY_MAX_CHARS = env.int("OPENCLAW_MEMORY_MAX_CHARS", default=8_000)
+OPENCLAW_MEMORY_SCAN_SECONDS = env.float("OPENCLAW_MEMORY_SCAN_SECONDS", default=30.0)
+OPENCLAW_MEMORY_SESSION_START_CHARS = env.int("OPENCLAW_MEMORY_SESSION_START_CHARS", default=6_000)
+OPENCLAW_MEMORY_RECENCY_HALF_LIFE_DAYS = env.float(
+    "OPENCLAW_MEMORY_RECENCY_HALF_LIFE_DAYS", default=0.0
+)
+OPENCLAW_EMBEDDINGS_MODEL = env.str("OPENCLAW_EMBEDDINGS_MODEL", default="")
+OPENCLAW_EMBEDDINGS_BASE_URL = env.str("OPENCLAW_EMBEDDINGS_BASE_URL", default="")
+OPENCLAW_EMBEDDINGS_API_KEY_ENV = env.str(
+    "OPENCLAW_EMBEDDINGS_API_KEY_ENV", default="OPENAI_API_KEY"
+)
+OPENCLAW_MEMORY_VECTOR_WEIGHT = env.float("OPENCLAW_MEMORY_VECTOR_WEIGHT", default=0.5)
+
+# --- security (gateway/policy.py, pairing.py, ratelimit.py; see .env.example) ---------------
+# Moving-window limits ("N/second|minute|hour"); per-account rates override the inbound ones.
+OPENCLAW_WS_RATE_LIMIT = env.str("OPENCLAW_WS_RATE_LIMIT", default="30/minute")
+OPENCLAW_INBOUND_RATE_PER_SENDER = env.str("OPENCLAW_INBOUND_RATE_PER_SENDER", default="10/minute")
+OPENCLAW_INBOUND_RATE_PER_ACCOUNT = env.str(
+    "OPENCLAW_INBOUND_RATE_PER_ACCOUNT", default="60/minute"
+)
+OPENCLAW_MAX_ATTACHMENT_BYTES = env.int("OPENCLAW_MAX_ATTACHMENT_BYTES", default=10 * 1024 * 1024)
+OPENCLAW_MAX_TRANSCRIPT_ENTRY_CHARS = env.int("OPENCLAW_MAX_TRANSCRIPT_ENTRY_CHARS", default=64_000)
+OPENCLAW_EXEC_APPROVAL_TIMEOUT = env.float("OPENCLAW_EXEC_APPROVAL_TIMEOUT", default=300.0)

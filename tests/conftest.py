@@ -5,9 +5,12 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from channels.testing import WebsocketCommunicator
+from django.test import override_settings
 
 from tests.fakes.openai_server import FakeOpenAI
 from tests.gateway_process import Gateway, base_env, free_port, migrate, prepare_home
+from tests.wsclient import CommunicatorSocket, ProtocolClient
 
 
 @pytest.fixture
@@ -61,11 +64,41 @@ class GatewayFactory:
 
 
 @pytest.fixture
+async def client(
+    running_runtime: None, fake_openai: FakeOpenAI, tmp_path: Path
+) -> AsyncIterator[ProtocolClient]:
+    """A gateway socket in-process (real consumer, lanes and loop) against the fake model,
+    with a state directory of its own."""
+    from channels.db import database_sync_to_async
+
+    from agents.services import ensure_default_agent
+    from openclaw.asgi import build_application
+
+    with override_settings(
+        OPENCLAW_HOME=tmp_path,
+        OPENCLAW_WORKSPACES=tmp_path / "workspaces",
+        OPENAI_BASE_URL=fake_openai.base_url,
+        OPENCLAW_MODEL="gpt-fake",
+        OPENCLAW_MAX_MESSAGE_CHARS=50,
+        OPENCLAW_MAX_FRAME_BYTES=2000,
+        OPENCLAW_MODEL_MAX_RETRIES=0,
+    ):
+        await database_sync_to_async(ensure_default_agent)()
+        communicator = WebsocketCommunicator(
+            build_application(), "/ws/gateway/?token=test-gateway-token"
+        )
+        connected, _ = await communicator.connect()
+        assert connected
+        yield ProtocolClient(CommunicatorSocket(communicator))
+        await communicator.disconnect()
+
+
+@pytest.fixture
 async def running_runtime() -> AsyncIterator[None]:
     """The gateway runtime started on the test's event loop (for in-process consumer tests)."""
     from gateway.runtime import runtime
 
-    await runtime.start()
+    await runtime.start(background=False)
     try:
         yield
     finally:

@@ -5,6 +5,8 @@ import itertools
 import json
 from typing import Any, Protocol
 
+from channels.testing import WebsocketCommunicator
+
 
 class TextSocket(Protocol):
     async def send(self, message: str) -> None: ...
@@ -59,3 +61,14 @@ class ProtocolClient:
             if e.get("event") == "chat.delta" and e["data"]["run"] == run
         ]
         return end, deltas
+
+
+class CommunicatorSocket:
+    def __init__(self, communicator: WebsocketCommunicator) -> None:
+        self.communicator = communicator
+
+    async def send(self, message: str) -> None:
+        await self.communicator.send_to(text_data=message)
+
+    async def recv(self) -> str:
+        return str(await self.communicator.receive_from(timeout=10))

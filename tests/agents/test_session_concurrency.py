@@ -9,7 +9,8 @@ from channels.db import database_sync_to_async as sync_to_async  # closes connec
 from django.db import connection
 
 from agents import services
-from agents.models import Session
+from agents.models import DailyUsage, Session
+from agents.usage import record_turn
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 
@@ -29,7 +30,7 @@ WRITER = textwrap.dedent(
 def _one_turn(i: int) -> None:
     ref, _ = services.open_session(f"agent:main:c{i % 50}")
     usage = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
-    services.record_turn(ref.pk, usage)  # type: ignore[arg-type]
+    record_turn(ref.pk, "gpt-fake", usage)  # type: ignore[arg-type]
 
 
 async def test_hundreds_of_concurrent_writers_never_see_database_is_locked() -> None:
@@ -48,3 +49,7 @@ async def test_hundreds_of_concurrent_writers_never_see_database_is_locked() -> 
     assert errors == []
     total = await sync_to_async(lambda: sum(Session.objects.values_list("tokens_in", flat=True)))()
     assert total == 300 * 3
+    daily = await sync_to_async(
+        lambda: list(DailyUsage.objects.values_list("turns", "prompt_tokens"))
+    )()
+    assert daily == [(300, 900)]

@@ -27,7 +27,7 @@ def _setup() -> ToolContext:
         [
             make_entry("session", meta={"agent": "alice"}),
             make_entry("message", role="user", content="first question"),
-            make_entry("tool_call", tool_calls=[{"name": "read_file"}]),
+            make_entry("tool_result", content="file body", meta={"call_id": "c1"}),
             make_entry("message", role="assistant", content="first answer"),
             make_entry("message", role="user", content="second question"),
             make_entry("message", role="assistant", content="second answer"),

@@ -2,50 +2,16 @@
 the fake model server."""
 
 import json
-from collections.abc import AsyncIterator
 
 import pytest
 from channels.testing import WebsocketCommunicator
 from django.test import override_settings
 
-from agents.services import ensure_default_agent
 from openclaw.asgi import build_application
 from tests.fakes.openai_server import FakeOpenAI, Hang, Text
 from tests.wsclient import ProtocolClient
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
-
-
-class CommunicatorSocket:
-    def __init__(self, communicator: WebsocketCommunicator) -> None:
-        self.communicator = communicator
-
-    async def send(self, message: str) -> None:
-        await self.communicator.send_to(text_data=message)
-
-    async def recv(self) -> str:
-        return str(await self.communicator.receive_from(timeout=10))
-
-
-@pytest.fixture
-async def client(running_runtime: None, fake_openai: FakeOpenAI) -> AsyncIterator[ProtocolClient]:
-    from channels.db import database_sync_to_async
-
-    await database_sync_to_async(ensure_default_agent)()
-    with override_settings(
-        OPENAI_BASE_URL=fake_openai.base_url,
-        OPENCLAW_MODEL="gpt-fake",
-        OPENCLAW_MAX_MESSAGE_CHARS=50,
-        OPENCLAW_MAX_FRAME_BYTES=2000,
-        OPENCLAW_MODEL_MAX_RETRIES=0,
-    ):
-        communicator = WebsocketCommunicator(
-            build_application(), "/ws/gateway/?token=test-gateway-token"
-        )
-        connected, _ = await communicator.connect()
-        assert connected
-        yield ProtocolClient(CommunicatorSocket(communicator))
-        await communicator.disconnect()
 
 
 def req(request_id: str, method: str, params: dict[str, object]) -> str:

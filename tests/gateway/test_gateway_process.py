@@ -215,3 +215,19 @@ def test_gateway_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     )
     assert proc.returncode != 0
     assert "manage.py migrate" in proc.stderr
+
+
+async def test_memory_edited_on_disk_reaches_the_next_prompt(
+    gateway_factory: GatewayFactory, fake_openai: FakeOpenAI
+) -> None:
+    gateway = gateway_factory()
+    _, body = gateway.get("/readyz")
+    tasks = body["tasks"]
+    assert isinstance(tasks, dict)
+    assert tasks["memory-watch"]["state"] == "running"
+    memory = gateway.home / "workspaces" / "main" / "MEMORY.md"
+    memory.write_text("# MEMORY.md\n\nThe user's cat is called Miso.\n")
+    async with gateway.connect() as ws:
+        await ProtocolClient(ws).chat("what is my cat called?")
+    system = fake_openai.requests[-1].body["messages"][0]["content"]
+    assert "The user's cat is called Miso." in system

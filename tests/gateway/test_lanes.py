@@ -29,6 +29,12 @@ class Probe:
     async def skip(self, reason: str) -> None:
         self.skipped.append(reason)
 
+    def absorb(self, other: object) -> bool:
+        return False
+
+    def steer(self, other: object) -> bool:
+        return False
+
 
 async def wait_idle(lanes: Lanes) -> None:
     for _ in range(200):

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
 
+from gateway.doctor import is_loopback_host
 from gateway.lock import AlreadyRunning, InstanceLock
 
 
@@ -25,6 +26,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not is_loopback_host(options["bind"]) and not settings.OPENCLAW_GATEWAY_TOKEN_FROM_ENV:
+            raise CommandError(
+                f"Refusing to listen on {options['bind']} without OPENCLAW_GATEWAY_TOKEN: set a "
+                "strong token (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+                " in the environment, or bind to 127.0.0.1."
+            )
         executor = MigrationExecutor(connections["default"])
         if executor.migration_plan(executor.loader.graph.leaf_nodes()):
             raise CommandError(

@@ -1,0 +1,85 @@
+"""Chat commands, the same in every channel: /new, /reset, /status, /model, /stop, /help.
+
+A command is answered at once, outside the session's lane (so /stop can stop a busy run), as a
+`chat.final` with stop_reason "command". Commands never reach the model or the transcript.
+"""
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from channels.db import database_sync_to_async
+
+from agents import services
+from agents.context import history_tokens
+from agents.models import Session
+from agents.services import SessionRef
+from agents.transcripts import read_entries_async
+from gateway.runtime import runtime
+
+Handler = Callable[[SessionRef, str], Awaitable[str]]
+
+HELP = (
+    "Commands: /new or /reset (start a fresh session; the old transcript is kept), "
+    "/status (agent, model, tokens, context fill), /model <id> (switch this session's model; "
+    "/model alone shows it, /model default restores the agent's), /stop (stop the running "
+    "answer and drop queued messages), /help."
+)
+
+
+def parse(text: str) -> tuple[str, str] | None:
+    """('/name', 'args') for a known command, else None (so '/etc/hosts?' stays a message)."""
+    stripped = text.strip()
+    if not stripped.startswith("/"):
+        return None
+    name, _, args = stripped.partition(" ")
+    name = name.lower()
+    return (name, args.strip()) if name in COMMANDS else None
+
+
+async def _reset(session: SessionRef, args: str) -> str:
+    previous, _ = await database_sync_to_async(services.reset_session)(session.key)
+    return f"Started a new session. The previous conversation is kept on disk ({previous})."
+
+
+async def _status(session: SessionRef, args: str) -> str:
+    row = await database_sync_to_async(Session.objects.get)(pk=session.pk)
+    entries = await read_entries_async(Path(session.transcript))
+    used = int(history_tokens(entries) * session.token_ratio)
+    fill = 100 * used / max(session.agent.context_window, 1)
+    return (
+        f"Agent {session.agent.name} ({session.agent.slug}), model {session.model or 'not set'}. "
+        f"Session {session.key}: {row.turns} turns, {row.tokens_in:,} tokens in, "
+        f"{row.tokens_out:,} out, cost {row.cost:.4f}. Context about {fill:.0f}% full "
+        f"({used:,} of {session.agent.context_window:,} tokens)."
+    )
+
+
+async def _model(session: SessionRef, args: str) -> str:
+    if not args:
+        return f"This session uses {session.model or 'no model (set OPENCLAW_MODEL)'}."
+    model = "" if args.lower() == "default" else args.split()[0][:200]
+    await database_sync_to_async(services.set_session_model)(session.key, model)
+    return f"This session now uses {model or session.agent.model or 'the default model'}."
+
+
+async def _stop(session: SessionRef, args: str) -> str:
+    stopped = runtime.lanes.abort_session(session.key)
+    return f"Stopped {stopped} run(s)." if stopped else "Nothing is running."
+
+
+async def _help(session: SessionRef, args: str) -> str:
+    return HELP
+
+
+COMMANDS: dict[str, Handler] = {
+    "/new": _reset,
+    "/reset": _reset,
+    "/status": _status,
+    "/model": _model,
+    "/stop": _stop,
+    "/help": _help,
+}
+
+
+async def run_command(session: SessionRef, name: str, args: str) -> str:
+    return await COMMANDS[name](session, args)

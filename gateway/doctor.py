@@ -1,0 +1,306 @@
+"""Checks behind `manage.py doctor`: risky settings and their fixes, database health.
+
+Each check returns findings; none ever includes a secret's value.
+"""
+
+import ipaddress
+import re
+import stat
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from django.conf import settings
+from django.db import DatabaseError, connections
+from django.db.migrations.executor import MigrationExecutor
+
+Severity = Literal["critical", "warning", "ok"]
+
+MIN_TOKEN_CHARS = 24
+WEAK_WORDS = frozenset(
+    {
+        "admin",
+        "changeme",
+        "default",
+        "example",
+        "gateway",
+        "letmein",
+        "openclaw",
+        "password",
+        "secret",
+        "test",
+        "token",
+        "yourtokenhere",
+        "123456",
+        "qwerty",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    severity: Severity
+    what: str
+    fix: str = ""
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether a bind address only accepts connections from this machine."""
+    host = host.strip().strip("[]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may resolve anywhere
+
+
+def weak_secret_reason(value: str, min_chars: int = MIN_TOKEN_CHARS) -> str | None:
+    """Why a token is weak (never echoing it), or None."""
+    if len(value) < min_chars:
+        return f"it is {len(value)} characters long (use at least {min_chars})"
+    rest = re.sub(r"[^a-z0-9]", "", value.lower())
+    for word in sorted(WEAK_WORDS, key=len, reverse=True):
+        rest = rest.replace(word, "")
+    if len(rest) < 8:
+        return "it is made of well-known placeholder words"
+    if len(set(value)) < 8:
+        return "it repeats too few distinct characters"
+    return None
+
+
+def _check_debug() -> Iterator[Finding]:
+    if settings.DEBUG:
+        yield Finding(
+            "critical",
+            "DEBUG is on: error pages show settings, paths and tracebacks to anyone who connects.",
+            "Set DJANGO_DEBUG=false.",
+        )
+
+
+def _check_secret_key() -> Iterator[Finding]:
+    key = settings.SECRET_KEY
+    reason = weak_secret_reason(key, 32)
+    if key.startswith("django-insecure-"):
+        reason = "it is Django's development placeholder"
+    if reason:
+        yield Finding(
+            "critical",
+            f"DJANGO_SECRET_KEY is weak: {reason}; sessions and admin logins can be forged.",
+            "Unset DJANGO_SECRET_KEY (one is generated into OPENCLAW_HOME/secret_key) or set "
+            "50+ random characters.",
+        )
+
+
+def _check_gateway_token() -> Iterator[Finding]:
+    reason = weak_secret_reason(settings.OPENCLAW_GATEWAY_TOKEN)
+    if reason:
+        yield Finding(
+            "critical",
+            f"OPENCLAW_GATEWAY_TOKEN is weak: {reason}; it grants full control of the gateway.",
+            "Set it to `python -c 'import secrets; print(secrets.token_urlsafe(32))'`, or unset "
+            "it to use the generated OPENCLAW_HOME/gateway.token.",
+        )
+
+
+def _check_bind() -> Iterator[Finding]:
+    bind = settings.OPENCLAW_BIND
+    if is_loopback_host(bind):
+        return
+    if not settings.OPENCLAW_GATEWAY_TOKEN_FROM_ENV:
+        yield Finding(
+            "critical",
+            f"OPENCLAW_BIND={bind} is reachable from the network but OPENCLAW_GATEWAY_TOKEN is "
+            "not set in the environment (`manage.py gateway` refuses to start).",
+            "Set OPENCLAW_BIND=127.0.0.1 (and a reverse proxy), or set a strong "
+            "OPENCLAW_GATEWAY_TOKEN.",
+        )
+    else:
+        yield Finding(
+            "warning",
+            f"OPENCLAW_BIND={bind}: the gateway listens on the network without TLS.",
+            "Prefer OPENCLAW_BIND=127.0.0.1 behind a TLS reverse proxy, or firewall the port.",
+        )
+
+
+def _check_allowed_hosts() -> Iterator[Finding]:
+    if "*" in settings.ALLOWED_HOSTS:
+        yield Finding(
+            "critical",
+            "DJANGO_ALLOWED_HOSTS contains '*': a page on any origin passes the WebSocket "
+            "origin check and can ride a logged-in admin's session.",
+            "List the host names you serve, e.g. DJANGO_ALLOWED_HOSTS=claw.example.com.",
+        )
+
+
+def _mode(path: Path) -> int | None:
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return None
+
+
+def _home_is_private() -> bool:
+    mode = _mode(Path(settings.OPENCLAW_HOME))
+    return mode is not None and not mode & 0o077
+
+
+def _check_home() -> Iterator[Finding]:
+    home = Path(settings.OPENCLAW_HOME)
+    mode = _mode(home)
+    if mode is None or not mode & 0o077:
+        return
+    severity: Severity = "critical" if mode & 0o007 else "warning"
+    who = "every user" if mode & 0o007 else "its group"
+    yield Finding(
+        severity,
+        f"The state directory {home} (mode {mode:04o}) is open to {who}: it holds the database, "
+        "transcripts, memory and the gateway token.",
+        f"chmod 700 {home}",
+    )
+
+
+def _secret_files() -> Iterator[tuple[Path, str]]:
+    home = Path(settings.OPENCLAW_HOME)
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        name = Path(str(database["NAME"]))
+        yield name, "database"
+        for suffix in ("-wal", "-shm"):
+            yield name.with_name(name.name + suffix), "database journal"
+    yield home / "gateway.token", "gateway token file"
+    yield home / "secret_key", "secret key file"
+    if settings.OPENCLAW_SECRETS_FILE:
+        yield Path(settings.OPENCLAW_SECRETS_FILE), "secrets file"
+    if settings.OPENCLAW_DOTENV_PATH:
+        yield Path(settings.OPENCLAW_DOTENV_PATH), ".env file"
+
+
+def _check_files() -> Iterator[Finding]:
+    home = Path(settings.OPENCLAW_HOME).resolve()
+    private_home = _home_is_private()
+    for path, kind in _secret_files():
+        mode = _mode(path)
+        if mode is None or not mode & 0o077:
+            continue
+        inside = path.resolve().is_relative_to(home)
+        # A world-readable file inside a private state directory is not reachable yet: a warning.
+        shielded = inside and private_home
+        severity: Severity = "critical" if mode & 0o007 and not shielded else "warning"
+        who = "every user" if mode & 0o007 else "its group"
+        note = " (its directory protects it for now)" if shielded and mode & 0o007 else ""
+        yield Finding(
+            severity,
+            f"The {kind} {path} (mode {mode:04o}) is readable by {who}{note}.",
+            f"chmod 600 {path}",
+        )
+
+
+def _check_rates() -> Iterator[Finding]:
+    from gateway.ratelimit import parse_rate
+
+    for name in (
+        "OPENCLAW_WS_RATE_LIMIT",
+        "OPENCLAW_INBOUND_RATE_PER_SENDER",
+        "OPENCLAW_INBOUND_RATE_PER_ACCOUNT",
+    ):
+        value = getattr(settings, name)
+        try:
+            if value:
+                parse_rate(value)
+        except ValueError:
+            yield Finding("critical", f"{name}={value!r} is not a rate.", f"Set {name}=30/minute.")
+        if not value:
+            yield Finding(
+                "warning", f"{name} is empty: that limit is off.", f"Set {name}, e.g. 30/minute."
+            )
+
+
+def _check_accounts() -> Iterator[Finding]:
+    from agents.models import Agent
+    from gateway.models import ChannelAccount
+
+    try:
+        accounts = list(ChannelAccount.objects.select_related("agent").filter(enabled=True))
+        agents = list(Agent.objects.filter(enabled=True))
+    except DatabaseError:
+        yield Finding(
+            "warning",
+            "Could not read channel accounts and agents from the database.",
+            "Run `python manage.py migrate`, then doctor again.",
+        )
+        return
+    for account in accounts:
+        exec_on = getattr(account.agent, "exec_enabled", False) is True
+        if account.dm_policy == ChannelAccount.DmPolicy.OPEN:
+            yield Finding(
+                "critical" if exec_on else "warning",
+                f"Channel account {account} accepts direct messages from anyone (dm_policy=open)"
+                + (
+                    f", and its agent {account.agent.slug} can run shell commands."
+                    if exec_on
+                    else "."
+                ),
+                "Use dm_policy=pairing (approve people with `manage.py pairing`) or allowlist.",
+            )
+        if account.group_policy == ChannelAccount.GroupPolicy.OPEN and not account.require_mention:
+            yield Finding(
+                "warning",
+                f"Channel account {account} answers every message in every group it is added to.",
+                "Use group_policy=allowlist, or turn require_mention on.",
+            )
+    for agent in agents:
+        if getattr(agent, "exec_enabled", False) is True:
+            yield Finding(
+                "warning",
+                f"Agent {agent.slug} has exec enabled: the model can run shell commands in "
+                f"{agent.workspace}.",
+                "Turn exec off for the agent in the admin unless it needs it; require approval.",
+            )
+
+
+SECURITY_CHECKS: tuple[Callable[[], Iterator[Finding]], ...] = (
+    _check_debug,
+    _check_secret_key,
+    _check_gateway_token,
+    _check_bind,
+    _check_allowed_hosts,
+    _check_home,
+    _check_files,
+    _check_rates,
+    _check_accounts,
+)
+
+
+def security_findings() -> list[Finding]:
+    return [finding for check in SECURITY_CHECKS for finding in check()]
+
+
+def health_findings() -> list[Finding]:
+    """Database reachable and migrations applied (passing checks are reported as ok)."""
+    try:
+        connection = connections["default"]
+        connection.ensure_connection()
+    except DatabaseError as exc:
+        return [
+            Finding(
+                "critical",
+                f"The database is not reachable ({type(exc).__name__}).",
+                "Check DATABASE_URL and that the server runs.",
+            )
+        ]
+    found = [Finding("ok", f"Database reachable ({connection.vendor}).")]
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if plan:
+        found.append(
+            Finding(
+                "critical",
+                f"{len(plan)} migration(s) not applied.",
+                "Run `python manage.py migrate`.",
+            )
+        )
+    else:
+        found.append(Finding("ok", "Migrations applied."))
+    return found

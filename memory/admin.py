@@ -1,0 +1,192 @@
+"""Admin for memory: a Markdown editor with preview and conflict detection, revision history
+with restore, and a search page. Every change goes through memory.services."""
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.views.decorators.http import require_POST
+
+from agents.models import Agent
+from memory import services
+from memory.index import Document
+from memory.markdown import render_html
+from memory.models import DailyLog, MemoryRevision, WorkingMemory
+from memory.search import Hit
+from memory.sync import MemoryConflict, doc_hash, sync_document
+
+
+class MemoryEditForm(forms.Form):
+    content = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 28, "class": "vLargeTextField memory-editor"}),
+        required=False,
+        strip=False,
+    )
+    base_hash = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def clean_content(self) -> str:
+        # Browsers send textarea lines with CRLF; the files use LF.
+        return str(self.cleaned_data["content"]).replace("\r\n", "\n")
+
+
+class MemorySearchForm(forms.Form):
+    agent = forms.ModelChoiceField(
+        Agent.objects.order_by("slug"), to_field_name="slug", empty_label=None
+    )
+    q = forms.CharField(label="Search", max_length=500, required=False)
+
+
+class _MemoryDocumentAdmin[D: (WorkingMemory, DailyLog)](admin.ModelAdmin[D]):
+    change_list_template = "admin/memory/change_list.html"
+    list_select_related = ["agent"]
+    list_filter = ["agent", "missing"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # memory files are created by writing them (tools, disk, this editor)
+
+    def has_delete_permission(self, request: HttpRequest, obj: D | None = None) -> bool:
+        return False  # a row follows its file: delete the file on disk instead
+
+    def get_urls(self) -> list[URLPattern]:
+        name = f"{self.opts.app_label}_{self.opts.model_name}_restore"
+        restore = self.admin_site.admin_view(require_POST(self.restore_view))
+        return [
+            path("<int:object_id>/restore/<int:revision_id>/", restore, name=name),
+            *super().get_urls(),
+        ]
+
+    def _write(self, request: HttpRequest, doc: Document, content: str, base: str) -> None:
+        actor = f"admin:{request.user.get_username()}"
+        if doc.day is None:
+            services.write_working_memory(doc.agent, content, base, actor)
+        else:
+            services.write_daily_log(doc.agent, doc.day, content, base, actor)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        doc = self.get_object(request, object_id)
+        if doc is None:
+            raise Http404(f"No {self.opts.verbose_name} with id {object_id!r}.")
+        if not self.has_view_or_change_permission(request, doc):
+            raise PermissionDenied
+        can_change = self.has_change_permission(request, doc)
+        sync_document(doc.agent, doc.day)  # show what is on disk now
+        doc.refresh_from_db()
+        preview = ""
+        if request.method == "POST":
+            if not can_change:
+                raise PermissionDenied
+            form = MemoryEditForm(request.POST)
+            if form.is_valid():
+                content, base = form.cleaned_data["content"], form.cleaned_data["base_hash"]
+                if "_preview" in request.POST:
+                    preview = render_html(content)
+                else:
+                    try:
+                        self._write(request, doc, content, base)
+                    except MemoryConflict as conflict:
+                        form.add_error(None, str(conflict))
+                    else:
+                        self.message_user(request, f"Saved {doc.path}.", messages.SUCCESS)
+                        return HttpResponseRedirect(request.path)
+        else:
+            form = MemoryEditForm(initial={"content": doc.content, "base_hash": doc_hash(doc)})
+            preview = render_html(doc.content)
+        cap = int(settings.OPENCLAW_MEMORY_MAX_CHARS)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": doc,
+            "title": f"{doc.path} — {doc.agent}",
+            "form": form,
+            "preview": preview,
+            "conflict": bool(form.non_field_errors()),
+            "can_change": can_change,
+            "over_cap": doc.day is None and len(doc.content) > cap,
+            "cap": cap,
+            "revisions": MemoryRevision.objects.filter(agent=doc.agent, path=doc.path)[:50],
+            "restore_url": f"admin:{self.opts.app_label}_{self.opts.model_name}_restore",
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/memory/editor.html", context)
+
+    def restore_view(self, request: HttpRequest, object_id: int, revision_id: int) -> HttpResponse:
+        doc = self.get_object(request, str(object_id))
+        if doc is None or not self.has_change_permission(request, doc):
+            raise PermissionDenied
+        revision = get_object_or_404(MemoryRevision, pk=revision_id, agent=doc.agent, path=doc.path)
+        try:
+            services.restore_revision(
+                revision.pk,
+                request.POST.get("base_hash", ""),
+                f"admin:{request.user.get_username()}",
+            )
+        except MemoryConflict as conflict:
+            self.message_user(request, str(conflict), messages.ERROR)
+        else:
+            when = f"{revision.created_at:%Y-%m-%d %H:%M}"
+            self.message_user(request, f"Restored {doc.path} as of {when}.", messages.SUCCESS)
+        return HttpResponseRedirect(
+            reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[doc.pk])
+        )
+
+
+@admin.register(WorkingMemory)
+class WorkingMemoryAdmin(_MemoryDocumentAdmin[WorkingMemory]):
+    list_display = ["agent", "size", "missing", "updated_by", "updated_at"]
+
+    def get_urls(self) -> list[URLPattern]:
+        search = self.admin_site.admin_view(self.search_view)
+        return [path("search/", search, name="memory_search"), *super().get_urls()]
+
+    def search_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = MemorySearchForm(request.GET or None)
+        result, hits = None, []
+        if form.is_valid():
+            agent: Agent = form.cleaned_data["agent"]
+            result = services.search_memory(agent, form.cleaned_data["q"], 20)
+            hits = _with_links(agent, result.hits)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Search memory",
+            "form": form,
+            "result": result,
+            "hits": hits,
+        }
+        return TemplateResponse(request, "admin/memory/search.html", context)
+
+
+def _with_links(agent: Agent, hits: list[Hit]) -> list[tuple[Hit, str]]:
+    """Each hit with the URL of its file's editor ("" if the row is gone)."""
+    days = {h.date for h in hits if h.date is not None}
+    urls: dict[dt.date | None, str] = {
+        date: reverse("admin:memory_dailylog_change", args=[pk])
+        for pk, date in DailyLog.objects.filter(agent=agent, date__in=days).values_list(
+            "pk", "date"
+        )
+    }
+    working = WorkingMemory.objects.filter(agent=agent).values_list("pk", flat=True).first()
+    if working is not None:
+        urls[None] = reverse("admin:memory_workingmemory_change", args=[working])
+    return [(hit, urls.get(hit.date, "")) for hit in hits]
+
+
+@admin.register(DailyLog)
+class DailyLogAdmin(_MemoryDocumentAdmin[DailyLog]):
+    list_display = ["date", "agent", "size", "missing", "updated_by", "updated_at"]
+    date_hierarchy = "date"

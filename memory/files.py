@@ -1,0 +1,159 @@
+"""The only code that reads and writes memory files. Paths are built from a workspace and a
+date (never from user text); writes are atomic: temp file, fsync, rename, fsync the folder."""
+
+import contextlib
+import datetime as dt
+import hashlib
+import os
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from memory.models import WORKING_MEMORY_PATH, daily_log_path
+
+_DAILY = re.compile(r"memory/(\d{4})-(\d{2})-(\d{2})\.md")
+_DAILY_NAME = re.compile(r"(\d{4})-(\d{2})-(\d{2})\.md")
+_TEMP = re.compile(r"\.(MEMORY|\d{4}-\d{2}-\d{2})\.md\.[0-9a-f]{12}\.tmp")
+EMPTY_HASH = hashlib.sha256(b"").hexdigest()
+
+
+class UnsafePath(ValueError):
+    """A memory path that is not `MEMORY.md` or `memory/YYYY-MM-DD.md`, or leaves the workspace."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileState:
+    content: str
+    content_hash: str
+    mtime_ns: int
+    size: int
+
+
+def content_hash(content: str) -> str:
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
+def relpath(date: dt.date | None) -> str:
+    """The workspace-relative path of MEMORY.md (None) or of a day's log."""
+    return WORKING_MEMORY_PATH if date is None else daily_log_path(date)
+
+
+def parse_relpath(path: str) -> dt.date | None:
+    """The date named by a memory path (None for MEMORY.md); `UnsafePath` for anything else.
+
+    Only two exact shapes are accepted, so `..`, absolute paths, other files and odd spellings
+    (`./MEMORY.md`, `memory//x`) are refused before any path is built.
+    """
+    if path == WORKING_MEMORY_PATH:
+        return None
+    match = _DAILY.fullmatch(path)
+    if match:
+        with contextlib.suppress(ValueError):
+            return dt.date(*(int(g) for g in match.groups()))
+    raise UnsafePath(
+        f"{path!r} is not a memory file: use MEMORY.md or memory/YYYY-MM-DD.md "
+        "(a real date), relative to the workspace."
+    )
+
+
+def resolve(workspace: Path, date: dt.date | None) -> Path:
+    """The file's absolute path; `UnsafePath` if a symlink leads it out of the workspace."""
+    path = workspace / relpath(date)
+    root = workspace.resolve()
+    if not path.resolve().is_relative_to(root):
+        raise UnsafePath(f"{relpath(date)} leads outside the workspace (symlink); refused.")
+    return path
+
+
+def stat(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except FileNotFoundError:
+        return None
+
+
+def read(path: Path) -> FileState | None:
+    """The file's content and version, or None if it does not exist."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read()
+            info = os.fstat(handle.fileno())
+    except FileNotFoundError:
+        return None
+    text = data.decode("utf-8", errors="replace")
+    return FileState(text, content_hash(text), info.st_mtime_ns, info.st_size)
+
+
+def write_atomic(path: Path, content: str) -> FileState:
+    """Replace the file's content in one step: a crash leaves either the old or the new file,
+    never a mix. A leftover temp file (`.<name>.<random>.tmp`) is ignored by every reader."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = content.encode("utf-8")
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    previous = stat(path)
+    mode = previous.st_mode & 0o777 if previous else 0o644
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    _fsync_dir(path.parent)
+    info = path.stat()
+    return FileState(content, content_hash(content), info.st_mtime_ns, info.st_size)
+
+
+def _fsync_dir(folder: Path) -> None:
+    # Makes the rename itself durable; some filesystems refuse fsync on a folder.
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temp_files(workspace: Path, older_than: float = 3600.0) -> None:
+    """Delete temp files a crash left behind (never younger ones: a write may be running)."""
+    now = time.time()
+    for folder in (workspace, workspace / "memory"):
+        with contextlib.suppress(FileNotFoundError):
+            for entry in os.scandir(folder):
+                if _TEMP.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+                    with contextlib.suppress(FileNotFoundError):
+                        if now - entry.stat(follow_symlinks=False).st_mtime > older_than:
+                            os.unlink(entry.path)
+
+
+def daily_log_dates(workspace: Path) -> dict[dt.date, os.stat_result]:
+    """The days that have a log file, with its stat (one `scandir` of memory/)."""
+    found: dict[dt.date, os.stat_result] = {}
+    root = workspace.resolve()
+    try:
+        if not (workspace / "memory").resolve().is_relative_to(root):
+            return found  # memory/ is a symlink out of the workspace: not ours to read
+        entries = list(os.scandir(workspace / "memory"))
+    except FileNotFoundError:
+        return found
+    for entry in entries:
+        match = _DAILY_NAME.fullmatch(entry.name)
+        if not match or not entry.is_file():
+            continue
+        if entry.is_symlink() and not Path(entry.path).resolve().is_relative_to(root):
+            continue
+        try:
+            found[dt.date(*(int(g) for g in match.groups()))] = entry.stat()
+        except (ValueError, FileNotFoundError):
+            continue
+    return found

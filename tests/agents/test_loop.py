@@ -1,0 +1,351 @@
+"""The agent loop through the real gateway consumer and lanes, against the scripted fake model:
+tools, failures, failover, filtering, queue modes, commands, compaction and budgets."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.test import override_settings
+
+from agents.models import Agent, Session
+from tests.fakes.openai_server import (
+    CutStream,
+    Error,
+    FakeOpenAI,
+    Hang,
+    Text,
+    ToolCall,
+    ToolCalls,
+)
+from tests.wsclient import ProtocolClient
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+MAIN = "agent:main:main"
+
+
+async def configure(**fields: Any) -> None:
+    await database_sync_to_async(Agent.objects.filter(slug="main").update)(**fields)
+
+
+async def transcript() -> list[dict[str, Any]]:
+    session = await database_sync_to_async(Session.objects.get)(key=MAIN, status="active")
+    lines = session.transcript_file.read_text().splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def tool_events(client: ProtocolClient, run: str) -> list[tuple[str, str]]:
+    return [
+        (e["data"]["name"], e["data"]["status"])
+        for e in client.events
+        if e.get("event") == "chat.tool" and e["data"]["run"] == run
+    ]
+
+
+async def test_a_tool_call_then_an_answer(client: ProtocolClient, fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(ToolCalls(ToolCall("list_dir", "{}")), Text("You have a SOUL."))
+    end, _ = await client.chat("what is in my workspace?")
+    assert end["data"]["text"] == "You have a SOUL."
+    run = end["data"]["run"]
+    assert tool_events(client, run) == [("list_dir", "running"), ("list_dir", "done")]
+    second = fake_openai.requests[-1].body["messages"]
+    assert second[-2]["tool_calls"][0]["function"]["name"] == "list_dir"
+    assert second[-1]["role"] == "tool"
+    assert "SOUL.md" in second[-1]["content"]
+    kinds = [(e["type"], e.get("role")) for e in await transcript()]
+    assert kinds[-3:] == [("message", "assistant"), ("tool_result", None), ("message", "assistant")]
+
+
+async def test_parallel_tool_calls_return_in_call_order(
+    client: ProtocolClient, fake_openai: FakeOpenAI
+) -> None:
+    calls = [
+        ToolCall("read_file", '{"path": "SOUL.md"}'),
+        ToolCall("read_file", '{"path": "USER.md"}'),
+    ]
+    fake_openai.script(ToolCalls(calls), Text("read both"))
+    await client.chat("read two files")
+    tool_messages = [m for m in fake_openai.requests[-1].body["messages"] if m["role"] == "tool"]
+    assert "SOUL.md" in tool_messages[0]["content"] or "calm" in tool_messages[0]["content"]
+    assert (
+        "USER.md" in tool_messages[1]["content"] or "person you help" in tool_messages[1]["content"]
+    )
+
+
+async def test_malformed_tool_arguments_go_back_to_the_model(
+    client: ProtocolClient, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.script(ToolCalls(ToolCall("read_file", '{"path": ')), Text("sorry"))
+    end, _ = await client.chat("read")
+    assert end["data"]["text"] == "sorry"
+    tool = fake_openai.requests[-1].body["messages"][-1]
+    assert tool["role"] == "tool"
+    assert "not valid JSON" in tool["content"]
+
+
+async def test_an_unknown_tool_is_reported_to_the_model(
+    client: ProtocolClient, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.script(ToolCalls(ToolCall("format_disk", "{}")), Text("ok"))
+    await client.chat("go")
+    assert "no tool named 'format_disk'" in fake_openai.requests[-1].body["messages"][-1]["content"]
+
+
+async def test_rate_limited_then_success(client: ProtocolClient, fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(Error.rate_limit(retry_after=0.05), Text("made it"))
+    with override_settings(OPENCLAW_MODEL_MAX_RETRIES=2):
+        end, _ = await client.chat("hi")
+    assert end["data"]["text"] == "made it"
+    assert len(fake_openai.requests) == 2
+
+
+async def test_server_errors_until_the_fallback_answers(
+    client: ProtocolClient, fake_openai: FakeOpenAI
+) -> None:
+    await configure(fallback_models=["gpt-backup"])
+    fake_openai.script(Error.server_error(), Text("from backup"))
+    end, _ = await client.chat("hi")
+    assert end["data"]["text"] == "from backup"
+    assert [r.body["model"] for r in fake_openai.requests] == ["gpt-fake", "gpt-backup"]
+
+
+async def test_all_models_failing_gives_a_clear_error(
+    client: ProtocolClient, fake_openai: FakeOpenAI
+) -> None:
+    await configure(fallback_models=["gpt-backup"])
+    fake_openai.script(Error.server_error(), Error.server_error())
+    end, _ = await client.chat("hi")
+    assert end["event"] == "chat.error"
+    assert end["data"]["code"] == "model_error"
+    assert "HTTP 500" in end["data"]["message"]
+
+
+async def test_a_stream_cut_mid_answer_ends_partial_and_frees_the_lane(
+    client: ProtocolClient, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.script(CutStream("this answer will be cut short", after_chunks=2), Text("next"))
+    end, deltas = await client.chat("talk")
+    assert end["event"] == "chat.error"
+    assert end["data"]["partial"] == "".join(deltas)
+    assert end["data"]["partial"]
+    assert (await transcript())[-2]["stop_reason"] == "partial"
+    again, _ = await client.chat("again")
+    assert again["data"]["text"] == "next"
+
+
+async def test_a_model_that_never_answers_times_out_and_frees_the_lane(
+    client: ProtocolClient, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.script(Hang(), Text("awake"))
+    with override_settings(OPENCLAW_STREAM_IDLE_TIMEOUT=0.3, OPENCLAW_MODEL_TIMEOUT=0.3):
+        end, _ = await client.chat("hello?")
+        assert end["data"]["code"] == "timeout"
+        again, _ = await client.chat("hello again")
+    assert again["data"]["text"] == "awake"
+
+
+async def test_no_reply_and_reasoning_are_never_delivered(
+    client: ProtocolClient, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.script(
+        Text(["NO_", "REPLY"]),
+        Text("the answer", reasoning="secret chain of thought"),
+        Text(["<think>inline ", "musing</think>", "visible"]),
+    )
+    silent, deltas = await client.chat("group chatter")
+    assert silent["data"]["text"] == ""
+    assert silent["data"]["stop_reason"] == "no_reply"
+    assert deltas == []
+    shown, deltas = await client.chat("question")
+    assert shown["data"]["text"] == "the answer"
+    assert "secret" not in "".join(deltas)
+    thought, _ = await client.chat("question 2")
+    assert thought["data"]["text"] == "visible"
+
+
+async def test_tool_rounds_are_bounded_then_the_model_must_answer(
+    client: ProtocolClient, fake_openai: FakeOpenAI
+) -> None:
+    await configure(max_tool_rounds=2)
+    loop = ToolCalls(ToolCall("list_dir", "{}"))
+    fake_openai.script(loop, loop, Text("enough"))
+    end, _ = await client.chat("loop forever")
+    assert end["data"]["text"] == "enough"
+    bodies = [r.body for r in fake_openai.requests]
+    assert [bool(b.get("tools")) for b in bodies] == [True, True, False]
+
+
+async def test_collect_folds_messages_sent_during_a_run_into_one_turn(
+    client: ProtocolClient, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.script(Text(["a", "b", "c"], chunk_delay=0.15), Text("both seen"))
+    first = await client.request("chat.send", {"text": "one"})
+    second = await client.request("chat.send", {"text": "two"})
+    third = await client.request("chat.send", {"text": "three"})
+    assert second["result"]["queued"] == "queued"
+    assert third["result"]["queued"] == "merged"
+    assert third["result"]["run"] == second["result"]["run"]
+    await client.until_event({"chat.final"}, first["result"]["run"])
+    end = await client.until_event({"chat.final"}, second["result"]["run"])
+    assert end["data"]["text"] == "both seen"
+    sent = [m["content"] for m in fake_openai.requests[-1].body["messages"] if m["role"] == "user"]
+    assert sent[-2:] == ["two", "three"]
+    assert len(fake_openai.requests) == 2
+
+
+async def test_followup_answers_each_message(
+    client: ProtocolClient, fake_openai: FakeOpenAI
+) -> None:
+    await configure(queue_mode="followup")
+    fake_openai.script(Text(["a", "b"], chunk_delay=0.1), Text("2"), Text("3"))
+    runs = [(await client.request("chat.send", {"text": t}))["result"]["run"] for t in "123"]
+    texts = [(await client.until_event({"chat.final"}, r))["data"]["text"] for r in runs]
+    assert texts == ["ab", "2", "3"]
+
+
+async def test_steer_adds_to_the_running_turn_before_its_next_model_call(
+    client: ProtocolClient, fake_openai: FakeOpenAI
+) -> None:
+    await configure(queue_mode="steer")
+    fake_openai.script(ToolCalls(ToolCall("list_dir", "{}"), latency=0.3), Text("steered"))
+    first = await client.request("chat.send", {"text": "look around"})
+    steer = await client.request("chat.send", {"text": "only markdown files please"})
+    assert steer["result"] == {
+        **steer["result"],
+        "queued": "steered",
+        "run": first["result"]["run"],
+    }
+    end = await client.until_event({"chat.final"}, first["result"]["run"])
+    assert end["data"]["text"] == "steered"
+    users = [m["content"] for m in fake_openai.requests[-1].body["messages"] if m["role"] == "user"]
+    assert users[-1] == "only markdown files please"
+
+
+async def test_interrupt_aborts_the_running_turn(
+    client: ProtocolClient, fake_openai: FakeOpenAI
+) -> None:
+    await configure(queue_mode="interrupt")
+    fake_openai.script(Hang(partial=["working "]), Text("new topic"))
+    first = (await client.request("chat.send", {"text": "long job"}))["result"]["run"]
+    await client.until_event({"chat.delta"}, first)
+    second = await client.request("chat.send", {"text": "forget it"})
+    assert second["result"]["queued"] == "interrupted"
+    aborted = await client.until_event({"chat.final"}, first)
+    assert aborted["data"]["stop_reason"] == "aborted"
+    end = await client.until_event({"chat.final"}, second["result"]["run"])
+    assert end["data"]["text"] == "new topic"
+
+
+async def test_chat_commands(client: ProtocolClient, fake_openai: FakeOpenAI) -> None:
+    await client.chat("hello")
+    help_, _ = await client.chat("/help")
+    assert help_["data"]["stop_reason"] == "command"
+    assert "/reset" in help_["data"]["text"]
+    status, _ = await client.chat("/status")
+    assert "gpt-fake" in status["data"]["text"]
+    assert "1 turns" in status["data"]["text"]
+    assert "% full" in status["data"]["text"]
+    switched, _ = await client.chat("/model gpt-other")
+    assert "gpt-other" in switched["data"]["text"]
+    await client.chat("with the other model")
+    assert fake_openai.requests[-1].body["model"] == "gpt-other"
+    stopped, _ = await client.chat("/stop")
+    assert stopped["data"]["text"] == "Nothing is running."
+    fresh, _ = await client.chat("/new")
+    assert "new session" in fresh["data"]["text"]
+    await client.chat("after reset")
+    roles = [m["role"] for m in fake_openai.requests[-1].body["messages"]]
+    assert roles == ["system", "user"]
+    assert len(fake_openai.requests) == 3  # commands never reach the model
+
+
+async def test_stop_command_stops_a_busy_run(
+    client: ProtocolClient, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.script(Hang(partial=["busy "]))
+    run = (await client.request("chat.send", {"text": "work"}))["result"]["run"]
+    await client.until_event({"chat.delta"}, run)
+    stopped, _ = await client.chat("/stop")
+    assert stopped["data"]["text"] == "Stopped 1 run(s)."
+    end = await client.until_event({"chat.final"}, run)
+    assert end["data"]["stop_reason"] == "aborted"
+
+
+def _today_log() -> str:
+    logs = sorted((Path(settings.OPENCLAW_WORKSPACES) / "main" / "memory").glob("*.md"))
+    return logs[-1].read_text() if logs else ""
+
+
+async def test_compaction_flushes_notes_then_summarises_and_tells_the_user(
+    client: ProtocolClient, fake_openai: FakeOpenAI
+) -> None:
+    with override_settings(OPENCLAW_MAX_MESSAGE_CHARS=5000):
+        for i in range(6):
+            fake_openai.script(Text(f"answer {i} " + "z" * 300))
+            await client.chat(f"question {i} " + "y" * 300)
+    await configure(context_window=1400, max_output_tokens=100)
+    fake_openai.script(
+        Text("- the user asks numbered questions"),  # memory flush
+        Text("They asked questions 0-3."),  # summary
+        Text("fine"),
+    )
+    with override_settings(OPENCLAW_COMPACTION_KEEP_TURNS=2):
+        end, _ = await client.chat("question 6")
+    assert end["data"]["text"] == "fine"
+    notices = [e for e in client.events if e.get("event") == "chat.notice"]
+    assert notices
+    assert any(e["type"] == "compaction" for e in await transcript())
+    assert "the user asks numbered questions" in _today_log()
+    final_messages = fake_openai.requests[-1].body["messages"]
+    assert "They asked questions 0-3." in final_messages[1]["content"]
+    assert all("question 0" not in (m.get("content") or "") for m in final_messages[2:])
+
+
+async def test_a_failed_flush_still_keeps_the_user_words_in_the_daily_log(
+    client: ProtocolClient, fake_openai: FakeOpenAI
+) -> None:
+    with override_settings(OPENCLAW_MAX_MESSAGE_CHARS=5000):
+        for i in range(6):
+            fake_openai.script(Text(f"answer {i} " + "z" * 300))
+            await client.chat(f"question {i} " + "y" * 300)
+    await configure(context_window=1400, max_output_tokens=100)
+    fake_openai.script(Error(400, "bad"), Text("summary"), Text("fine"))
+    with override_settings(OPENCLAW_COMPACTION_KEEP_TURNS=2):
+        await client.chat("question 6")
+    assert "question 0 " + "y" * 300 in _today_log()
+
+
+async def test_context_length_from_the_provider_compacts_and_retries(
+    client: ProtocolClient, fake_openai: FakeOpenAI
+) -> None:
+    for i in range(4):
+        await client.chat(f"turn {i}")
+    fake_openai.script(Error.context_length(), Text("- notes"), Text("summary"), Text("recovered"))
+    with override_settings(OPENCLAW_COMPACTION_KEEP_TURNS=1):
+        end, _ = await client.chat("one more")
+    assert end["data"]["text"] == "recovered"
+
+
+async def test_daily_token_budget_refuses_new_turns_once_spent(
+    client: ProtocolClient, fake_openai: FakeOpenAI
+) -> None:
+    await client.chat("spend some tokens")
+    await configure(daily_token_budget=1)
+    end, _ = await client.chat("more")
+    assert end["data"]["code"] == "budget_exhausted"
+    assert "daily budget" in end["data"]["message"]
+
+
+async def test_usage_is_recorded_per_session_and_per_day(
+    client: ProtocolClient, fake_openai: FakeOpenAI
+) -> None:
+    await client.chat("count me")
+    session = await database_sync_to_async(Session.objects.get)(key=MAIN, status="active")
+    assert session.turns == 1
+    assert session.tokens_in > 0
+    usage = await database_sync_to_async(
+        lambda: list(session.agent.usage.values("turns", "model"))
+    )()
+    assert usage == [{"turns": 1, "model": "gpt-fake"}]

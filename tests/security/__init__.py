@@ -1,0 +1,1 @@
+"""Security layer tests (issue 6)."""

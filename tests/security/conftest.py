@@ -1,0 +1,23 @@
+"""Factories for the security tests."""
+
+import itertools
+
+import pytest
+
+from agents.models import Agent
+from gateway.models import ChannelAccount
+
+_ids = itertools.count(1)
+
+
+def make_account(**fields: object) -> ChannelAccount:
+    n = next(_ids)
+    agent = Agent.objects.create(slug=f"sec-agent-{n}", name=f"Agent {n}")
+    values: dict[str, object] = {"channel": "telegram", "account_id": f"bot{n}", "agent": agent}
+    values.update(fields)
+    return ChannelAccount.objects.create(**values)
+
+
+@pytest.fixture
+def account(db: None) -> ChannelAccount:
+    return make_account()
