@@ -3,10 +3,11 @@
 from django.contrib import admin
 
 from agents.models import Agent, DailyUsage, ModelPrice, Session
+from gateway.audit import AuditedAdminMixin
 
 
 @admin.register(Agent)
-class AgentAdmin(admin.ModelAdmin[Agent]):
+class AgentAdmin(AuditedAdminMixin, admin.ModelAdmin[Agent]):
     list_display = ["slug", "name", "model", "base_url", "tool_profile", "exec_enabled", "enabled"]
     list_filter = ["enabled", "tool_profile", "exec_enabled", "queue_mode"]
     search_fields = ["slug", "name", "model"]
@@ -36,6 +37,7 @@ class AgentAdmin(admin.ModelAdmin[Agent]):
                     "tools_allow",
                     "tools_deny",
                     "exec_enabled",
+                    "exec_approval",
                     "max_tool_rounds",
                     "memory_in_groups",
                 ]
@@ -77,7 +79,7 @@ class SessionAdmin(admin.ModelAdmin[Session]):
 
 
 @admin.register(ModelPrice)
-class ModelPriceAdmin(admin.ModelAdmin[ModelPrice]):
+class ModelPriceAdmin(AuditedAdminMixin, admin.ModelAdmin[ModelPrice]):
     list_display = ["model", "input_per_mtok", "cached_input_per_mtok", "output_per_mtok"]
     search_fields = ["model"]
 

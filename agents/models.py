@@ -99,6 +99,11 @@ class Agent(models.Model):
         default=False,
         help_text="Lets the model run shell commands in its workspace.",
     )
+    exec_approval = models.BooleanField(
+        "approve each shell command",
+        default=True,
+        help_text="Each exec waits until an operator approves it in the admin or the web chat.",
+    )
     memory_in_groups = models.BooleanField(
         default=False,
         help_text="Show MEMORY.md to group sessions too (private sessions always see it).",

@@ -41,6 +41,7 @@ class AgentConfig:
     tools_allow: tuple[str, ...] = ()
     tools_deny: tuple[str, ...] = ()
     exec_enabled: bool = False
+    exec_approval: bool = True
     memory_in_groups: bool = False
     queue_mode: str = "collect"
     queue_cap: int = 20
@@ -66,6 +67,7 @@ class AgentConfig:
             tools_allow=tuple(agent.tools_allow or ()),
             tools_deny=tuple(agent.tools_deny or ()),
             exec_enabled=agent.exec_enabled,
+            exec_approval=agent.exec_approval,
             memory_in_groups=agent.memory_in_groups,
             queue_mode=agent.queue_mode,
             queue_cap=agent.queue_cap,

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, NotRequired, TypedDict
 
+from django.conf import settings
+
 logger = logging.getLogger(__name__)
 
 EntryType = Literal["session", "context", "message", "tool_result", "compaction", "error", "notice"]
@@ -47,9 +49,23 @@ def make_entry(type_: EntryType, **fields: Any) -> Entry:
     return entry  # type: ignore[return-value]  # keys are checked by callers' keyword names
 
 
+def _capped(entry: Entry, cap: int) -> Entry:
+    content = entry.get("content")
+    if content is None or len(content) <= cap:
+        return entry
+    notice = f"\n[… {len(content) - cap} characters not kept in the transcript …]"
+    meta = {**entry.get("meta", {}), "truncated_chars": len(content) - cap}
+    return {**entry, "content": content[:cap] + notice, "meta": meta}
+
+
 def append_entries(path: Path, entries: Iterable[Entry], *, fsync: bool = False) -> None:
-    """Append entries, one line each, in a single write; the file is created on first use."""
-    data = "".join(json.dumps(e, ensure_ascii=False, separators=(",", ":")) + "\n" for e in entries)
+    """Append entries, one line each, in a single write; the file is created on first use.
+    Content past OPENCLAW_MAX_TRANSCRIPT_ENTRY_CHARS is cut with a visible notice."""
+    cap = settings.OPENCLAW_MAX_TRANSCRIPT_ENTRY_CHARS
+    data = "".join(
+        json.dumps(_capped(e, cap), ensure_ascii=False, separators=(",", ":")) + "\n"
+        for e in entries
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+b") as handle:
         # After a crash the last line may be torn: start on a fresh line so the new entry survives.

@@ -14,7 +14,7 @@ import openclaw
 from agents import services
 from agents.services import NotFound
 from agents.transcripts import read_entries_async
-from gateway import runs
+from gateway import approvals, runs
 from gateway.lanes import LanesClosed
 from gateway.protocol import ProtocolError, int_param, optional_str, require_str
 from gateway.ratelimit import check_ws_message
@@ -90,6 +90,22 @@ async def sessions_reset(conn: Connection, params: dict[str, Any]) -> Result:
     return {"session": key, "previous": previous}
 
 
+async def exec_decide(conn: Connection, params: dict[str, Any]) -> Result:
+    approval = int_param(params, "approval", default=0, low=1, high=2**62)
+    approve = params.get("approve")
+    if not isinstance(approve, bool):
+        raise ProtocolError("bad_params", "Parameter `approve` must be true or false.")
+    user = conn.scope.get("user")
+    actor = user if user is not None and user.is_authenticated else "gateway-token"
+    try:
+        decided = await database_sync_to_async(approvals.decide_exec_approval)(
+            approval, approve, actor
+        )
+    except approvals.ApprovalError as exc:
+        raise ProtocolError("not_found", str(exc)) from None
+    return {"approval": decided.pk, "status": decided.status}
+
+
 METHODS: dict[str, Handler] = {
     "health": health,
     "chat.send": chat_send,
@@ -97,6 +113,7 @@ METHODS: dict[str, Handler] = {
     "sessions.list": sessions_list,
     "sessions.history": sessions_history,
     "sessions.reset": sessions_reset,
+    "exec.decide": exec_decide,
 }
 
 

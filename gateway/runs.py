@@ -10,6 +10,7 @@ from typing import Any, Literal, TypedDict, get_args
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 
 from agents import services
 from agents.loop import Steering, TurnRequest, run_turn
@@ -17,7 +18,7 @@ from agents.services import SessionRef
 from agents.tools.base import Tool
 from agents.tools.catalog import ALL_TOOLS, allowed_tool_names
 from agents.transcripts import append_entries_async, make_entry
-from gateway import commands
+from gateway import approvals, commands
 from gateway.lanes import Job, QueueMode
 from gateway.runtime import runtime
 
@@ -101,10 +102,35 @@ class ChatJob:
             self._done = True
 
     def _tool_options(self) -> dict[str, Any]:
-        options: dict[str, Any] = {"exec_enabled": self.session.agent.exec_enabled}
+        agent = self.session.agent
+        options: dict[str, Any] = {"exec_enabled": agent.exec_enabled}
         if self.can_send:
             options["send_to_session"] = _send_from_tool
+        if agent.exec_enabled and agent.exec_approval:
+            options["approve_exec"] = self._approve_exec
         return options
+
+    async def _approve_exec(self, command: str) -> str:
+        """Ask an operator (admin list or web chat `exec.decide`) and wait for the verdict."""
+        # Leave the tool timeout room to report the verdict.
+        timeout = min(settings.OPENCLAW_EXEC_APPROVAL_TIMEOUT, settings.OPENCLAW_TOOL_TIMEOUT - 5)
+        ticket = await database_sync_to_async(approvals.request_exec_approval)(
+            run_id=self.run_id,
+            session_key=self.session.key,
+            command=command,
+            agent_slug=self.session.agent.slug,
+            timeout=timeout,
+        )
+        base = {"run": self.run_id, "session": self.session.key, "approval": ticket.id}
+        pending = {
+            "status": "pending",
+            "command": command,
+            "expires": ticket.expires_at.isoformat(),
+        }
+        await self.sink.emit("chat.approval", {**base, **pending})
+        verdict = await approvals.wait_for_exec_approval(ticket.id, timeout)
+        await self.sink.emit("chat.approval", {**base, "status": verdict})
+        return verdict
 
     async def skip(self, reason: str) -> None:
         # The messages were accepted: keep them in the transcript though no run answers them.

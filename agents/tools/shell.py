@@ -9,6 +9,7 @@ import contextlib
 import os
 import signal
 import subprocess
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from django.conf import settings
@@ -16,6 +17,8 @@ from django.conf import settings
 from agents.tools.base import ToolContext, ToolError
 from agents.tools.common import int_arg, str_arg
 
+# Set by the gateway when the agent requires approval: asks an operator, returns the verdict.
+ApproveExec = Callable[[str], Awaitable[str]]
 DEFAULT_TIMEOUT = 30
 MAX_TIMEOUT = 300
 MAX_COMMAND_CHARS = 20_000
@@ -151,5 +154,10 @@ class ExecTool:
         if len(command) > MAX_COMMAND_CHARS or "\x00" in command:
             raise ToolError(f"The command must be under {MAX_COMMAND_CHARS} characters, no NUL.")
         seconds = int_arg(args, "timeout", DEFAULT_TIMEOUT, low=1, high=MAX_TIMEOUT)
+        approve: ApproveExec | None = ctx.options.get("approve_exec")
+        if approve is not None:
+            verdict = await approve(command)
+            if verdict != "approved":
+                raise ToolError(f"The operator's approval for this command was {verdict}; not run.")
         cap = int(settings.OPENCLAW_TOOL_OUTPUT_CHARS)
         return await run_command(command, str(ctx.workspace), seconds, cap)

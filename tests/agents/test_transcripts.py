@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from pytest_django.fixtures import Settings
+
 from agents.transcripts import append_entries, make_entry, read_entries
 
 
@@ -37,3 +39,13 @@ def test_existing_lines_are_never_rewritten(tmp_path: Path) -> None:
     before = path.read_bytes()
     append_entries(path, [make_entry("message", role="user", content="two")])
     assert path.read_bytes().startswith(before)
+
+
+def test_an_oversized_entry_is_cut_with_a_notice(tmp_path: Path, settings: Settings) -> None:
+    settings.OPENCLAW_MAX_TRANSCRIPT_ENTRY_CHARS = 10
+    path = tmp_path / "t.jsonl"
+    append_entries(path, [make_entry("message", role="assistant", content="x" * 25)])
+    [entry] = read_entries(path)
+    assert entry["content"].startswith("x" * 10)
+    assert "15 characters not kept" in entry["content"]
+    assert entry["meta"]["truncated_chars"] == 15
