@@ -9,6 +9,8 @@ def main() -> None:
     if sys.version_info < (3, 12):  # noqa: UP036  # say so plainly instead of a SyntaxError later
         sys.exit(f"openclaw needs Python 3.12 or newer (found {sys.version.split()[0]}).")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "openclaw.settings")
+    # The state directory holds secrets, transcripts and memory: private to this user.
+    os.umask(0o077)
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

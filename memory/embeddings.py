@@ -16,7 +16,7 @@ from memory.models import ChunkEmbedding, MemoryChunk
 logger = logging.getLogger(__name__)
 
 BATCH = 64
-SCAN_LIMIT = 5_000  # newest chunks scored per query: bounds the pure-Python cosine loop
+SCAN_LIMIT = 2_000  # newest chunks scored per query: pure-Python cosine, ~0.1 ms per chunk
 
 
 def embedding_settings() -> ModelSettings | None:

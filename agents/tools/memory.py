@@ -39,9 +39,9 @@ class MemorySearchTool:
         query = str_arg(args, "query")
         limit = int_arg(args, "max_results", 6, low=1, high=20)
         vector = await embed_query(query)
-        result: SearchResult = await database_sync_to_async(services.search_memory)(
-            ctx.agent.slug, query, limit, vector
-        )
+        # Cosine scoring is CPU work: keep it off the shared ORM thread that consumers wait on.
+        search = database_sync_to_async(services.search_memory, thread_sensitive=vector is None)
+        result: SearchResult = await search(ctx.agent.slug, query, limit, vector)
         if not result.hits:
             return result.note or "No matches."
         lines = [

@@ -222,6 +222,10 @@ def test_sync_all_survives_a_broken_agent(agent: Agent) -> None:
     assert reports["ada"].changed == ["MEMORY.md"]
 
 
+def _agent_count() -> int:
+    return Agent.objects.count()
+
+
 @pytest.mark.django_db(transaction=True)
 async def test_watch_memory_picks_up_disk_changes(agent: Agent) -> None:
     log = agent.workspace / "memory" / "2024-06-01.md"
@@ -235,6 +239,10 @@ async def test_watch_memory_picks_up_disk_changes(agent: Agent) -> None:
         hits = await database_sync_to_async(_hits)(agent, "tomatoes")
     finally:
         task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        # A cancelled await leaves its ORM call running; the ORM thread runs calls in order,
+        # so one more call returns only after it, before the test database is flushed.
+        await database_sync_to_async(_agent_count)()
     assert hits == ["memory/2024-06-01.md"]
 
 

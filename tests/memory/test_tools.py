@@ -11,7 +11,9 @@ from django.conf import LazySettings
 from agents.models import Agent
 from agents.tools.base import ToolContext, ToolError, ToolRegistry
 from agents.tools.memory import memory_tools
+from memory.embeddings import embed_pending
 from tests.agents.tool_context import make_ctx
+from tests.fakes.openai_server import FakeOpenAI
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -110,3 +112,16 @@ async def test_edit_past_the_cap_tells_the_model_to_curate(
         await _run(tools, "memory_edit", ctx, content="x" * 51)
     assert "limit is 50" in str(refused.value)
     assert "Curate it first" in str(refused.value)
+
+
+async def test_search_embeds_the_query_when_hybrid_is_on(
+    tools: ToolRegistry, ctx: ToolContext, settings: LazySettings, fake_openai: FakeOpenAI
+) -> None:
+    settings.OPENCLAW_EMBEDDINGS_MODEL = "fake-embed"
+    settings.OPENCLAW_EMBEDDINGS_BASE_URL = fake_openai.base_url
+    await _run(tools, "memory_append", ctx, text="Ordered a sourdough starter from Tartine.")
+    assert await embed_pending("ada") == 1
+    found = await _run(tools, "memory_search", ctx, query="sourdough")
+    assert "Tartine" in found
+    bodies = [r.body for r in fake_openai.requests if r.path == "/v1/embeddings"]
+    assert bodies[-1]["input"] == ["sourdough"]
