@@ -349,3 +349,37 @@ async def test_usage_is_recorded_per_session_and_per_day(
         lambda: list(session.agent.usage.values("turns", "model"))
     )()
     assert usage == [{"turns": 1, "model": "gpt-fake"}]
+
+
+async def test_past_the_queue_cap_messages_fold_into_the_last_turn(
+    client: ProtocolClient, fake_openai: FakeOpenAI
+) -> None:
+    await configure(queue_mode="followup", queue_cap=2)
+    fake_openai.script(Text(["busy ", "busy"], chunk_delay=0.2))
+    results = [(await client.request("chat.send", {"text": f"m{i}"}))["result"] for i in range(5)]
+    assert [r["queued"] for r in results] == ["queued", "queued", "queued", "merged", "merged"]
+    assert results[4]["run"] == results[2]["run"]
+    await client.until_event({"chat.final"}, results[2]["run"])
+    users = [m["content"] for m in fake_openai.requests[-1].body["messages"] if m["role"] == "user"]
+    assert users[-3:] == ["m2", "m3", "m4"]
+
+
+async def test_a_client_that_disconnects_mid_turn_leaves_the_lane_free(
+    client: ProtocolClient, fake_openai: FakeOpenAI
+) -> None:
+    from channels.testing import WebsocketCommunicator
+
+    from openclaw.asgi import build_application
+    from tests.wsclient import CommunicatorSocket
+
+    fake_openai.script(Text(["slow ", "answer"], chunk_delay=0.2), Text("still here"))
+    leaver = WebsocketCommunicator(build_application(), "/ws/gateway/?token=test-gateway-token")
+    assert (await leaver.connect())[0]
+    gone = ProtocolClient(CommunicatorSocket(leaver))
+    await gone.request("chat.send", {"text": "start something"})
+    await leaver.disconnect()
+    end, _ = await client.chat("anyone?")
+    assert end["data"]["text"] == "still here"
+    history = await client.request("sessions.history", {"session": MAIN})
+    contents = [e["content"] for e in history["result"]["entries"]]
+    assert "slow answer" in contents
