@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -21,6 +20,7 @@ from agents.context import PromptInputs, build_messages, estimate_tokens, histor
 from agents.failover import PartialStream, RetryPolicy, stream_with_failover
 from agents.llm import ChatModel as ChatModel
 from agents.llm import Finished, ModelError, ModelSettings, TextDelta, ToolCallDelta
+from agents.models import agent_zone
 from agents.replyfilter import ReplyFilter
 from agents.services import SessionRef
 from agents.toolrunner import CallAssembler, ToolCall, run_calls
@@ -96,11 +96,7 @@ def model_chain(session: SessionRef) -> list[ModelSettings]:
 
 
 def _now(timezone: str) -> str:
-    try:
-        zone = ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return datetime.now(zone).strftime("%Y-%m-%d %H:%M %Z (%A)")
+    return datetime.now(agent_zone(timezone)).strftime("%Y-%m-%d %H:%M %Z (%A)")
 
 
 def _add(total: Usage, more: Usage | None) -> Usage:

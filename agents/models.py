@@ -2,6 +2,7 @@
 
 import uuid
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -40,6 +41,21 @@ def _check_fallbacks(value: object) -> None:
         )
 
 
+def agent_zone(name: str) -> ZoneInfo:
+    """The agent's time zone (empty: OPENCLAW_TIMEZONE); an unknown name falls back to UTC."""
+    try:
+        return ZoneInfo(name or settings.TIME_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _check_zone(value: str) -> None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"{value!r} is not an IANA time zone (e.g. Europe/Paris).") from None
+
+
 def _check_names(value: object) -> None:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ValidationError("A list of tool names.")
@@ -73,6 +89,7 @@ class Agent(models.Model):
     timezone = models.CharField(
         max_length=64,
         blank=True,
+        validators=[_check_zone],
         help_text="IANA time zone, e.g. Europe/Paris; empty uses OPENCLAW_TIMEZONE.",
     )
     fallback_models = models.JSONField(

@@ -109,18 +109,20 @@ async def embed_pending(agent_slug: str | None = None, max_chunks: int = 2_000) 
 
 def vector_scores(agent_id: int, query_vector: Sequence[float], limit: int) -> dict[int, float]:
     """chunk id → cosine similarity, for the `limit` most similar of the agent's newest
-    `SCAN_LIMIT` embedded chunks (MEMORY.md first, then daily logs newest first)."""
+    `SCAN_LIMIT` chunks (MEMORY.md first, then daily logs newest first) that have a vector."""
     config = embedding_settings()
     if config is None:
         return {}
     query = unpack(pack(query_vector))
     chunks, vectors = MemoryChunk._meta.db_table, ChunkEmbedding._meta.db_table
     with connection.cursor() as cursor:
+        # Newest chunks first, then their vectors: sorting after the join would read every
+        # vector of the agent.
         cursor.execute(
-            f"SELECT c.id, e.vector FROM {chunks} c JOIN {vectors} e "  # noqa: S608  # table names
-            "ON e.text_hash = c.text_hash AND e.model = %s AND e.dims = %s "
-            "WHERE c.agent_id = %s ORDER BY c.date DESC NULLS FIRST, c.id LIMIT %s",
-            [config.model, len(query), agent_id, SCAN_LIMIT],
+            f"SELECT c.id, e.vector FROM (SELECT id, text_hash FROM {chunks} "  # noqa: S608
+            "WHERE agent_id = %s ORDER BY date DESC NULLS FIRST, id LIMIT %s) c "
+            f"JOIN {vectors} e ON e.text_hash = c.text_hash AND e.model = %s AND e.dims = %s",
+            [agent_id, SCAN_LIMIT, config.model, len(query)],
         )
         scored = [(math.sumprod(query, unpack(blob)), int(cid)) for cid, blob in cursor]
     scored.sort(reverse=True)

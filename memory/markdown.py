@@ -40,6 +40,8 @@ def split_lines(text: str) -> list[str]:
 
 def normalise(text: str) -> str:
     """Case- and accent-folded text, so "Café" and "cafe" match on every database."""
+    if text.isascii():  # most notes: nothing to decompose, and 20x faster
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 

@@ -16,74 +16,13 @@ from memory.sync import agent_today, resolve_agent
 MAX_RESULTS = 50
 MAX_QUERY_WORDS = 12
 # Dropped from queries (never from the index) so "what did we say about the boat" is about
-# the boat: PostgreSQL's ts_rank has no document frequency to discount them by itself.
-STOP_WORDS = frozenset(
-    [
-        "a",
-        "about",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "but",
-        "by",
-        "did",
-        "do",
-        "does",
-        "for",
-        "from",
-        "had",
-        "has",
-        "have",
-        "he",
-        "her",
-        "his",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "me",
-        "my",
-        "no",
-        "not",
-        "of",
-        "on",
-        "or",
-        "our",
-        "she",
-        "so",
-        "than",
-        "that",
-        "the",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "to",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "will",
-        "with",
-        "you",
-        "your",
-    ]  # a word list reads best as text
+# the boat, and does not rank (and scan) every chunk that contains "the".
+_STOP_WORDS = (
+    "a about an and are as at be but by did do does for from had has have he her his how i if "
+    "in into is it its me my no not of on or our she so than that the their them then there "
+    "these they this to was we were what when where which who why will with you your"
 )
+STOP_WORDS = frozenset(_STOP_WORDS.split())
 
 
 @dataclass(frozen=True, slots=True)

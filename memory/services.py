@@ -1,5 +1,6 @@
 """Memory operations, one named synchronous function each (tools, admin, commands and the loop
-call these; async callers go through `database_sync_to_async`)."""
+call these; async callers go through `database_sync_to_async`). The `memory.sync` names callers
+need (MemoryConflict, WriteResult, SyncReport, sync_agent, sync_all) are re-exported here."""
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
@@ -16,30 +17,22 @@ from memory.markdown import split_lines
 from memory.models import DailyLog, MemoryRevision, WorkingMemory
 from memory.search import SearchResult, search
 from memory.sync import (
-    MemoryConflict,
-    SyncReport,
-    WriteResult,
+    BATCH,
     agent_now,
     agent_today,
     doc_hash,
     resolve_agent,
-    sync_agent,
-    sync_all,
     sync_document,
     write_document,
 )
-
-__all__ = ["MemoryConflict", "SyncReport", "WriteResult", "sync_agent", "sync_all"]
+from memory.sync import MemoryConflict as MemoryConflict
+from memory.sync import SyncReport as SyncReport
+from memory.sync import WriteResult as WriteResult
+from memory.sync import sync_agent as sync_agent
+from memory.sync import sync_all as sync_all
 
 APPEND_MAX_CHARS = 8_000
-NOTHING_TO_SAVE = "NOTHING"
-# The loop sends this as the last user message of the silent call before compacting.
-FLUSH_PROMPT = (
-    "The conversation above is about to be shortened. Write the durable notes worth keeping "
-    "from it (decisions, facts about the user, commitments, open tasks, names and numbers) as "
-    "short Markdown bullets. Do not repeat what your memory already says. If there is nothing "
-    f"worth keeping, answer exactly {NOTHING_TO_SAVE}."
-)
+NOTHING_TO_SAVE = "NOTHING"  # what the flush prompt (agents.compaction) asks for when idle
 
 
 class MemoryRefused(ValueError):
@@ -157,15 +150,17 @@ def append_daily_log(
     actor: str = "agent",
     *,
     title: str = "",
+    limit: int | None = APPEND_MAX_CHARS,
 ) -> WriteResult:
     """Append a timestamped entry (`## HH:MM — title`) to the log of `when`'s day (default:
-    now) in the agent's time zone; the file is created with a `# YYYY-MM-DD` title."""
+    now) in the agent's time zone; the file is created with a `# YYYY-MM-DD` title.
+    MemoryRefused for empty text or text past `limit` characters (None: no limit)."""
     agent = resolve_agent(agent)
     if not text.strip():
         raise MemoryRefused("Nothing to append: the text is empty.")
-    if len(text) > APPEND_MAX_CHARS:
+    if limit is not None and len(text) > limit:
         raise MemoryRefused(
-            f"The entry is {len(text):,} characters; the limit is {APPEND_MAX_CHARS:,}. "
+            f"The entry is {len(text):,} characters; the limit is {limit:,}. "
             "Keep notes short, or append them in parts."
         )
     local = _local(agent, when)
@@ -225,11 +220,12 @@ def reindex(agent: Agent | str | None = None, progress: Callable[[str], None] | 
         sync_agent(each)
         docs: list[Document] = [*WorkingMemory.objects.filter(agent=each)]
         docs += DailyLog.objects.filter(agent=each).order_by("date")
-        for doc in docs:
+        for start in range(0, len(docs), BATCH):
             with transaction.atomic():
-                total += index_document(doc)
-            if progress is not None:
-                progress(f"{each.slug}/{doc.path}")
+                for doc in docs[start : start + BATCH]:
+                    total += index_document(doc)
+                    if progress is not None:
+                        progress(f"{each.slug}/{doc.path}")
     return total
 
 
@@ -237,10 +233,8 @@ def count_documents(agent: Agent | str | None = None) -> int:
     """How many files `reindex` will go through (for a progress bar)."""
     qs_w, qs_d = WorkingMemory.objects.all(), DailyLog.objects.all()
     if agent is not None:
-        qs_w, qs_d = (
-            qs_w.filter(agent=resolve_agent(agent)),
-            qs_d.filter(agent=resolve_agent(agent)),
-        )
+        owner = resolve_agent(agent)
+        qs_w, qs_d = qs_w.filter(agent=owner), qs_d.filter(agent=owner)
     return qs_w.count() + qs_d.count()
 
 
@@ -250,9 +244,8 @@ def flush_notes(agent_slug: str, notes_text: str, when: dt.datetime | None = Non
     notes = notes_text.strip()
     if not notes or notes.strip(" .`*").upper() == NOTHING_TO_SAVE:
         return False
-    append_daily_log(
-        agent_slug, notes[:APPEND_MAX_CHARS], when, "flush", title="notes before compaction"
-    )
+    # No size limit: these notes are all that survives of the turns being compacted.
+    append_daily_log(agent_slug, notes, when, "flush", title="notes before compaction", limit=None)
     return True
 
 

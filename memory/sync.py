@@ -9,22 +9,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from channels.db import database_sync_to_async
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from agents.models import Agent
+from agents.models import Agent, agent_zone
 from agents.services import NotFound
 from memory import files
+from memory.embeddings import embed_pending
 from memory.index import Document, index_document
 from memory.models import DailyLog, MemoryRevision, WorkingMemory
 
 logger = logging.getLogger(__name__)
 
 REVISIONS_KEPT = 50  # per file; appends store a revision each, so the history is bounded
+BATCH = 50  # files per transaction in bulk syncs and reindexes
 DISK = "disk"  # `updated_by` of a change noticed on disk (an editor, git, a script)
 
 
@@ -69,8 +69,8 @@ def resolve_agent(agent: Agent | str) -> Agent:
 
 
 def agent_now(agent: Agent) -> dt.datetime:
-    """Now in the agent's time zone: OPENCLAW_TIMEZONE until agents get a zone of their own."""
-    return dt.datetime.now(ZoneInfo(settings.TIME_ZONE))
+    """Now in the agent's time zone."""
+    return dt.datetime.now(agent_zone(agent.timezone))
 
 
 def agent_today(agent: Agent) -> dt.date:
@@ -253,11 +253,13 @@ def sync_agent(agent: Agent | str) -> SyncReport:
     """Mirror every memory file of the agent; rows of deleted files are marked missing."""
     agent = resolve_agent(agent)
     pending, report = scan_agent(agent)
-    for date in pending:
-        if sync_pending(agent, date):
-            report.changed.append(files.relpath(date))
-        else:
-            report.unchanged += 1
+    for start in range(0, len(pending), BATCH):
+        with transaction.atomic():  # one commit per batch: PostgreSQL fsyncs every commit
+            for date in pending[start : start + BATCH]:
+                if sync_pending(agent, date):
+                    report.changed.append(files.relpath(date))
+                else:
+                    report.unchanged += 1
     return report
 
 
@@ -278,10 +280,8 @@ def _agent_slugs() -> list[str]:
 
 
 async def watch_memory(interval_seconds: float) -> None:
-    """Forever: sync every agent's memory, then embed new chunks if embeddings are on, then
-    sleep. Each agent is one short call on the ORM thread, so consumers are never held up."""
-    from memory.embeddings import embed_pending  # embeddings import the model client
-
+    """Forever: sync every agent's memory, embed new chunks if embeddings are on, sleep.
+    For the gateway's supervisor; never blocks the event loop (see `_sync_agent_async`)."""
     while True:
         for slug in await database_sync_to_async(_agent_slugs)():
             try:

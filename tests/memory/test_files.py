@@ -11,6 +11,8 @@ import pytest
 
 from memory import files
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 @pytest.mark.parametrize(
     ("path", "expected"),
@@ -97,7 +99,7 @@ def test_crash_between_temp_file_and_rename_leaves_old_file_intact(tmp_path: Pat
     script = textwrap.dedent(
         f"""
         import os, sys
-        sys.path.insert(0, {str(Path.cwd())!r})
+        sys.path.insert(0, {str(ROOT)!r})
         os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"
         import django
         django.setup()
