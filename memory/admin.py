@@ -15,6 +15,7 @@ from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_POST
 
 from agents.models import Agent
+from gateway.audit import audit
 from memory import services
 from memory.index import Document
 from memory.markdown import render_html
@@ -68,6 +69,7 @@ class _MemoryDocumentAdmin[D: (WorkingMemory, DailyLog)](admin.ModelAdmin[D]):
             services.write_working_memory(doc.agent, content, base, actor)
         else:
             services.write_daily_log(doc.agent, doc.day, content, base, actor)
+        audit(request.user, "memory.edited", doc, agent=doc.agent.slug, path=doc.path)
 
     def change_view(
         self,
@@ -136,6 +138,7 @@ class _MemoryDocumentAdmin[D: (WorkingMemory, DailyLog)](admin.ModelAdmin[D]):
         except MemoryConflict as conflict:
             self.message_user(request, str(conflict), messages.ERROR)
         else:
+            audit(request.user, "memory.restored", doc, path=doc.path, revision=revision.pk)
             when = f"{revision.created_at:%Y-%m-%d %H:%M}"
             self.message_user(request, f"Restored {doc.path} as of {when}.", messages.SUCCESS)
         return HttpResponseRedirect(

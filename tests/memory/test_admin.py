@@ -9,6 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from agents.models import Agent
+from gateway.models import AuditEvent
 from memory import services
 from memory.models import DailyLog, MemoryRevision, WorkingMemory
 
@@ -47,6 +48,8 @@ def test_admin_edit_writes_the_file(agent: Agent, staff: Client) -> None:
     row = WorkingMemory.objects.get(agent=agent)
     assert row.updated_by == "admin:root"
     assert [h.path for h in services.search_memory(agent, "tea").hits] == ["MEMORY.md"]
+    event = AuditEvent.objects.get(action="memory.edited")
+    assert event.actor == "user:root"
 
 
 def test_stale_form_gets_a_conflict_and_keeps_the_users_text(agent: Agent, staff: Client) -> None:
