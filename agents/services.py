@@ -126,7 +126,9 @@ def agent_slug_of(key: str) -> str | None:
     return None
 
 
-def _new_session(agent: Agent, key: str, channel: str, peer: str) -> Session:
+def _new_session(
+    agent: Agent, key: str, channel: str, peer: str, is_group: bool = False
+) -> Session:
     session_id = uuid.uuid4()
     return Session.objects.create(
         key=key,
@@ -134,11 +136,14 @@ def _new_session(agent: Agent, key: str, channel: str, peer: str) -> Session:
         agent=agent,
         channel=channel,
         peer=peer,
+        is_group=is_group,
         transcript_path=f"sessions/{agent.slug}/{session_id.hex}.jsonl",
     )
 
 
-def open_session(key: str, *, channel: str = "web", peer: str = "") -> tuple[SessionRef, bool]:
+def open_session(
+    key: str, *, channel: str = "web", peer: str = "", is_group: bool = False
+) -> tuple[SessionRef, bool]:
     """The active session for `key`, created if needed; returns (session, created)."""
     slug = agent_slug_of(key)
     if slug is None:
@@ -149,7 +154,7 @@ def open_session(key: str, *, channel: str = "web", peer: str = "") -> tuple[Ses
     if session is None:
         try:
             with transaction.atomic():
-                session = _new_session(agent, key, channel, peer)
+                session = _new_session(agent, key, channel, peer, is_group)
                 created = True
         except IntegrityError:  # created concurrently by another run: use that one
             session = Session.objects.get(key=key, status=Session.Status.ACTIVE)
@@ -201,7 +206,7 @@ def reset_session(key: str) -> tuple[str, str]:
         if old is None:
             raise NotFound(f"No session {key!r}.")
         Session.objects.filter(pk=old.pk).update(status=Session.Status.ARCHIVED)
-        new = _new_session(old.agent, key, old.channel, old.peer)
+        new = _new_session(old.agent, key, old.channel, old.peer, old.is_group)
     return old.session_id.hex, new.session_id.hex
 
 

@@ -26,6 +26,21 @@ def validate_id_list(value: object) -> None:
         raise ValidationError(f"At most {MAX_IDS} ids of up to {MAX_ID_CHARS} characters.")
 
 
+CREDENTIAL_ENV = re.compile(r"^(SLACK|TELEGRAM|WHATSAPP)_[A-Z0-9_]+$")
+
+
+def validate_credentials(value: object) -> None:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and CREDENTIAL_ENV.match(v)
+        for k, v in value.items()
+    ):
+        raise ValidationError(
+            'A JSON object of role → environment variable name, e.g. {"bot_token": '
+            '"SLACK_BOT_TOKEN"}; names start with SLACK_, TELEGRAM_ or WHATSAPP_. Never the '
+            "secret itself."
+        )
+
+
 def validate_patterns(value: object) -> None:
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise ValidationError('Enter a JSON list of regular expressions, e.g. ["\\\\bclaw\\\\b"].')
@@ -126,6 +141,21 @@ class ChannelAccount(models.Model):
         validators=[validate_rate],
         help_text="e.g. 60/minute; empty uses OPENCLAW_INBOUND_RATE_PER_ACCOUNT.",
     )
+    credentials = models.JSONField(
+        default=dict,
+        blank=True,
+        validators=[validate_credentials],
+        help_text="Names of the environment variables holding this account's secrets, e.g. "
+        '{"bot_token": "SLACK_BOT_TOKEN", "app_token": "SLACK_APP_TOKEN"}.',
+    )
+    options = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Non-secret settings, e.g. {"phone_number_id": "123"} for WhatsApp.',
+    )
+    connection_state = models.CharField(max_length=16, default="idle", editable=False)
+    last_error = models.CharField(max_length=500, blank=True, editable=False)
+    state_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -256,3 +286,34 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor} {self.action} {self.target}"
+
+
+class InboundRecord(models.Model):
+    """The inbound journal: one row per accepted platform message (its platform id is unique,
+    so a redelivery is recognised), written before the platform is acknowledged."""
+
+    class Status(models.TextChoices):
+        ACCEPTED = "accepted"
+        DELIVERED = "delivered"
+        DROPPED = "dropped"
+
+    channel = models.CharField(max_length=16)
+    account_id = models.CharField(max_length=128)
+    message_id = models.CharField(max_length=255)
+    chat_id = models.CharField(max_length=MAX_ID_CHARS)
+    sender_id = models.CharField(max_length=MAX_ID_CHARS)
+    session_key = models.CharField(max_length=255, blank=True)
+    run_id = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACCEPTED)
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "account_id", "message_id"], name="unique_inbound_message"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.account_id}:{self.message_id}"

@@ -9,13 +9,17 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from channels.db import database_sync_to_async
 from django.conf import settings
 
 from agents.llm import ChatModel, OpenAIChatModel
 from gateway.lanes import Lanes, LanesClosed
 from memory.sync import watch_memory
+
+if TYPE_CHECKING:
+    from gateway.connections import PlatformConnection
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +90,7 @@ class GatewayRuntime:
         self.model: ChatModel = OpenAIChatModel()
         self._lanes: Lanes | None = None
         self.supervisor = Supervisor()
+        self.connections: dict[tuple[str, str], PlatformConnection] = {}
 
     @property
     def lanes(self) -> Lanes:
@@ -106,8 +111,24 @@ class GatewayRuntime:
         if background:
             interval = settings.OPENCLAW_MEMORY_SCAN_SECONDS
             self.supervisor.add("memory-watch", lambda: watch_memory(interval))
+            await self._start_platforms()
         self.state = "running"
         logger.info("Gateway runtime started")
+
+    async def _start_platforms(self) -> None:
+        # platforms → router → runs → runtime: imported here to break the import cycle.
+        from gateway.platforms import build_connections
+
+        for conn, spec in await database_sync_to_async(build_connections)():
+            name = f"{conn.channel}:{conn.account_id}"
+            self.connections[(conn.channel, conn.account_id)] = conn
+            self.supervisor.add(f"{name}:out", conn.serve)
+            listener = spec.listener(conn)
+            if listener is not None:
+                self.supervisor.add(f"{name}:in", listener)
+
+    def connection(self, channel: str, account_id: str) -> "PlatformConnection | None":
+        return self.connections.get((channel, account_id)) if self.state == "running" else None
 
     async def stop(self) -> None:
         if self.state != "running":
@@ -121,8 +142,13 @@ class GatewayRuntime:
 
     def status(self) -> dict[str, Any]:
         lanes = self._lanes
+        channels = {
+            f"{c.channel}:{c.account_id}": {"state": c.state, "error": c.last_error}
+            for c in self.connections.values()
+        }
         return {
             "runtime": self.state,
+            "channels": channels,
             "runs_busy": lanes.busy if lanes else 0,
             "runs_queued": lanes.queued if lanes else 0,
             "tasks": self.supervisor.report(),

@@ -200,6 +200,18 @@ OPENCLAW_MODEL = env.str("OPENCLAW_MODEL", default="")
 OPENCLAW_PROVIDER_KEYS: dict[str, str] = {
     name: value for name, value in os.environ.items() if name.endswith("_API_KEY") and value
 }
+# Platform credentials, looked up by the variable names a ChannelAccount references.
+OPENCLAW_CHANNEL_ENV: dict[str, str] = {
+    name: value
+    for name, value in os.environ.items()
+    if name.startswith(("SLACK_", "TELEGRAM_", "WHATSAPP_")) and value
+}
+SLACK_API_URL = env.str("SLACK_API_URL", default="https://slack.com/api/")
+TELEGRAM_API_URL = env.str("TELEGRAM_API_URL", default="https://api.telegram.org")
+TELEGRAM_WEBHOOK_URL = env.str("TELEGRAM_WEBHOOK_URL", default="")
+WHATSAPP_API_URL = env.str("WHATSAPP_API_URL", default="https://graph.facebook.com/v21.0")
+WHATSAPP_PHONE_NUMBER_ID = env.str("WHATSAPP_PHONE_NUMBER_ID", default="")
+OPENCLAW_STREAM_EDIT_SECONDS = env.float("OPENCLAW_STREAM_EDIT_SECONDS", default=1.0)
 
 OPENCLAW_MODEL_TIMEOUT = env.float("OPENCLAW_MODEL_TIMEOUT", default=120.0)
 OPENCLAW_MODEL_MAX_RETRIES = env.int("OPENCLAW_MODEL_MAX_RETRIES", default=2)

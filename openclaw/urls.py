@@ -1,4 +1,4 @@
-"""URL routes: admin, health probes and the web chat."""
+"""URL routes: admin, health probes, the web chat, platform webhooks."""
 
 from django.contrib import admin
 from django.urls import path
@@ -10,4 +10,5 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    # Platform webhooks: each module's `urlpatterns`, mounted under /webhooks/<platform>/.
 ]

@@ -1,0 +1,1 @@
+"""Platform adapters: one module per platform, each the only importer of its SDK."""

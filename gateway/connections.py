@@ -1,0 +1,173 @@
+"""Platform connections: per account, a channel-layer consumer that renders run events onto the
+platform (a message streamed by throttled edits where the platform allows, then the final text
+in chunks), plus the account's inbound entry point and connection state.
+"""
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.utils import timezone
+
+from gateway import router
+from gateway.adapters.base import Adapter, AdapterError, FormattingRejected, with_retries
+from gateway.messages import InboundMessage, ReplyTarget
+from gateway.models import ChannelAccount
+from gateway.runs import session_group
+
+logger = logging.getLogger(__name__)
+
+State = Literal["idle", "connecting", "connected", "reconnecting", "failing", "stopped"]
+
+
+@dataclass
+class _Reply:
+    target: ReplyTarget
+    text: str = ""
+    message_id: str = ""
+    last_edit: float = 0.0
+    pending: asyncio.Task[None] | None = field(default=None, repr=False)
+
+
+def _save_state(channel: str, account_id: str, state: str, error: str) -> None:
+    ChannelAccount.objects.filter(channel=channel, account_id=account_id).update(
+        connection_state=state, last_error=error[:500], state_changed_at=timezone.now()
+    )
+
+
+class PlatformConnection:
+    """One account's connection. `receive_inbound` is the inbound entry point (webhook views,
+    Socket Mode, polling); `serve` consumes run events from the channel layer."""
+
+    def __init__(self, adapter: Adapter, secrets: dict[str, str]) -> None:
+        self.adapter = adapter
+        self.channel = adapter.channel
+        self.account_id = adapter.account_id
+        self.secrets = secrets
+        self.state: State = "idle"
+        self.last_error = ""
+        self.channel_name = ""
+        self._replies: dict[str, _Reply] = {}
+        self._targets: dict[str, ReplyTarget] = {}  # session key → where its replies go
+
+    def secret(self, role: str) -> str:
+        return self.secrets.get(role, "")
+
+    async def set_state(self, state: State, error: str = "") -> None:
+        if (state, error) == (self.state, self.last_error):
+            return
+        self.state, self.last_error = state, error
+        if error:
+            logger.warning("%s:%s is %s: %s", self.channel, self.account_id, state, error)
+        await database_sync_to_async(_save_state)(self.channel, self.account_id, state, error)
+
+    async def receive_inbound(self, message: InboundMessage) -> router.Routed:
+        """Journal and route one message; returns once it is journaled (acknowledge after)."""
+        routed = await router.route(message)
+        target = message.target()
+        if routed.reply:
+            await self.reply_now(target, routed.reply)
+        if routed.outcome == "accepted":
+            self._targets[routed.session] = target
+            self._replies.setdefault(routed.run, _Reply(target))
+            layer = get_channel_layer()
+            if layer is not None and self.channel_name:
+                await layer.group_add(session_group(routed.session), self.channel_name)
+            with contextlib.suppress(AdapterError):
+                await self.adapter.typing(target)
+        return routed
+
+    async def reply_now(self, target: ReplyTarget, text: str) -> None:
+        for chunk in self.adapter.split(text):
+            await self._send(target, chunk)
+
+    async def serve(self) -> None:
+        """Consume this connection's channel: run events of the sessions it routed."""
+        layer = get_channel_layer()
+        if layer is None:
+            raise RuntimeError("No channel layer configured (CHANNEL_LAYERS).")
+        self.channel_name = await layer.new_channel(prefix=f"platform.{self.channel}.")
+        while True:
+            message = await layer.receive(self.channel_name)
+            if message.get("type") == "gateway.event":
+                try:
+                    await self.on_event(message["event"], message["data"])
+                except AdapterError as error:
+                    await self.set_state("failing", str(error))
+                except Exception:
+                    logger.exception("Delivering %s on %s failed", message["event"], self.channel)
+
+    async def on_event(self, event: str, data: dict[str, Any]) -> None:
+        run, session = data.get("run", ""), data.get("session", "")
+        reply = self._replies.get(run)
+        if reply is None:
+            target = self._targets.get(session)
+            if target is None:
+                return
+            reply = self._replies[run] = _Reply(target)
+        if event == "chat.delta":
+            reply.text += data.get("text", "")
+            await self._stream(reply)
+        elif event == "chat.final":
+            self._replies.pop(run, None)
+            await self._final(reply, data.get("text", ""))
+            await database_sync_to_async(router.mark_delivered)(run)
+        elif event == "chat.error":
+            self._replies.pop(run, None)
+            await self._final(reply, reply.text)  # keep what was streamed
+            await self.reply_now(reply.target, f"⚠️ {data.get('message', 'Something went wrong.')}")
+            await database_sync_to_async(router.mark_delivered)(run)
+
+    async def _stream(self, reply: _Reply) -> None:
+        """Show the answer growing: one message, edited every OPENCLAW_STREAM_EDIT_SECONDS."""
+        if not self.adapter.can_edit or len(reply.text) > self.adapter.max_chars:
+            return
+        now = time.monotonic()
+        if now - reply.last_edit < settings.OPENCLAW_STREAM_EDIT_SECONDS:
+            return
+        reply.last_edit = now
+        if not reply.message_id:
+            reply.message_id = await self._send(reply.target, reply.text, formatted=False)
+        else:
+            await with_retries(
+                lambda: self.adapter.edit(
+                    reply.target, reply.message_id, reply.text, formatted=False
+                )
+            )
+
+    async def _final(self, reply: _Reply, text: str) -> None:
+        chunks = self.adapter.split(text)
+        if not chunks:
+            return
+        if reply.message_id:
+            first, rest = chunks[0], chunks[1:]
+            await self._edit(reply.target, reply.message_id, first)
+        else:
+            rest = chunks
+        for chunk in rest:
+            await self._send(reply.target, chunk)
+
+    async def _send(self, target: ReplyTarget, text: str, *, formatted: bool = True) -> str:
+        try:
+            message_id = await with_retries(
+                lambda: self.adapter.send(target, text, formatted=formatted)
+            )
+        except FormattingRejected:
+            message_id = await with_retries(
+                lambda: self.adapter.send(target, text, formatted=False)
+            )
+        if self.state != "connected" and self.state != "reconnecting":
+            await self.set_state("connected")
+        return message_id
+
+    async def _edit(self, target: ReplyTarget, message_id: str, text: str) -> None:
+        try:
+            await with_retries(lambda: self.adapter.edit(target, message_id, text))
+        except FormattingRejected:
+            await with_retries(lambda: self.adapter.edit(target, message_id, text, formatted=False))

@@ -1,0 +1,1 @@
+"""Webhook views, one module per platform: verify → parse → route (journal) → 200."""
