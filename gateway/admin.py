@@ -51,11 +51,28 @@ class ChannelAccountAdmin(AuditedAdminMixin, admin.ModelAdmin[ChannelAccount]):
         "group_policy",
         "require_mention",
         "enabled",
+        "connection_state",
+        "last_error",
     ]
-    list_filter = ["channel", "dm_policy", "group_policy", "enabled"]
+    list_filter = ["channel", "dm_policy", "group_policy", "enabled", "connection_state"]
     search_fields = ["account_id", "name"]
+    readonly_fields = ["connection_state", "last_error", "state_changed_at"]
     fieldsets = [
         (None, {"fields": ["channel", "account_id", "name", "agent", "enabled"]}),
+        (
+            "Connection",
+            {
+                "fields": [
+                    "credentials",
+                    "options",
+                    "connection_state",
+                    "last_error",
+                    "state_changed_at",
+                ],
+                "description": "Credentials name environment variables; the secrets stay there. "
+                "Changes apply when the gateway restarts.",
+            },
+        ),
         ("Direct messages", {"fields": ["dm_policy", "allow_from", "owner_ids"]}),
         (
             "Groups",
