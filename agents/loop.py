@@ -238,7 +238,10 @@ class _Turn:
         if over and await self._compact(entries):
             entries = await read_entries_async(self.path)
         messages = build_messages(inputs, entries, budget_tokens=budget)
-        self.last_prompt = (sum(estimate_tokens(m.get("content") or "") for m in messages), 0)
+        estimated = sum(estimate_tokens(m.get("content") or "") for m in messages)
+        # The provider counts the tool specs too: so must the estimate it calibrates.
+        estimated += sum(estimate_tokens(str(tool_spec(t))) for t in tools)
+        self.last_prompt = (estimated, 0)
         return messages
 
     async def _compact(self, entries: list[Entry]) -> bool:
@@ -356,6 +359,11 @@ class _Turn:
             stop_reason=stop_reason,
         )
         await self.append(entry)
+        shown = "" if stop_reason == "no_reply" else text
+        # The answer is on disk: deliver it before the bookkeeping, which the user need not wait on.
+        await self.emit(
+            "chat.final", {"text": shown, "usage": self.usage, "stop_reason": stop_reason}
+        )
         estimated, reported = self.last_prompt
         await database_sync_to_async(usage_service.record_turn)(
             self.session.pk,
@@ -363,10 +371,6 @@ class _Turn:
             self.usage,
             token_ratio=(reported / estimated) if estimated and reported else None,
             title=self.request.texts[0][:80] if self.request.texts else "",
-        )
-        shown = "" if stop_reason == "no_reply" else text
-        await self.emit(
-            "chat.final", {"text": shown, "usage": self.usage, "stop_reason": stop_reason}
         )
         return TurnOutcome(shown, stop_reason, self.usage)
 

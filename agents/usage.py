@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import Case, F, Sum, Value, When
 from django.utils import timezone
 
 from agents.models import DailyUsage, ModelPrice, Session
@@ -51,22 +51,25 @@ def record_turn(
     if token_ratio:
         # Calibrates the next turns' token estimate against what the provider counted.
         fields["token_ratio"] = min(max(token_ratio, 0.25), 4.0)
+    if title:  # the first message names the session; later ones leave it
+        fields["title"] = Case(When(title="", then=Value(title[:200])), default=F("title"))
     day = day or timezone.localdate()
+    totals = {
+        "turns": F("turns") + 1,
+        "prompt_tokens": F("prompt_tokens") + usage["prompt_tokens"],
+        "completion_tokens": F("completion_tokens") + usage["completion_tokens"],
+        "cached_tokens": F("cached_tokens") + cached,
+        "cost": F("cost") + cost,
+    }
     with transaction.atomic():
         Session.objects.filter(pk=session_pk).update(**fields)
-        if title:
-            Session.objects.filter(pk=session_pk, title="").update(title=title[:200])
-        agent_id = Session.objects.filter(pk=session_pk).values_list("agent_id", flat=True).first()
-        if agent_id is None:
-            return cost
-        row, _ = DailyUsage.objects.get_or_create(agent_id=agent_id, day=day, model=model or "?")
-        DailyUsage.objects.filter(pk=row.pk).update(
-            turns=F("turns") + 1,
-            prompt_tokens=F("prompt_tokens") + usage["prompt_tokens"],
-            completion_tokens=F("completion_tokens") + usage["completion_tokens"],
-            cached_tokens=F("cached_tokens") + cached,
-            cost=F("cost") + cost,
-        )
+        agent = Session.objects.filter(pk=session_pk).values("agent_id")
+        row = DailyUsage.objects.filter(agent_id__in=agent, day=day, model=model or "?")
+        if not row.update(**totals):
+            agent_id = agent.values_list("agent_id", flat=True).first()
+            if agent_id is not None:
+                DailyUsage.objects.get_or_create(agent_id=agent_id, day=day, model=model or "?")
+                row.update(**totals)
     return cost
 
 

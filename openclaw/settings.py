@@ -110,6 +110,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "timeout": 20,
         }
     )
+    # Keep connections: opening one (and its PRAGMAs) on every ORM call cost ~2 ms a turn.
+    DATABASES["default"]["CONN_MAX_AGE"] = None
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -260,3 +262,7 @@ OPENCLAW_INBOUND_RATE_PER_ACCOUNT = env.str(
 OPENCLAW_MAX_ATTACHMENT_BYTES = env.int("OPENCLAW_MAX_ATTACHMENT_BYTES", default=10 * 1024 * 1024)
 OPENCLAW_MAX_TRANSCRIPT_ENTRY_CHARS = env.int("OPENCLAW_MAX_TRANSCRIPT_ENTRY_CHARS", default=64_000)
 OPENCLAW_EXEC_APPROVAL_TIMEOUT = env.float("OPENCLAW_EXEC_APPROVAL_TIMEOUT", default=300.0)
+
+# --- telegram (gateway/adapters/telegram.py; see .env.example) -------------------------------
+# Seconds one getUpdates long poll is held open by Telegram (tests use 1).
+TELEGRAM_POLL_TIMEOUT = env.int("TELEGRAM_POLL_TIMEOUT", default=25)

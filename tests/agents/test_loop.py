@@ -342,6 +342,9 @@ async def test_usage_is_recorded_per_session_and_per_day(
     client: ProtocolClient, fake_openai: FakeOpenAI
 ) -> None:
     await client.chat("count me")
+    await client.chat(
+        "/help"
+    )  # a later request: the turn's bookkeeping, which follows chat.final, is done
     session = await database_sync_to_async(Session.objects.get)(key=MAIN, status="active")
     assert session.turns == 1
     assert session.tokens_in > 0

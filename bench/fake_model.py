@@ -1,0 +1,167 @@
+"""A lean fake OpenAI-compatible chat server for the benchmarks, run as its own process.
+
+It streams a fixed reply at once (0 ms mode) or after a set latency, and logs when each request
+arrived and when its last byte was written, on the system-wide monotonic clock, so the bench can
+subtract model time from what a client sees. Run: `python bench/fake_model.py [--port 0]`; it
+prints `PORT <n>` when listening. Control: `POST /bench/config` (JSON of `Config` fields) and
+`GET /bench/log?clear=1` (the records, oldest first).
+"""
+
+import argparse
+import asyncio
+import json
+import time
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from aiohttp import web
+
+from bench.tokens import count_tokens
+
+JSON = dict[str, Any]
+WORDS = [
+    *("the", "gateway", "keeps", "every", "turn", "on", "disk", "as", "plain", "lines", "so"),
+    *("a", "restart", "loses", "nothing", "and", "the", "answer", "streams", "back", "while"),
+    *("the", "model", "is", "still", "writing", "it", "which", "people", "notice", "first"),
+]
+CHUNK_WORDS = 6
+CONFIG_KEY: web.AppKey["Config"] = web.AppKey("config", None)
+LOG_KEY: web.AppKey[list[JSON]] = web.AppKey("log", list)
+
+
+@dataclass
+class Config:
+    latency_ms: float = 0.0
+    reply_words: int = 0  # 0: answer "echo: <last user message>"
+    usage: str = "chars"  # "chars" (chars // 4, cheap) or "tokens" (o200k, tools included)
+    keep_bodies: bool = False
+
+
+def _last_user_text(body: JSON) -> str:
+    for message in reversed(body.get("messages") or []):
+        if message.get("role") == "user" and isinstance(message.get("content"), str):
+            return str(message["content"])
+    return ""
+
+
+def reply_text(config: Config, body: JSON) -> str:
+    if config.reply_words <= 0:
+        return "echo: " + _last_user_text(body)
+    return " ".join(WORDS[i % len(WORDS)] for i in range(config.reply_words)) + "."
+
+
+def chunks(text: str) -> list[str]:
+    words = text.split(" ")
+    return [
+        " ".join(words[i : i + CHUNK_WORDS]) + (" " if i + CHUNK_WORDS < len(words) else "")
+        for i in range(0, len(words), CHUNK_WORDS)
+    ]
+
+
+def prompt_tokens(config: Config, body: JSON) -> int:
+    texts = [m.get("content") or "" for m in body.get("messages") or []]
+    if config.usage == "tokens":
+        tools = body.get("tools")
+        tool_text = json.dumps(tools, separators=(",", ":")) if tools else ""
+        return sum(count_tokens(t) for t in [*texts, tool_text] if isinstance(t, str))
+    return max(1, sum(len(t) for t in texts if isinstance(t, str)) // 4)
+
+
+def _sse(payload: JSON | str) -> bytes:
+    data = payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
+    return f"data: {data}\n\n".encode()
+
+
+async def chat(request: web.Request) -> web.StreamResponse:
+    start = time.monotonic_ns()
+    config = request.app[CONFIG_KEY]
+    raw = await request.read()
+    body: JSON = json.loads(raw)
+    if config.latency_ms > 0:
+        await asyncio.sleep(config.latency_ms / 1000)
+    text = reply_text(config, body)
+    pieces = chunks(text)
+    base = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 0}
+    base["model"] = body.get("model", "bench")
+    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await resp.prepare(request)
+    out = [_sse(base | {"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]})]
+    out += [_sse(base | {"choices": [{"index": 0, "delta": {"content": p}}]}) for p in pieces]
+    out.append(_sse(base | {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}))
+    prompt = prompt_tokens(config, body)
+    usage = {"prompt_tokens": prompt, "completion_tokens": len(pieces)}
+    usage["total_tokens"] = prompt + len(pieces)
+    if (body.get("stream_options") or {}).get("include_usage"):
+        out.append(_sse(base | {"choices": [], "usage": usage}))
+    out.append(_sse("[DONE]"))
+    await resp.write(b"".join(out))
+    await resp.write_eof()
+    record: JSON = {
+        "start_ns": start,
+        "end_ns": time.monotonic_ns(),
+        "marker": _last_user_text(body)[:200],
+        "system_head": next(
+            (
+                str(m.get("content"))[:60]
+                for m in body.get("messages") or []
+                if m["role"] == "system"
+            ),
+            "",
+        ),
+        "tools": len(body.get("tools") or []),
+        "prompt_tokens": prompt,
+        "request_bytes": len(raw),
+    }
+    if config.keep_bodies:
+        record["body"] = raw.decode("utf-8")
+    request.app[LOG_KEY].append(record)
+    return resp
+
+
+async def set_config(request: web.Request) -> web.Response:
+    changes = await request.json()
+    config = request.app[CONFIG_KEY]
+    known = {f.name for f in fields(Config)}
+    for name, value in changes.items():
+        if name in known:
+            setattr(config, name, value)
+    return web.json_response(asdict(config))
+
+
+async def get_log(request: web.Request) -> web.Response:
+    log = request.app[LOG_KEY]
+    records = list(log)
+    if request.query.get("clear"):
+        log.clear()
+    return web.json_response(records)
+
+
+def make_app(config: Config) -> web.Application:
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app[CONFIG_KEY] = config
+    app[LOG_KEY] = []
+    app.router.add_post("/v1/chat/completions", chat)
+    app.router.add_post("/bench/config", set_config)
+    app.router.add_get("/bench/log", get_log)
+    return app
+
+
+async def serve(port: int, config: Config) -> None:
+    runner = web.AppRunner(make_app(config), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port, backlog=1024)
+    await site.start()
+    print(f"PORT {runner.addresses[0][1]}", flush=True)
+    await asyncio.Event().wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    args = parser.parse_args()
+    asyncio.run(serve(args.port, Config(latency_ms=args.latency_ms)))
+
+
+if __name__ == "__main__":
+    main()

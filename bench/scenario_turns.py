@@ -1,0 +1,254 @@
+"""(a) turn overhead and (b) throughput through `/ws/gateway/`, model time excluded.
+
+The fake model logs when each request arrived and when its last byte left; the client logs when
+`chat.send` left and `chat.final` arrived (one monotonic clock for both processes). Overhead =
+total - model time. Baseline: the same request sent straight to the fake with the openai SDK.
+"""
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from openai import AsyncOpenAI
+
+from bench.harness import (
+    JSON,
+    MODEL,
+    Context,
+    FakeModel,
+    Report,
+    Row,
+    at_most,
+    connect,
+    ms,
+    percentile,
+    running_gateway,
+)
+
+WARMUP = 10
+TURNS_PER_SESSION = 20  # (a) rotates sessions so history stays short, as in a real chat
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    total: float
+    inbound: float  # chat.send sent -> model request arrived
+    outbound: float  # model's last byte -> chat.final received
+    model: float
+
+    @property
+    def overhead(self) -> float:
+        return self.total - self.model
+
+
+def match(sent: dict[str, tuple[int, int]], records: list[JSON]) -> list[Timing]:
+    """Join client timestamps with the fake's log by the user message (the marker)."""
+    by_marker = {r["marker"]: r for r in records}
+    out = []
+    for marker, (start, end) in sent.items():
+        r = by_marker[marker]
+        out.append(
+            Timing(
+                total=ms(end - start),
+                inbound=ms(r["start_ns"] - start),
+                outbound=ms(end - r["end_ns"]),
+                model=ms(r["end_ns"] - r["start_ns"]),
+            )
+        )
+    return out
+
+
+def sdk_client(fake: FakeModel) -> AsyncOpenAI:
+    return AsyncOpenAI(base_url=fake.base_url, api_key="bench", max_retries=0, timeout=60)
+
+
+async def direct_call(client: AsyncOpenAI, body: JSON, marker: str) -> tuple[int, int]:
+    """One streamed completion with the gateway's own request body, user message replaced."""
+    kwargs: dict[str, Any] = {
+        "model": MODEL,
+        "messages": [*body["messages"][:-1], {"role": "user", "content": marker}],
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    if body.get("tools"):
+        kwargs["tools"] = body["tools"]
+    sent = time.monotonic_ns()
+    stream = await client.chat.completions.create(**kwargs)
+    async for _ in stream:
+        pass
+    return sent, time.monotonic_ns()
+
+
+async def sample_body(ctx: Context, client_chat: Any) -> JSON:
+    """Warm the gateway up and keep the body of its last model request."""
+    await ctx.fake.configure(latency_ms=0, reply_words=0, usage="chars", keep_bodies=True)
+    for i in range(WARMUP):
+        await client_chat(f"warm {i}", "agent:main:warm")
+    body: JSON = json.loads((await ctx.fake.log())[-1]["body"])
+    await ctx.fake.configure(keep_bodies=False)
+    return body
+
+
+@contextlib.contextmanager
+def profiled(pid: int, out: Path | None) -> Iterator[None]:
+    """py-spy record of the gateway while the block runs, when asked and installed
+    (`.svg` flame graph, `.txt` collapsed stacks, anything else speedscope JSON)."""
+    spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+    if out is None or spy is None:
+        yield
+        return
+    formats = {".svg": "flamegraph", ".txt": "raw"}  # raw: collapsed stacks, one a line
+    fmt = formats.get(out.suffix, "speedscope")
+    proc = subprocess.Popen(
+        [
+            spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--rate",
+            "250",
+            *os.environ.get("BENCH_PYSPY_ARGS", "").split(),
+            "--format",
+            fmt,
+            "-o",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(0.5)  # let it attach
+    try:
+        yield
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+
+
+async def turn_overhead(ctx: Context, profile: Path | None = None) -> Report:
+    n = 100 if ctx.quick else 1000
+    sent: dict[str, tuple[int, int]] = {}
+    with running_gateway(ctx.homes.fresh(), ctx.fake) as gateway:
+        async with connect(gateway) as client:
+            body = await sample_body(ctx, client.chat)
+            with profiled(gateway.pid, profile):
+                for i in range(n):
+                    marker = f"bench a {i}"
+                    turn = await client.chat(marker, f"agent:main:a{i // TURNS_PER_SESSION}")
+                    sent[marker] = (turn.sent_ns, turn.final_ns)
+        records = await ctx.fake.log()
+    ours = match(sent, records)
+    base_sent: dict[str, tuple[int, int]] = {}
+    sdk = sdk_client(ctx.fake)
+    for i in range(WARMUP):
+        await direct_call(sdk, body, f"warm direct {i}")
+    for i in range(n):
+        marker = f"direct a {i}"
+        base_sent[marker] = await direct_call(sdk, body, marker)
+    await sdk.close()
+    base = match(base_sent, await ctx.fake.log())
+
+    def p(values: list[Timing], attr: str, q: float) -> float:
+        return percentile([getattr(t, attr) for t in values], q)
+
+    label = "openai SDK straight to the fake"
+    rows = [
+        Row("a", "turn overhead p50", p(ours, "overhead", 50), "ms", p(base, "overhead", 50),
+            label, "≤ 5 (OpenClaw 226, nanobot 69)", at_most(p(ours, "overhead", 50), 5)),
+        Row("a", "turn overhead p99", p(ours, "overhead", 99), "ms", p(base, "overhead", 99),
+            label, "≤ 20", at_most(p(ours, "overhead", 99), 20)),
+        Row("a", "inbound → model request p50", p(ours, "inbound", 50), "ms",
+            p(base, "inbound", 50), label),
+        Row("a", "model end → chat.final p50", p(ours, "outbound", 50), "ms",
+            p(base, "outbound", 50), label),
+        Row("a", "round trip p50 (model incl.)", p(ours, "total", 50), "ms",
+            p(base, "total", 50), label),
+    ]  # fmt: skip
+    details = {
+        "turns": n,
+        "turns_per_session": TURNS_PER_SESSION,
+        "request_bytes": len(json.dumps(body)),
+        "gateway": _summary(ours),
+        "baseline_direct_sdk": _summary(base),
+    }
+    return Report(rows, details)
+
+
+def _summary(timings: list[Timing]) -> JSON:
+    out: JSON = {}
+    for attr in ("overhead", "inbound", "outbound", "model", "total"):
+        values = [getattr(t, attr) for t in timings]
+        out[attr] = {
+            "p50": percentile(values, 50),
+            "p99": percentile(values, 99),
+            "mean": statistics.fmean(values),
+            "max": max(values),
+        }
+    return out
+
+
+async def throughput(ctx: Context, profile: Path | None = None) -> Report:
+    sessions, turns = (100, 1) if ctx.quick else (200, 10)
+    sent: dict[str, tuple[int, int]] = {}
+    with running_gateway(ctx.homes.fresh(), ctx.fake) as gateway:
+        async with contextlib.AsyncExitStack() as stack:
+            clients = [await stack.enter_async_context(connect(gateway)) for _ in range(sessions)]
+            body = await sample_body(ctx, clients[0].chat)
+
+            async def user(k: int) -> None:
+                for i in range(turns):
+                    marker = f"bench b {k} {i}"
+                    turn = await clients[k].chat(marker, f"agent:main:b{k}")
+                    sent[marker] = (turn.sent_ns, turn.final_ns)
+
+            with profiled(gateway.pid, profile):
+                started = time.monotonic()
+                await asyncio.gather(*(user(k) for k in range(sessions)))
+                wall = time.monotonic() - started
+        records = await ctx.fake.log()
+    ours = match(sent, records)
+    sdk = sdk_client(ctx.fake)
+    base_sent: dict[str, tuple[int, int]] = {}
+
+    async def direct_user(k: int) -> None:
+        for i in range(turns):
+            marker = f"direct b {k} {i}"
+            base_sent[marker] = await direct_call(sdk, body, marker)
+
+    await asyncio.gather(*(direct_call(sdk, body, f"warm {k}") for k in range(sessions)))
+    started = time.monotonic()
+    await asyncio.gather(*(direct_user(k) for k in range(sessions)))
+    base_wall = time.monotonic() - started
+    await sdk.close()
+    base = match(base_sent, await ctx.fake.log())
+    rate, base_rate = len(ours) / wall, len(base) / base_wall
+    totals = [t.total for t in ours]
+    base_totals = [t.total for t in base]
+    label = f"{sessions} concurrent openai SDK streams"
+    rows = [
+        Row("b", f"throughput, {sessions} sessions", rate, "turns/s", base_rate, label,
+            "≥ 300", rate >= 300),
+        Row("b", "turn latency p50 under load", percentile(totals, 50), "ms",
+            percentile(base_totals, 50), label),
+        Row("b", "turn latency p99 under load", percentile(totals, 99), "ms",
+            percentile(base_totals, 99), label),
+    ]  # fmt: skip
+    details = {
+        "sessions": sessions,
+        "turns_per_session": turns,
+        "wall_s": wall,
+        "baseline_wall_s": base_wall,
+        "gateway": _summary(ours),
+        "baseline_direct_sdk": _summary(base),
+    }
+    return Report(rows, details)
