@@ -120,14 +120,20 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 2000, "expiry": 60},
+            # group_expiry: a chat tab may stay open for weeks; disconnect removes it anyway.
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "capacity": 2000,
+                "expiry": 60,
+                "group_expiry": 365 * 86400,
+            },
         }
     }
 else:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels.layers.InMemoryChannelLayer",
-            "CONFIG": {"capacity": 2000, "expiry": 60},
+            "BACKEND": "gateway.layers.GatewayInMemoryChannelLayer",
+            "CONFIG": {"capacity": 2000, "expiry": 60, "group_expiry": 365 * 86400},
         }
     }
 

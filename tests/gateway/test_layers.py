@@ -1,0 +1,31 @@
+"""The throttled in-memory layer still expires what it must, just not on every call."""
+
+import asyncio
+
+import pytest
+
+from gateway import layers
+from gateway.layers import GatewayInMemoryChannelLayer
+
+
+async def test_expired_messages_are_dropped_by_the_next_sweep(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(layers, "SWEEP_SECONDS", 0.05)
+    layer = GatewayInMemoryChannelLayer(expiry=0.01)
+    await layer.group_add("g", "c1!x")
+    await layer.send("c1!x", {"type": "stale"})
+    await asyncio.sleep(0.1)
+    await layer.group_send("other", {"type": "fresh"})  # group sends and receives sweep
+    assert "c1!x" not in layer.channels
+    assert "c1!x" not in layer.groups.get("g", {})  # an expired channel leaves its groups
+
+
+async def test_sweeps_run_at_most_once_per_interval(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(layers, "SWEEP_SECONDS", 60)
+    layer = GatewayInMemoryChannelLayer(expiry=0.01)
+    await layer.send("c1!x", {"type": "m"})
+    await layer.group_send("g", {"type": "m"})  # sweeps, and starts the interval
+    await asyncio.sleep(0.05)
+    await layer.group_send("g", {"type": "m"})
+    assert "c1!x" in layer.channels  # expired, but the next sweep is not due yet
