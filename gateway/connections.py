@@ -69,16 +69,19 @@ class PlatformConnection:
 
     async def receive_inbound(self, message: InboundMessage) -> router.Routed:
         """Journal and route one message; returns once it is journaled (acknowledge after)."""
-        routed = await router.route(message)
         target = message.target()
+
+        async def listen(session_key: str) -> None:
+            self._targets[session_key] = target
+            layer = get_channel_layer()
+            if layer is not None and self.channel_name:
+                await layer.group_add(session_group(session_key), self.channel_name)
+
+        routed = await router.route(message, on_session=listen)
         if routed.reply:
             await self.reply_now(target, routed.reply)
         if routed.outcome == "accepted":
-            self._targets[routed.session] = target
             self._replies.setdefault(routed.run, _Reply(target))
-            layer = get_channel_layer()
-            if layer is not None and self.channel_name:
-                await layer.group_add(session_group(routed.session), self.channel_name)
             with contextlib.suppress(AdapterError):
                 await self.adapter.typing(target)
         return routed

@@ -6,6 +6,7 @@ are acknowledged only after that.
 """
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -100,7 +101,12 @@ def mark_delivered(run: str) -> None:
     InboundRecord.objects.filter(run_id=run).update(status=InboundRecord.Status.DELIVERED)
 
 
-async def route(message: InboundMessage) -> Routed:
+async def route(
+    message: InboundMessage, on_session: Callable[[str], Awaitable[None]] | None = None
+) -> Routed:
+    """Route one message. `on_session(key)` runs once the session is known and before the
+    message is queued, so the caller is listening before the first event (a command's answer
+    comes at once)."""
     admitted = await database_sync_to_async(_journal_and_admit)(message)
     if isinstance(admitted, Routed):
         if admitted.outcome == "unknown_account":
@@ -121,6 +127,8 @@ async def route(message: InboundMessage) -> Routed:
         await database_sync_to_async(_drop)(admitted.record)
         reply = UNSUPPORTED.format(kind=message.unsupported)
         return Routed("replied", reply=reply, record=admitted.record)
+    if on_session is not None:
+        await on_session(session.key)
     accepted = await runs.accept_message(session, message.text, channel=message.channel)
     await database_sync_to_async(_set_run)(admitted.record, accepted.run)
     return Routed("accepted", accepted.run, session.key, record=admitted.record)

@@ -1,0 +1,1 @@
+"""Platform adapter, webhook and end-to-end tests."""
