@@ -23,7 +23,7 @@ from gateway.runs import session_group
 
 logger = logging.getLogger(__name__)
 
-State = Literal["idle", "connecting", "connected", "reconnecting", "failing", "stopped"]
+State = Literal["idle", "webhook", "connecting", "connected", "reconnecting", "failing", "stopped"]
 
 
 @dataclass

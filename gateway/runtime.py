@@ -126,6 +126,8 @@ class GatewayRuntime:
             listener = spec.listener(conn)
             if listener is not None:
                 self.supervisor.add(f"{name}:in", listener)
+            else:
+                await conn.set_state("webhook")  # waiting for the platform to call us
 
     def connection(self, channel: str, account_id: str) -> "PlatformConnection | None":
         return self.connections.get((channel, account_id)) if self.state == "running" else None
@@ -137,6 +139,12 @@ class GatewayRuntime:
         assert self._lanes is not None  # noqa: S101  # set by start()
         await self._lanes.drain(settings.OPENCLAW_DRAIN_SECONDS)
         await self.supervisor.stop()
+        for conn in self.connections.values():
+            try:
+                await conn.adapter.close()
+            except Exception:
+                logger.exception("Closing %s:%s failed", conn.channel, conn.account_id)
+        self.connections = {}
         self.state = "stopped"
         logger.info("Gateway runtime stopped")
 
