@@ -1,6 +1,7 @@
 """The agent loop through the real gateway consumer and lanes, against the scripted fake model:
 tools, failures, failover, filtering, queue modes, commands, compaction and budgets."""
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -386,3 +387,34 @@ async def test_a_client_that_disconnects_mid_turn_leaves_the_lane_free(
     history = await client.request("sessions.history", {"session": MAIN})
     contents = [e["content"] for e in history["result"]["entries"]]
     assert "slow answer" in contents
+
+
+async def test_sessions_send_runs_a_turn_in_another_session_once(
+    client: ProtocolClient, fake_openai: FakeOpenAI
+) -> None:
+    send = ToolCall("sessions_send", '{"session": "agent:main:notes", "text": "remember milk"}')
+    fake_openai.script(ToolCalls(send), Text("sent it"), Text("noted: milk"))
+    end, _ = await client.chat("tell my notes session about milk")
+    assert end["data"]["text"] == "sent it"
+    other = await client.request("sessions.history", {"session": "agent:main:notes"})
+    for _ in range(100):
+        entries = other["result"]["entries"]
+        if any(e.get("content") == "noted: milk" for e in entries):
+            break
+        await asyncio.sleep(0.05)
+        other = await client.request("sessions.history", {"session": "agent:main:notes"})
+    contents = [e["content"] for e in other["result"]["entries"]]
+    assert contents == ["remember milk", "noted: milk"]
+
+
+async def test_a_run_started_by_sessions_send_cannot_send_further() -> None:
+    from agents.services import AgentConfig, SessionRef
+    from agents.tools.base import ToolContext, ToolError
+    from agents.tools.messaging import SessionsSendTool
+
+    agent = AgentConfig("main", "Main", "m", "", "OPENAI_API_KEY", "", None, 100, 1000, "unused")
+    ctx = ToolContext("r", SessionRef(1, "agent:main:notes", "s", agent, "unused.jsonl"))
+    with pytest.raises(ToolError, match="cannot send further"):
+        await SessionsSendTool().run({"session": "agent:main:main", "text": "ping"}, ctx)
+    with pytest.raises(ToolError, match="not one of this agent's sessions"):
+        await SessionsSendTool().run({"session": "agent:other:main", "text": "ping"}, ctx)
