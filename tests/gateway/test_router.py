@@ -31,9 +31,7 @@ async def account(running_runtime: None) -> ChannelAccount:
     )
 
 
-async def test_a_redelivered_message_is_routed_once(
-    account: ChannelAccount, fake_openai: FakeOpenAI
-) -> None:
+async def test_a_redelivered_message_is_routed_once(account: ChannelAccount) -> None:
     first = await route(dm(1))
     again = await route(dm(1))
     assert (first.outcome, again.outcome) == ("accepted", "duplicate")
