@@ -20,7 +20,7 @@ def dm(n: int, sender: str = "u1", text: str = "hi") -> InboundMessage:
 async def account(running_runtime: None) -> ChannelAccount:
     await clear_limits()
     agent = await database_sync_to_async(ensure_default_agent)()
-    return await database_sync_to_async(ChannelAccount.objects.create)(
+    created: ChannelAccount = await database_sync_to_async(ChannelAccount.objects.create)(
         channel="telegram",
         account_id="default",
         agent=agent,
@@ -29,6 +29,7 @@ async def account(running_runtime: None) -> ChannelAccount:
         owner_ids=["u2"],
         rate_per_sender="2/minute",
     )
+    return created
 
 
 async def test_a_redelivered_message_is_routed_once(account: ChannelAccount) -> None:
