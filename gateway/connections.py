@@ -15,7 +15,8 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
-from gateway import router
+from agents import services
+from gateway import resume, router, runs
 from gateway.adapters.base import Adapter, AdapterError, FormattingRejected, with_retries
 from gateway.messages import InboundMessage, ReplyTarget
 from gateway.models import ChannelAccount
@@ -29,8 +30,10 @@ State = Literal["idle", "webhook", "connecting", "connected", "reconnecting", "f
 @dataclass
 class _Reply:
     target: ReplyTarget
+    run: str = ""
     text: str = ""
-    message_id: str = ""
+    message_id: str = ""  # the platform message being streamed into
+    delivered: int = 0  # final chunks already sent (after a resume)
     last_edit: float = 0.0
     pending: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -72,30 +75,63 @@ class PlatformConnection:
         target = message.target()
 
         async def listen(session_key: str) -> None:
-            self._targets[session_key] = target
-            layer = get_channel_layer()
-            if layer is not None and self.channel_name:
-                await layer.group_add(session_group(session_key), self.channel_name)
+            await self._listen(session_key, target)
 
         routed = await router.route(message, on_session=listen)
         if routed.reply:
             await self.reply_now(target, routed.reply)
         if routed.outcome == "accepted":
-            self._replies.setdefault(routed.run, _Reply(target))
+            self._replies.setdefault(routed.run, _Reply(target, routed.run))
             with contextlib.suppress(AdapterError):
                 await self.adapter.typing(target)
         return routed
 
+    async def resume(self, pending: "resume.Pending") -> None:
+        """Deliver an answer the journal never saw delivered, or run its turn again."""
+        await self._listen(pending.session_key, pending.target)
+        answer = await resume.transcript_answer(pending)
+        if answer is not None:
+            reply = _Reply(
+                pending.target,
+                pending.run_id,
+                message_id=pending.reply_message_id,
+                delivered=pending.delivered_chunks,
+            )
+            await self._final(reply, answer)
+            await database_sync_to_async(router.mark_delivered)(pending.run_id)
+            return
+        try:
+            session = await database_sync_to_async(services.find_session)(pending.session_key)
+        except services.NotFound:
+            return
+        run = ""
+        for text in pending.texts:
+            run = (await runs.accept_message(session, text, channel=self.channel)).run
+        self._replies[run] = _Reply(pending.target, run, message_id=pending.reply_message_id)
+        await database_sync_to_async(resume.rebind)(pending.run_id, run, pending.session_key)
+
+    async def _listen(self, session_key: str, target: ReplyTarget) -> None:
+        self._targets[session_key] = target
+        layer = get_channel_layer()
+        if layer is not None and self.channel_name:
+            await layer.group_add(session_group(session_key), self.channel_name)
+
     async def reply_now(self, target: ReplyTarget, text: str) -> None:
         for chunk in self.adapter.split(text):
             await self._send(target, chunk)
+
+    async def open(self) -> None:
+        """Take this connection's channel name (before any session can subscribe it)."""
+        layer = get_channel_layer()
+        if layer is not None and not self.channel_name:
+            self.channel_name = await layer.new_channel(prefix=f"platform.{self.channel}.")
 
     async def serve(self) -> None:
         """Consume this connection's channel: run events of the sessions it routed."""
         layer = get_channel_layer()
         if layer is None:
             raise RuntimeError("No channel layer configured (CHANNEL_LAYERS).")
-        self.channel_name = await layer.new_channel(prefix=f"platform.{self.channel}.")
+        await self.open()
         while True:
             message = await layer.receive(self.channel_name)
             if message.get("type") == "gateway.event":
@@ -113,7 +149,8 @@ class PlatformConnection:
             target = self._targets.get(session)
             if target is None:
                 return
-            reply = self._replies[run] = _Reply(target)
+            reply = self._replies[run] = _Reply(target, run)
+        reply.run = run
         if event == "chat.delta":
             reply.text += data.get("text", "")
             await self._stream(reply)
@@ -137,6 +174,7 @@ class PlatformConnection:
         reply.last_edit = now
         if not reply.message_id:
             reply.message_id = await self._send(reply.target, reply.text, formatted=False)
+            await database_sync_to_async(router.note_reply_message)(reply.run, reply.message_id)
         else:
             await with_retries(
                 lambda: self.adapter.edit(
@@ -145,16 +183,17 @@ class PlatformConnection:
             )
 
     async def _final(self, reply: _Reply, text: str) -> None:
-        chunks = self.adapter.split(text)
-        if not chunks:
-            return
-        if reply.message_id:
-            first, rest = chunks[0], chunks[1:]
-            await self._edit(reply.target, reply.message_id, first)
-        else:
-            rest = chunks
-        for chunk in rest:
-            await self._send(reply.target, chunk)
+        """Deliver the answer in chunks, each recorded in the journal as it goes: a resumed
+        delivery continues after the last chunk sent, never repeating one."""
+        for index, chunk in enumerate(self.adapter.split(text)):
+            if index < reply.delivered:
+                continue
+            if index == 0 and reply.message_id:
+                await self._edit(reply.target, reply.message_id, chunk)
+            else:
+                await self._send(reply.target, chunk)
+            if reply.run:
+                await database_sync_to_async(router.note_chunks)(reply.run, index + 1)
 
     async def _send(self, target: ReplyTarget, text: str, *, formatted: bool = True) -> str:
         try:

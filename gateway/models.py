@@ -303,7 +303,12 @@ class InboundRecord(models.Model):
     chat_id = models.CharField(max_length=MAX_ID_CHARS)
     sender_id = models.CharField(max_length=MAX_ID_CHARS)
     session_key = models.CharField(max_length=255, blank=True)
-    run_id = models.CharField(max_length=64, blank=True)
+    text = models.TextField(blank=True, help_text="Kept until delivery, to resume after a crash.")
+    thread_id = models.CharField(max_length=255, blank=True)
+    run_id = models.CharField(max_length=64, blank=True, db_index=True)
+    # Idempotent delivery: the platform message being streamed into, and chunks already sent.
+    reply_message_id = models.CharField(max_length=255, blank=True)
+    delivered_chunks = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACCEPTED)
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
 

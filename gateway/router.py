@@ -70,6 +70,8 @@ def _journal_and_admit(message: InboundMessage) -> _Admitted | Routed:
                 message_id=message.message_id,
                 chat_id=message.chat_id,
                 sender_id=message.sender_id,
+                text=message.text,
+                thread_id=message.thread_id,
             )
     except IntegrityError:
         return Routed("duplicate")
@@ -94,6 +96,14 @@ def _drop(record: int) -> None:
 
 def _set_run(record: int, run: str) -> None:
     InboundRecord.objects.filter(pk=record).update(run_id=run)
+
+
+def note_reply_message(run: str, message_id: str) -> None:
+    InboundRecord.objects.filter(run_id=run).update(reply_message_id=message_id[:255])
+
+
+def note_chunks(run: str, count: int) -> None:
+    InboundRecord.objects.filter(run_id=run).update(delivered_chunks=count)
 
 
 def mark_delivered(run: str) -> None:

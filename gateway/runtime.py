@@ -16,6 +16,7 @@ from django.conf import settings
 
 from agents.llm import ChatModel, OpenAIChatModel
 from gateway.lanes import Lanes, LanesClosed
+from gateway.resume import pending_runs
 from memory.sync import watch_memory
 
 if TYPE_CHECKING:
@@ -122,12 +123,28 @@ class GatewayRuntime:
         for conn, spec in await database_sync_to_async(build_connections)():
             name = f"{conn.channel}:{conn.account_id}"
             self.connections[(conn.channel, conn.account_id)] = conn
+            await conn.open()
             self.supervisor.add(f"{name}:out", conn.serve)
             listener = spec.listener(conn)
             if listener is not None:
                 self.supervisor.add(f"{name}:in", listener)
             else:
                 await conn.set_state("webhook")  # waiting for the platform to call us
+        if self.connections:
+            self.supervisor.add("resume", self._resume)
+
+    async def _resume(self) -> None:
+        """Deliver what the journal accepted before a crash but never delivered."""
+        for pending in await database_sync_to_async(pending_runs)():
+            conn = self.connections.get((pending.channel, pending.account_id))
+            if conn is None:
+                continue
+            try:
+                await conn.resume(pending)
+            except Exception:
+                logger.exception(
+                    "Resuming run %s in %s failed", pending.run_id, pending.session_key
+                )
 
     def connection(self, channel: str, account_id: str) -> "PlatformConnection | None":
         return self.connections.get((channel, account_id)) if self.state == "running" else None

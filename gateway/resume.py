@@ -1,0 +1,91 @@
+"""After a restart: finish what the journal accepted but never delivered. An answer already in
+the transcript is delivered from where it stopped; a turn that never finished runs again."""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.utils import timezone
+
+from agents import services
+from agents.transcripts import Entry, read_entries_async
+from gateway.messages import ReplyTarget
+from gateway.models import InboundRecord
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """The undelivered messages of one run (several when `collect` merged them)."""
+
+    channel: str
+    account_id: str
+    session_key: str
+    run_id: str
+    texts: tuple[str, ...]
+    target: ReplyTarget
+    reply_message_id: str
+    delivered_chunks: int
+
+
+def pending_runs() -> list[Pending]:
+    since = timezone.now() - timedelta(hours=settings.OPENCLAW_RESUME_HOURS)
+    records = (
+        InboundRecord.objects.filter(status=InboundRecord.Status.ACCEPTED, received_at__gte=since)
+        .exclude(session_key="")
+        .order_by("received_at", "pk")
+    )
+    runs: dict[str, list[InboundRecord]] = {}
+    for record in records:
+        runs.setdefault(record.run_id or f"record:{record.pk}", []).append(record)
+    return [
+        Pending(
+            channel=group[0].channel,
+            account_id=group[0].account_id,
+            session_key=group[0].session_key,
+            run_id=group[0].run_id,
+            texts=tuple(r.text for r in group),
+            target=ReplyTarget(group[-1].chat_id, group[-1].thread_id, group[-1].message_id),
+            reply_message_id=group[0].reply_message_id,
+            delivered_chunks=group[0].delivered_chunks,
+        )
+        for group in runs.values()
+    ]
+
+
+def answer_of(entries: list[Entry], run_id: str) -> str | None:
+    """What the run showed the user, if it finished (None if it did not)."""
+    if not run_id:
+        return None
+    mine = [e for e in entries if e.get("run") == run_id]
+    errors = [e for e in mine if e["type"] == "error"]
+    if errors:
+        return f"⚠️ {errors[-1].get('content', 'Something went wrong.')}"
+    finals = [e for e in mine if e["type"] == "message" and e.get("stop_reason")]
+    if not finals or finals[-1].get("stop_reason") == "partial":
+        return None
+    if finals[-1].get("stop_reason") == "no_reply":
+        return ""
+    said = [
+        e.get("content", "")
+        for e in mine
+        if e["type"] == "message" and e.get("role") == "assistant"
+    ]
+    return "".join(said)
+
+
+async def transcript_answer(pending: Pending) -> str | None:
+    try:
+        session = await database_sync_to_async(services.find_session)(pending.session_key)
+    except services.NotFound:
+        return None
+    return answer_of(await read_entries_async(Path(session.transcript)), pending.run_id)
+
+
+def rebind(old_run: str, new_run: str, session_key: str) -> None:
+    records = InboundRecord.objects.filter(session_key=session_key, status="accepted")
+    records.filter(run_id=old_run).update(run_id=new_run)
