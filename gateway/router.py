@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 Outcome = Literal["accepted", "duplicate", "replied", "ignored", "unknown_account"]
 UNSUPPORTED = "Sorry, I can only read text messages for now ({kind} is not supported yet)."
+TOO_LONG = "That message is too long for me ({size:,} characters; the limit is {limit:,})."
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +137,11 @@ async def route(
     if message.unsupported:
         await database_sync_to_async(_drop)(admitted.record)
         reply = UNSUPPORTED.format(kind=message.unsupported)
+        return Routed("replied", reply=reply, record=admitted.record)
+    limit = settings.OPENCLAW_MAX_MESSAGE_CHARS
+    if len(message.text) > limit:
+        await database_sync_to_async(_drop)(admitted.record)
+        reply = TOO_LONG.format(size=len(message.text), limit=limit)
         return Routed("replied", reply=reply, record=admitted.record)
     if on_session is not None:
         await on_session(session.key)

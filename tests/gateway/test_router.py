@@ -1,5 +1,7 @@
 """The router with real models: journal dedupe, policy, per-sender rate limit, session keys."""
 
+from typing import Any
+
 import pytest
 from channels.db import database_sync_to_async
 
@@ -64,3 +66,14 @@ async def test_an_unknown_account_is_not_journaled(account: ChannelAccount) -> N
     stray = InboundMessage("slack", "nope", "c", "u", "m1", "hi")
     assert (await route(stray)).outcome == "unknown_account"
     assert await database_sync_to_async(InboundRecord.objects.count)() == 0
+
+
+async def test_an_oversized_message_is_refused_with_a_clear_reply(
+    account: ChannelAccount, settings: Any
+) -> None:
+    settings.OPENCLAW_MAX_MESSAGE_CHARS = 10
+    routed = await route(dm(20, text="x" * 11))
+    assert routed.outcome == "replied"
+    assert routed.reply is not None
+    assert "too long" in routed.reply
+    assert routed.run == ""
