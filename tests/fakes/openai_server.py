@@ -50,6 +50,8 @@ from typing import Any, Self
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from tests.fakes.background import BackgroundLoop
+
 JSON = dict[str, Any]
 
 _SHUTDOWN_GRACE = 0.5
@@ -270,7 +272,7 @@ class FakeOpenAI:
         self._runner: web.AppRunner | None = None
         self._stopping: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._background: BackgroundLoop | None = None
 
     @property
     def url(self) -> str:
@@ -305,25 +307,15 @@ class FakeOpenAI:
             return list(self._requests)
 
     def start(self) -> Self:
-        loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=loop.run_forever, name="FakeOpenAI", daemon=True)
-        thread.start()
-        self._loop, self._thread = loop, thread
-        asyncio.run_coroutine_threadsafe(self.astart(), loop).result(timeout=10)
+        self._background = BackgroundLoop("FakeOpenAI")
+        self._loop = self._background.loop
+        self._background.run(self.astart())
         return self
 
     def stop(self) -> None:
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            return
-        try:
-            asyncio.run_coroutine_threadsafe(self.astop(), loop).result(timeout=5)
-        finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout=5)
-            if not thread.is_alive():
-                loop.close()
-            self._loop = self._thread = None
+        background, self._background, self._loop = self._background, None, None
+        if background is not None:
+            background.close(self.astop())
 
     async def astart(self) -> Self:
         self._stopping = asyncio.Event()

@@ -33,6 +33,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
+from tests.fakes.background import BackgroundLoop
+
 JSON = dict[str, Any]
 BOT_TOKEN = "xoxb-fake-bot-token"
 APP_TOKEN = "xapp-fake-app-token"
@@ -94,7 +96,7 @@ class FakeSlack:
         self._opened = 0
         self._ids = itertools.count(1)
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._background: BackgroundLoop | None = None
         self._runner: web.AppRunner | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -108,25 +110,15 @@ class FakeSlack:
         return f"{self.url}/api/"
 
     def start(self) -> Self:
-        loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=loop.run_forever, name="FakeSlack", daemon=True)
-        thread.start()
-        self._loop, self._thread = loop, thread
-        asyncio.run_coroutine_threadsafe(self._astart(), loop).result(timeout=10)
+        self._background = BackgroundLoop("FakeSlack")
+        self._loop = self._background.loop
+        self._background.run(self._astart())
         return self
 
     def stop(self) -> None:
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            return
-        try:
-            asyncio.run_coroutine_threadsafe(self._astop(), loop).result(timeout=10)
-        finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout=5)
-            if not thread.is_alive():
-                loop.close()
-            self._loop = self._thread = None
+        background, self._background, self._loop = self._background, None, None
+        if background is not None:
+            background.close(self._astop())
 
     def __enter__(self) -> Self:
         return self.start()

@@ -26,6 +26,8 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from tests.fakes.background import BackgroundLoop
+
 JSON = dict[str, Any]
 TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "span"}
 TAGS |= {"tg-spoiler", "tg-emoji", "blockquote"}
@@ -130,7 +132,7 @@ class FakeTelegram:
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._background: BackgroundLoop | None = None
         self._runner: web.AppRunner | None = None
         self._wake: asyncio.Event | None = None
         self._closing = False
@@ -141,18 +143,15 @@ class FakeTelegram:
         return f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> Self:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        self._thread = threading.Thread(target=loop.run_forever, name="FakeTelegram", daemon=True)
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), loop).result(timeout=10)
+        self._background = BackgroundLoop("FakeTelegram")
+        self._loop = self._background.loop
+        self._background.run(self._start())
         return self
 
     def __exit__(self, *exc: object) -> None:
-        assert self._loop is not None and self._thread is not None
-        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(timeout=10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
+        background, self._background = self._background, None
+        if background is not None:
+            background.close(self._stop())
 
     async def _start(self) -> None:
         self._wake = asyncio.Event()

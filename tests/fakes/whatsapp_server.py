@@ -33,6 +33,8 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from tests.fakes.background import BackgroundLoop
+
 JSON = dict[str, Any]
 VERSION = "v21.0"
 TOKEN = "wa-token"
@@ -90,7 +92,7 @@ class FakeWhatsApp:
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._background: BackgroundLoop | None = None
 
     @property
     def url(self) -> str:
@@ -147,25 +149,15 @@ class FakeWhatsApp:
                 self._cond.wait(left)
 
     def start(self) -> Self:
-        loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=loop.run_forever, name="FakeWhatsApp", daemon=True)
-        thread.start()
-        self._loop, self._thread = loop, thread
-        asyncio.run_coroutine_threadsafe(self.astart(), loop).result(timeout=10)
+        self._background = BackgroundLoop("FakeWhatsApp")
+        self._loop = self._background.loop
+        self._background.run(self.astart())
         return self
 
     def stop(self) -> None:
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            return
-        try:
-            asyncio.run_coroutine_threadsafe(self.astop(), loop).result(timeout=5)
-        finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout=5)
-            if not thread.is_alive():
-                loop.close()
-            self._loop = self._thread = None
+        background, self._background, self._loop = self._background, None, None
+        if background is not None:
+            background.close(self.astop())
 
     async def astart(self) -> Self:
         app = web.Application()
