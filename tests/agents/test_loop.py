@@ -393,7 +393,15 @@ async def test_sessions_send_runs_a_turn_in_another_session_once(
     client: ProtocolClient, fake_openai: FakeOpenAI
 ) -> None:
     send = ToolCall("sessions_send", '{"session": "agent:main:notes", "text": "remember milk"}')
-    fake_openai.script(ToolCalls(send), Text("sent it"), Text("noted: milk"))
+
+    def reply(body: dict[str, Any]) -> Text | ToolCalls:
+        # The two sessions' runs race for the script: answer by what each request holds.
+        last = body["messages"][-1]
+        if last["role"] == "tool":
+            return Text("sent it")
+        return Text("noted: milk") if last["content"] == "remember milk" else ToolCalls(send)
+
+    fake_openai.script(reply, reply, reply)
     end, _ = await client.chat("tell my notes session about milk")
     assert end["data"]["text"] == "sent it"
     other = await client.request("sessions.history", {"session": "agent:main:notes"})
