@@ -5,6 +5,7 @@ happen. The model, the tools and the event sink are passed in, so tests hand it 
 
 import asyncio
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -113,6 +114,31 @@ def _add(total: Usage, more: Usage | None) -> Usage:
     return merged
 
 
+# agent slug → ((mtime_ns, size) of MEMORY.md, content as the memory app last gave it)
+_memory_seen: dict[str, tuple[tuple[int, int], str]] = {}
+
+
+def _version(path: Path) -> tuple[int, int]:
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return (0, -1)
+    return (info.st_mtime_ns, info.st_size)
+
+
+async def _working_memory(slug: str, path: Path) -> str:
+    """MEMORY.md through the memory app (which syncs a changed file into its row), skipping
+    that round trip while the file is unchanged on disk."""
+    version = await asyncio.to_thread(_version, path)
+    seen = _memory_seen.get(slug)
+    if seen is not None and seen[0] == version:
+        return seen[1]
+    current: memory.MemoryFile = await database_sync_to_async(memory.read_working_memory)(slug)
+    content = current.content
+    _memory_seen[slug] = (version, content)
+    return content
+
+
 class _Turn:
     def __init__(
         self, request: TurnRequest, model: ChatModel, sink: EventSink, tools: Sequence[Tool]
@@ -205,7 +231,7 @@ class _Turn:
         files = await asyncio.to_thread(read_bootstrap_files, Path(agent.workspace))
         working = None
         if not self.session.is_group or agent.memory_in_groups:
-            working = (await database_sync_to_async(memory.read_working_memory)(agent.slug)).content
+            working = await _working_memory(agent.slug, Path(agent.workspace) / "MEMORY.md")
         return PromptInputs(
             agent_name=agent.name,
             instructions=agent.instructions,

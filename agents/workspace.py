@@ -1,12 +1,20 @@
-"""Agent workspaces on disk: creation from templates and reading the bootstrap files."""
+"""Agent workspaces on disk: creation from templates and reading the bootstrap files.
 
+MEMORY.md is not a bootstrap file: it belongs to the memory app (private sessions only), so
+it is read through `memory.services`, never here.
+"""
+
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
 
-BOOTSTRAP_FILES = ("AGENTS.md", "SOUL.md", "USER.md", "IDENTITY.md", "TOOLS.md", "MEMORY.md")
+BOOTSTRAP_FILES = ("AGENTS.md", "SOUL.md", "USER.md", "IDENTITY.md", "TOOLS.md")
 TEMPLATE_DIR = Path(settings.BASE_DIR) / "templates" / "workspace"
+
+# path → ((mtime_ns, size), content): a turn re-reads a file only when it changed on disk.
+_cache: dict[Path, tuple[tuple[int, int], str]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,13 +34,30 @@ def create_workspace(path: Path, *, agent_name: str) -> None:
             target.write_text(text, encoding="utf-8")
 
 
+def read_file_cached(path: Path) -> str | None:
+    """The file's text (None if it is missing), re-read only when its mtime or size changed."""
+    try:
+        info = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        _cache.pop(path, None)
+        return None
+    version = (info.st_mtime_ns, info.st_size)
+    cached = _cache.get(path)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    try:
+        content = path.read_text(encoding="utf-8", errors="replace")
+    except (FileNotFoundError, IsADirectoryError):
+        return None
+    _cache[path] = (version, content)
+    return content
+
+
 def read_bootstrap_files(path: Path) -> list[WorkspaceFile]:
     """The bootstrap files present in the workspace, in prompt order (missing ones skipped)."""
     files = []
     for name in BOOTSTRAP_FILES:
-        try:
-            content = (path / name).read_text(encoding="utf-8", errors="replace")
-        except (FileNotFoundError, IsADirectoryError):
-            continue
-        files.append(WorkspaceFile(name, content))
+        content = read_file_cached(path / name)
+        if content is not None:
+            files.append(WorkspaceFile(name, content))
     return files
