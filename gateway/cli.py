@@ -1,5 +1,5 @@
-"""Helpers for the terminal commands `chat` and `status`: where the running gateway is, a small
-WebSocket chat client of its protocol (docs/protocol.md), and the read-only status report."""
+"""The terminal chat client (`manage.py chat`): where the running gateway is, and a small
+WebSocket client of its protocol (docs/protocol.md)."""
 
 import asyncio
 import contextlib
@@ -7,21 +7,12 @@ import itertools
 import json
 import signal
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from datetime import datetime, time
-from decimal import Decimal
 from typing import Any, TextIO
 
 import websockets
 from django.conf import settings
-from django.db.models import Sum
-from django.utils import timezone
 from websockets.asyncio.client import ClientConnection
-
-from agents.models import DailyUsage, Session
-from gateway.models import ChannelAccount, PairingRequest
 
 AUTH_REFUSED = 4401
 SERVICE_RESTART = 1012
@@ -283,161 +274,3 @@ def _ctrl_c_aborts(client: ChatClient) -> Iterator[None]:
         yield
     finally:
         loop.remove_signal_handler(signal.SIGINT)
-
-
-def fetch_runtime(timeout: float = 2.0) -> dict[str, Any] | None:
-    """The running gateway's /readyz body (also on 503: starting or stopping), or None."""
-    try:
-        with urllib.request.urlopen(readyz_url(), timeout=timeout) as resp:  # noqa: S310  # our own http URL
-            body = json.loads(resp.read())
-    except urllib.error.HTTPError as exc:
-        try:
-            body = json.loads(exc.read())
-        except ValueError:
-            return None
-    except (OSError, ValueError):
-        return None
-    return body if isinstance(body, dict) else None
-
-
-def gather_status() -> dict[str, Any]:
-    """Everything `manage.py status` shows, as JSON-ready data. Reads only."""
-    today = timezone.localdate()
-    start_of_day = timezone.make_aware(datetime.combine(today, time.min))
-    active = Session.objects.filter(status=Session.Status.ACTIVE)
-    usage = DailyUsage.objects.filter(day=today).aggregate(
-        turns=Sum("turns"),
-        prompt_tokens=Sum("prompt_tokens"),
-        completion_tokens=Sum("completion_tokens"),
-        cost=Sum("cost"),
-    )
-    now = timezone.now()
-    pending = PairingRequest.objects.filter(
-        status=PairingRequest.Status.PENDING, expires_at__gt=now
-    ).select_related("account")
-    return {
-        "channels": [
-            {
-                "channel": a.channel,
-                "account": a.account_id,
-                "name": a.name,
-                "enabled": a.enabled,
-                "state": a.connection_state,
-                "last_error": a.last_error,
-            }
-            for a in ChannelAccount.objects.order_by("channel", "account_id")
-        ],
-        "sessions_active_today": active.filter(last_active_at__gte=start_of_day).count(),
-        "recent_sessions": [
-            {
-                "key": s.key,
-                "turns": s.turns,
-                "tokens": s.tokens_in + s.tokens_out,
-                "last_active": s.last_active_at.isoformat(),
-            }
-            for s in active.order_by("-last_active_at")[:10]
-        ],
-        "usage_today": {
-            "day": today.isoformat(),
-            "turns": usage["turns"] or 0,
-            "prompt_tokens": usage["prompt_tokens"] or 0,
-            "completion_tokens": usage["completion_tokens"] or 0,
-            "cost": str(usage["cost"] or Decimal(0)),
-        },
-        "pending_pairing": [
-            {
-                "code": r.code,
-                "channel": r.account.channel,
-                "account": r.account.account_id,
-                "sender": r.sender_id,
-                "expires": r.expires_at.isoformat(),
-            }
-            for r in pending[:50]
-        ],
-        "gateway": fetch_runtime(),
-    }
-
-
-def table(headers: tuple[str, ...], rows: list[tuple[Any, ...]], width: int = 40) -> list[str]:
-    """Plain aligned columns (rich is not a dependency); cells are cut at `width`."""
-    cells = [[printable(str(c)).replace("\n", " ")[:width] for c in row] for row in rows]
-    widths = [max(len(c) for c in col) for col in zip(headers, *cells, strict=True)]
-    return [
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-        for row in (list(headers), *cells)
-    ]
-
-
-def render_status(status: dict[str, Any]) -> list[str]:
-    lines = ["Channel accounts"]
-    channels = status["channels"]
-    lines += (
-        table(
-            ("CHANNEL", "ACCOUNT", "NAME", "ENABLED", "STATE", "LAST ERROR"),
-            [
-                (
-                    c["channel"],
-                    c["account"],
-                    c["name"],
-                    "yes" if c["enabled"] else "no",
-                    c["state"],
-                    c["last_error"],
-                )
-                for c in channels
-            ],
-        )
-        if channels
-        else ["  none configured"]
-    )
-    lines += ["", f"Sessions active today: {status['sessions_active_today']}"]
-    recent = status["recent_sessions"]
-    if recent:
-        lines += table(
-            ("KEY", "TURNS", "TOKENS", "LAST ACTIVE"),
-            [(s["key"], s["turns"], s["tokens"], _local(s["last_active"])) for s in recent],
-            width=60,
-        )
-    usage = status["usage_today"]
-    lines += [
-        "",
-        f"Today ({usage['day']}): {usage['turns']} turns, {usage['prompt_tokens']} prompt + "
-        f"{usage['completion_tokens']} completion tokens, cost {usage['cost']}",
-        "",
-    ]
-    pairing = status["pending_pairing"]
-    if pairing:
-        lines.append("Pending pairing requests (manage.py pairing approve CODE)")
-        lines += table(
-            ("CODE", "CHANNEL", "ACCOUNT", "SENDER", "EXPIRES"),
-            [
-                (p["code"], p["channel"], p["account"], p["sender"], _local(p["expires"]))
-                for p in pairing
-            ],
-        )
-    else:
-        lines.append("Pending pairing requests: none")
-    lines += ["", *_render_gateway(status["gateway"])]
-    return lines
-
-
-def _render_gateway(gateway: dict[str, Any] | None) -> list[str]:
-    if gateway is None:
-        return [f"Gateway: not running (nothing answers {readyz_url()})"]
-    lines = [
-        f"Gateway: {gateway.get('runtime')} (database {gateway.get('database')}), "
-        f"runs busy {gateway.get('runs_busy', 0)}, queued {gateway.get('runs_queued', 0)}"
-    ]
-    tasks = gateway.get("tasks") or {}
-    if tasks:
-        lines += table(
-            ("TASK", "STATE", "RESTARTS", "LAST ERROR"),
-            [
-                (name, t.get("state"), t.get("restarts"), t.get("last_error"))
-                for name, t in tasks.items()
-            ],
-        )
-    return lines
-
-
-def _local(iso: str) -> str:
-    return timezone.localtime(datetime.fromisoformat(iso)).strftime("%Y-%m-%d %H:%M")
