@@ -68,7 +68,8 @@ class CommunicatorSocket:
         self.communicator = communicator
 
     async def send(self, message: str) -> None:
-        await self.communicator.send_to(text_data=message)
+        # send_input, not send_to: a real client may send an empty text frame
+        await self.communicator.send_input({"type": "websocket.receive", "text": message})
 
     async def recv(self) -> str:
         return str(await self.communicator.receive_from(timeout=10))

@@ -166,27 +166,33 @@ def parse_update(
     message = update.get("message")
     if not isinstance(message, dict):
         return None
-    chat, sender = message.get("chat") or {}, message.get("from") or {}
+    chat, sender = _dict(message.get("chat")), _dict(message.get("from"))
     if chat.get("type") not in ("private", "group", "supergroup") or "id" not in chat:
+        return None
+    if "message_id" not in message:
         return None
     text, entities, unsupported = message.get("text"), message.get("entities"), ""
     if not isinstance(text, str):
         kind = next((k for k in MEDIA_KINDS if k in message), None)
         if kind is None:
             return None
-        text, entities = message.get("caption") or "", message.get("caption_entities")
+        caption = message.get("caption")
+        text, entities = (
+            caption if isinstance(caption, str) else "",
+            message.get("caption_entities"),
+        )
         unsupported = kind
     mentioned, text = _addressing(text, entities if isinstance(entities, list) else [], bot)
     is_group = chat["type"] != "private"
-    replied = message.get("reply_to_message") or {}
+    replied = _dict(message.get("reply_to_message"))
     # In a forum every topic message "replies" to the topic's creation notice: not a reply.
     reply_to_bot = (
         is_group
         and "forum_topic_created" not in replied
-        and (replied.get("from") or {}).get("id") == bot.id
+        and _dict(replied.get("from")).get("id") == bot.id
     )
     topic = message.get("message_thread_id") if message.get("is_topic_message") else None
-    name = " ".join(filter(None, (sender.get("first_name"), sender.get("last_name"))))
+    name = " ".join(str(n) for n in (sender.get("first_name"), sender.get("last_name")) if n)
     return InboundMessage(
         channel="telegram",
         account=account_id,
@@ -201,6 +207,11 @@ def parse_update(
         reply_to_bot=reply_to_bot,
         unsupported=unsupported,
     )
+
+
+def _dict(value: object) -> dict[str, Any]:
+    """`value` if it is an object, else an empty one: payload fields are untrusted shapes."""
+    return value if isinstance(value, dict) else {}
 
 
 def _addressing(text: str, entities: list[Any], bot: BotIdentity) -> tuple[bool, str]:
