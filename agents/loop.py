@@ -154,6 +154,9 @@ class _Turn:
         self.compacted = False
         self.silent = False
         self.round_start = 0  # index in `parts` where the current round's text begins
+        # The tool specs are the same every round: built and measured once per turn.
+        self.specs = [tool_spec(t) for t in self.tools]
+        self.spec_tokens = sum(estimate_tokens(str(spec)) for spec in self.specs)
 
     async def emit(self, event: str, data: dict[str, Any]) -> None:
         await self.sink.emit(event, {**self.ids, **data})
@@ -247,7 +250,7 @@ class _Turn:
 
     def _budget(self, tools: Sequence[Tool]) -> int:
         agent = self.session.agent
-        spec_tokens = sum(estimate_tokens(str(tool_spec(t))) for t in tools)
+        spec_tokens = self.spec_tokens if tools else 0
         ratio = max(self.session.token_ratio, 0.25)
         return int((agent.context_window - agent.max_output_tokens - spec_tokens) / ratio)
 
@@ -266,7 +269,7 @@ class _Turn:
         messages = build_messages(inputs, entries, budget_tokens=budget)
         estimated = sum(estimate_tokens(m.get("content") or "") for m in messages)
         # The provider counts the tool specs too: so must the estimate it calibrates.
-        estimated += sum(estimate_tokens(str(tool_spec(t))) for t in tools)
+        estimated += self.spec_tokens if tools else 0
         self.last_prompt = (estimated, 0)
         return messages
 
@@ -294,7 +297,7 @@ class _Turn:
     async def _call(
         self, messages: list[dict[str, Any]], tools: Sequence[Tool]
     ) -> tuple[str, list[ToolCall], Finished]:
-        specs = [tool_spec(t) for t in tools] or None
+        specs = self.specs if tools else None
         self.round_start = len(self.parts)
         for attempt in (1, 2):
             del self.parts[self.round_start :]  # a retried call starts its round afresh

@@ -149,10 +149,6 @@ class Agent(models.Model):
     def workspace(self) -> Path:
         return Path(settings.OPENCLAW_WORKSPACES) / self.slug
 
-    @property
-    def main_session_key(self) -> str:
-        return f"agent:{self.slug}:main"
-
 
 class Session(models.Model):
     class Status(models.TextChoices):

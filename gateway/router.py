@@ -49,7 +49,7 @@ class _Admitted:
 
 def session_key(agent_slug: str, message: InboundMessage, kind: str) -> str:
     if kind == "main":
-        return f"agent:{agent_slug}:main"
+        return services.main_session_key(agent_slug)
     if kind == "group":
         return f"agent:{agent_slug}:{message.channel}:group:{message.chat_id}"
     return f"agent:{agent_slug}:{message.channel}:dm:{message.sender_id}"
