@@ -135,6 +135,20 @@ class Agent(models.Model):
     daily_token_budget = models.PositiveBigIntegerField(
         null=True, blank=True, help_text="Refuse new turns once this many tokens were used today."
     )
+    curation_auto_apply = models.BooleanField(
+        "apply nightly curation without review",
+        default=False,
+        help_text="Write the proposed MEMORY.md at once instead of waiting for Apply in the admin.",
+    )
+    heartbeat_enabled = models.BooleanField(
+        default=False,
+        help_text="Run a light periodic turn driven by HEARTBEAT.md; HEARTBEAT_OK is not delivered.",
+    )
+    heartbeat_minutes = models.PositiveIntegerField(
+        "heartbeat every (minutes)",
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
+    )
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
