@@ -142,7 +142,7 @@ class Agent(models.Model):
     )
     heartbeat_enabled = models.BooleanField(
         default=False,
-        help_text="Run a light periodic turn driven by HEARTBEAT.md; HEARTBEAT_OK is not delivered.",
+        help_text="A light periodic turn driven by HEARTBEAT.md; HEARTBEAT_OK is not delivered.",
     )
     heartbeat_minutes = models.PositiveIntegerField(
         "heartbeat every (minutes)",
