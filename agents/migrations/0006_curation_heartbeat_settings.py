@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='agent',
             name='heartbeat_enabled',
-            field=models.BooleanField(default=False, help_text='Run a light periodic turn driven by HEARTBEAT.md; HEARTBEAT_OK is not delivered.'),
+            field=models.BooleanField(default=False, help_text='A light periodic turn driven by HEARTBEAT.md; HEARTBEAT_OK is not delivered.'),
         ),
         migrations.AddField(
             model_name='agent',
