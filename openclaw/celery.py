@@ -22,7 +22,7 @@ def check_broker(timeout: float) -> str | None:
     connection = app.connection_for_write()
     connection.connect_timeout = timeout
     try:
-        connection.ensure_connection(max_retries=0, timeout=timeout)
+        connection.ensure_connection(max_retries=0)
         channel = connection.default_channel
         folder = getattr(channel, "data_folder_out", None)
         if isinstance(folder, str) and not os.access(folder, os.W_OK | os.X_OK):
