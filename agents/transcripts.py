@@ -79,8 +79,9 @@ def append_entries(path: Path, entries: Iterable[Entry], *, fsync: bool = False)
             os.fsync(handle.fileno())
 
 
-def read_entries(path: Path) -> list[Entry]:
-    """Read every entry; a torn or corrupt line (a crash mid-write) is skipped, not fatal."""
+def read_entries(path: Path, skipped: list[int] | None = None) -> list[Entry]:
+    """Read every entry; a torn or corrupt line (a crash mid-write) is skipped, not fatal.
+    The numbers of skipped lines are appended to `skipped` if given (the admin shows them)."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -93,9 +94,11 @@ def read_entries(path: Path) -> list[Entry]:
             value = json.loads(line)
         except ValueError:
             logger.warning("Skipping unreadable line %d of %s", number, path)
-            continue
+            value = None
         if isinstance(value, dict) and "type" in value:
             entries.append(value)  # type: ignore[arg-type]
+        elif skipped is not None:
+            skipped.append(number)
     return entries
 
 
