@@ -16,8 +16,11 @@ MILLION = Decimal(1_000_000)
 def turn_cost(model: str, usage: Usage) -> Decimal:
     """Cost of one call from the price table; zero for a model without a price."""
     price = ModelPrice.objects.filter(model=model).first()
-    if price is None:
-        return Decimal(0)
+    return Decimal(0) if price is None else cost_at(price, usage)
+
+
+def cost_at(price: ModelPrice, usage: Usage) -> Decimal:
+    """Cost of `usage` at `price` (cached prompt tokens at the cached rate)."""
     cached = usage.get("cached_tokens", 0)
     fresh = max(usage["prompt_tokens"] - cached, 0)
     return (
