@@ -23,7 +23,7 @@ from agents.llm import ChatModel as ChatModel
 from agents.llm import Finished, ModelError, ModelSettings, TextDelta, ToolCallDelta
 from agents.models import agent_zone
 from agents.replyfilter import ReplyFilter
-from agents.services import SessionRef
+from agents.services import AgentConfig, SessionRef
 from agents.toolrunner import CallAssembler, ToolCall, run_calls
 from agents.tools.base import Tool, ToolContext, tool_spec
 from agents.transcripts import Entry, Usage, append_entries_async, make_entry, read_entries_async
@@ -74,8 +74,13 @@ class TurnOutcome:
 
 def model_chain(session: SessionRef) -> list[ModelSettings]:
     """The session's model, then the agent's fallbacks, as call settings."""
-    agent = session.agent
-    specs: list[dict[str, str]] = [{"model": session.model}]
+    return agent_model_chain(session.agent, session.model)
+
+
+def agent_model_chain(agent: AgentConfig, model: str) -> list[ModelSettings]:
+    """`model`, then the agent's fallbacks, as call settings (also for calls outside a session,
+    such as nightly curation)."""
+    specs: list[dict[str, str]] = [{"model": model}]
     for item in agent.fallback_models:
         specs.append({"model": item} if isinstance(item, str) else dict(item))
     chain = []

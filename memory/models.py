@@ -134,3 +134,45 @@ class ChunkEmbedding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model}:{self.text_hash[:12]}"
+
+
+class CurationRun(models.Model):
+    """One nightly curation of an agent's day: the model's summary of the day's log and the
+    MEMORY.md it proposes, with the diff against the version it was based on (`base_hash`).
+    Only a `pending` run can be applied or rejected; a `failed` run never wrote anything."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        APPLIED = "applied"
+        REJECTED = "rejected"
+        FAILED = "failed"
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="curation_runs")
+    day = models.DateField(help_text="The day whose log was curated (agent's time zone).")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    summary = models.TextField(blank=True)
+    proposed_text = models.TextField("proposed MEMORY.md", blank=True)
+    base_hash = models.CharField(
+        max_length=64, blank=True, help_text="Hash of the MEMORY.md the proposal was based on."
+    )
+    diff = models.TextField(blank=True, help_text="Unified diff: current → proposed.")
+    error = models.TextField(blank=True)
+    model = models.CharField(max_length=200, blank=True)
+    tokens_in = models.PositiveIntegerField(default=0)
+    tokens_out = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-day", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agent", "day"],
+                condition=~models.Q(status="failed"),
+                name="one_curation_per_agent_day",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent_id}: curation of {self.day:%Y-%m-%d}"
