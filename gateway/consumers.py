@@ -7,7 +7,7 @@ from typing import Any
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from gateway import methods, protocol
+from gateway import methods, metrics, protocol
 from gateway.auth import is_authorised, origin_allowed
 from gateway.runs import GatewayEventMessage, ShutdownMessage, session_group
 from gateway.runtime import runtime
@@ -29,8 +29,11 @@ class GatewayConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels
             await self.close(code=CLOSE_UNAUTHORISED)
             return
         await self._join(runtime.sockets_group)
+        metrics.websocket_opened()
 
     async def disconnect(self, code: int) -> None:
+        if runtime.sockets_group in getattr(self, "groups_joined", ()):
+            metrics.websocket_closed()
         for group in getattr(self, "groups_joined", ()):
             await self.channel_layer.group_discard(group, self.channel_name)
 

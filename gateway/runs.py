@@ -1,9 +1,11 @@
 """Chat runs: turn a `chat.send` into a job on its session's lane, with events sent to every
 socket subscribed to that session through the channel layer."""
 
+import asyncio
 import hashlib
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypedDict, get_args
@@ -18,9 +20,11 @@ from agents.services import SessionRef
 from agents.tools.base import Tool
 from agents.tools.catalog import ALL_TOOLS, allowed_tool_names
 from agents.transcripts import append_entries_async, make_entry
-from gateway import approvals, commands
+from gateway import approvals, commands, inflight, resume
 from gateway.lanes import Job, QueueMode
+from gateway.metrics import TurnMetrics
 from gateway.runtime import runtime
+from openclaw.logging import log_context
 
 logger = logging.getLogger(__name__)
 
@@ -44,11 +48,27 @@ def session_group(session_key: str) -> str:
     return "session." + hashlib.sha256(session_key.encode("utf-8")).hexdigest()[:40]
 
 
+RESTARTING = (
+    "The gateway is restarting; this message is kept and will be answered after the restart "
+    "(reload the conversation then)."
+)
+
+
+def restarting_error(data: dict[str, Any]) -> dict[str, Any]:
+    """A run cut by a shutdown: its journal entry stays open and the next start answers it.
+    Platform connections skip this error (they deliver the answer after the restart)."""
+    ids = {"run": data.get("run", ""), "session": data.get("session", "")}
+    return {**ids, "code": "restarting", "message": RESTARTING, "partial": data.get("text", "")}
+
+
 @dataclass(frozen=True, slots=True)
 class LayerSink:
     group: str
 
     async def emit(self, event: str, data: dict[str, Any]) -> None:
+        if event == "chat.final" and data.get("stop_reason") == "aborted" and _stopping():
+            event, data = "chat.error", restarting_error(data)
+        data = inflight.observe(event, data)  # what a reconnecting client re-attaches to
         message: GatewayEventMessage = {"type": "gateway.event", "event": event, "data": data}
         layer = get_channel_layer()
         if layer is None:
@@ -56,16 +76,32 @@ class LayerSink:
         await layer.group_send(self.group, message)
 
 
+def _stopping() -> bool:
+    return runtime.state == "stopping"
+
+
 class ChatJob:
     """One turn on a lane: the messages it answers (more may be folded in while it waits),
-    and the steering inbox of the run once it started."""
+    and the steering inbox of the run once it started.
+
+    `records` are the web chat journal entries it answers: closed once the answer (or error)
+    is in the transcript, left open when a shutdown cuts the run so the next start answers
+    them. (Platform entries are closed by their connection, after delivery.)"""
 
     def __init__(
-        self, run_id: str, session: SessionRef, text: str, channel: str, *, can_send: bool = True
+        self,
+        run_id: str,
+        session: SessionRef,
+        text: str,
+        channel: str,
+        *,
+        can_send: bool = True,
+        records: Sequence[int] = (),
     ) -> None:
         self.run_id, self.session, self.channel = run_id, session, channel
         self.can_send = can_send
         self.texts = [text]
+        self.records = list(records)
         self.sink = LayerSink(session_group(session.key))
         self.steering = Steering()
         self._started = self._done = False
@@ -74,12 +110,14 @@ class ChatJob:
         if self._started or not isinstance(other, ChatJob):
             return False
         self.texts += other.texts
+        self.records += other.records
         return True
 
     def steer(self, other: Job) -> bool:
         if not self._started or self._done or not isinstance(other, ChatJob):
             return False
         self.steering.texts += other.texts
+        self.records += other.records
         return True
 
     async def run(self) -> None:
@@ -95,11 +133,25 @@ class ChatJob:
                     steering=self.steering,
                     options=self._tool_options(),
                 )
-                await run_turn(request, runtime.model, self.sink, tools_for(self.session))
+                metered = TurnMetrics(self.channel, self.session.model)
+                with log_context(run_id, self.session.key), metered:
+                    sink, tools = metered.sink(self.sink), tools_for(self.session)
+                    metered.finish(await run_turn(request, runtime.model, sink, tools))
                 # Steering that arrived after the last model call gets a turn of its own.
                 texts, run_id = self.steering.take(), new_run_id()
+        except asyncio.CancelledError:
+            self._done = True
+            if not _stopping():  # aborted by the user: the transcript holds the aborted answer
+                await asyncio.shield(self._close_records())
+            raise
         finally:
             self._done = True
+            inflight.end(self.session.key)
+        await self._close_records()
+
+    async def _close_records(self) -> None:
+        if self.records:
+            await database_sync_to_async(resume.mark_records_delivered)(self.records)
 
     def _tool_options(self) -> dict[str, Any]:
         agent = self.session.agent
@@ -140,10 +192,10 @@ class ChatJob:
         ]
         await append_entries_async(Path(self.session.transcript), entries)
         data = {"run": self.run_id, "session": self.session.key}
-        if reason == "shutdown":
-            message = "The gateway stopped before this run."
-            await self.sink.emit("chat.error", {**data, "code": "unavailable", "message": message})
+        if reason == "shutdown":  # the journal entries stay open: the next start answers them
+            await self.sink.emit("chat.error", restarting_error(data))
             return
+        await self._close_records()
         usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
         final = {**data, "text": "", "usage": usage, "stop_reason": "aborted"}
         await self.sink.emit("chat.final", final)
@@ -185,10 +237,16 @@ async def _send_from_tool(key: str, text: str) -> str:
 
 
 async def submit_chat(
-    session: SessionRef, text: str, *, channel: str = "web", can_send: bool = True
+    session: SessionRef,
+    text: str,
+    *,
+    channel: str = "web",
+    can_send: bool = True,
+    records: Sequence[int] = (),
 ) -> Submitted:
-    """Queue a turn on the session's lane following its queue mode. Raises `LanesClosed`."""
-    job = ChatJob(new_run_id(), session, text, channel, can_send=can_send)
+    """Queue a turn on the session's lane following its queue mode. Raises `LanesClosed`.
+    `records`: the web chat journal entries this message came with (see `ChatJob`)."""
+    job = ChatJob(new_run_id(), session, text, channel, can_send=can_send, records=records)
     mode: QueueMode = "collect"
     for known in get_args(QueueMode):
         if session.queue_mode == known:
@@ -199,12 +257,14 @@ async def submit_chat(
     return Submitted(run, disposition)
 
 
-async def accept_message(session: SessionRef, text: str, *, channel: str = "web") -> Submitted:
+async def accept_message(
+    session: SessionRef, text: str, *, channel: str = "web", records: Sequence[int] = ()
+) -> Submitted:
     """What every channel does with an incoming message: a chat command is answered at once;
     anything else is queued as a turn."""
     command = commands.parse(text)
     if command is None:
-        return await submit_chat(session, text, channel=channel)
+        return await submit_chat(session, text, channel=channel, records=records)
     run = new_run_id()
     reply = await commands.run_command(session, *command)
     usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
@@ -212,4 +272,6 @@ async def accept_message(session: SessionRef, text: str, *, channel: str = "web"
     await LayerSink(session_group(session.key)).emit(
         "chat.final", {**final, "stop_reason": "command"}
     )
+    if records:
+        await database_sync_to_async(resume.mark_records_delivered)(records)
     return Submitted(run, "command")

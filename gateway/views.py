@@ -1,4 +1,4 @@
-"""HTTP views of the gateway: liveness, readiness and the web chat page."""
+"""HTTP views of the gateway: liveness, readiness, metrics and the web chat page."""
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -7,6 +7,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from gateway import metrics
+from gateway.auth import token_is_valid
 from gateway.runtime import runtime
 
 
@@ -31,6 +33,24 @@ async def readyz(request: HttpRequest) -> HttpResponse:
     ready = status["runtime"] == "running" and database
     body = {"ready": ready, "database": "ok" if database else "down", **status}
     return JsonResponse(body, status=200 if ready else 503)
+
+
+def _may_read_metrics(request: HttpRequest) -> bool:
+    """The gateway token as a Bearer header (never in the URL: proxies log URLs), or staff."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token_is_valid(token.strip()):
+        return True
+    user = request.user
+    return bool(user.is_authenticated and user.is_active and user.is_staff)
+
+
+@require_GET
+async def metrics_view(request: HttpRequest) -> HttpResponse:
+    if not await database_sync_to_async(_may_read_metrics)(request):
+        response = JsonResponse({"error": "Send the gateway token as a Bearer header."}, status=401)
+        response["WWW-Authenticate"] = 'Bearer realm="openclaw"'
+        return response
+    return HttpResponse(await metrics.render(), content_type=metrics.CONTENT_TYPE)
 
 
 @require_GET

@@ -172,18 +172,31 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
 LOG_LEVEL = env.str("OPENCLAW_LOG_LEVEL", default="INFO")
+# "text" (readable lines) or "json" (one object a line, for log shippers); both carry run/session.
+OPENCLAW_LOG_FORMAT = env.str("OPENCLAW_LOG_FORMAT", default="text")
+if OPENCLAW_LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"OPENCLAW_LOG_FORMAT={OPENCLAW_LOG_FORMAT!r}: use text or json.")
 LOGGING = {
     "version": 1,
     # get_asgi_application() re-runs logging setup; keep the loggers already created.
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    # Masks keys, tokens and passwords in every record (gateway/redact.py).
-    "filters": {"redact_secrets": {"()": "gateway.redact.RedactSecretsFilter"}},
+    "formatters": {
+        "structured": {
+            "()": "openclaw.logging.LogFormatter",
+            "as_json": OPENCLAW_LOG_FORMAT == "json",
+        }
+    },
+    "filters": {
+        # The run and session of the turn a record comes from (openclaw/logging.py).
+        "run_context": {"()": "openclaw.logging.ContextFilter"},
+        # Masks keys, tokens and passwords in every record (gateway/redact.py).
+        "redact_secrets": {"()": "gateway.redact.RedactSecretsFilter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["redact_secrets"],
+            "formatter": "structured",
+            "filters": ["run_context", "redact_secrets"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
@@ -246,6 +259,11 @@ OPENCLAW_WEB_FETCH_MAX_BYTES = env.int("OPENCLAW_WEB_FETCH_MAX_BYTES", default=2
 OPENCLAW_WEB_FETCH_ALLOW_HOSTS: list[str] = env.list("OPENCLAW_WEB_FETCH_ALLOW_HOSTS", default=[])
 # The exec tool's PATH: fixed here so the gateway's own environment never leaks into commands.
 OPENCLAW_EXEC_PATH = env.str("OPENCLAW_EXEC_PATH", default="/usr/local/bin:/usr/bin:/bin")
+
+# --- scheduled jobs (gateway/scheduler.py, the cron tool; see .env.example) -------------------
+OPENCLAW_SCHEDULER_POLL_SECONDS = env.float("OPENCLAW_SCHEDULER_POLL_SECONDS", default=5.0)
+OPENCLAW_CRON_MIN_INTERVAL_SECONDS = env.int("OPENCLAW_CRON_MIN_INTERVAL_SECONDS", default=60)
+OPENCLAW_CRON_MAX_JOBS = env.int("OPENCLAW_CRON_MAX_JOBS", default=50)
 
 # --- memory (memory app; see .env.example) ----------------------------------------------------
 OPENCLAW_MEMORY_MAX_CHARS = env.int("OPENCLAW_MEMORY_MAX_CHARS", default=8_000)

@@ -1,4 +1,4 @@
-"""URL routes: admin, health probes, the web chat, platform webhooks."""
+"""URL routes: admin, health probes, metrics, the web chat, platform webhooks."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.chat_page, name="chat"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("metrics", views.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     # Platform webhooks: each module's `urlpatterns`, mounted under /webhooks/<platform>/.
     path("webhooks/slack/", include("gateway.webhooks.slack")),
