@@ -5,6 +5,7 @@ Blocking file I/O lives here as plain functions; async callers reach them throug
 """
 
 import asyncio
+import gzip
 import json
 import logging
 import os
@@ -83,7 +84,8 @@ def read_entries(path: Path, skipped: list[int] | None = None) -> list[Entry]:
     """Read every entry; a torn or corrupt line (a crash mid-write) is skipped, not fatal.
     The numbers of skipped lines are appended to `skipped` if given (the admin shows them)."""
     try:
-        raw = path.read_bytes()
+        # A `.gz` path is a transcript archived by retention (memory/retention.py).
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
     except FileNotFoundError:
         return []
     entries: list[Entry] = []
