@@ -248,3 +248,84 @@ class DailyUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agent} {self.day} {self.model}"
+
+
+class ScheduledJob(models.Model):
+    """A reminder or scheduled agent turn (from the `cron` tool or the admin), or an agent's
+    heartbeat (kept in step with the agent's heartbeat settings). The gateway's scheduler runs
+    each due job as a turn in `session_key` and delivers the answer to that session's chat."""
+
+    class Kind(models.TextChoices):
+        AT = "at", "at: once, at a time"
+        EVERY = "every", "every: a fixed interval (seconds)"
+        CRON = "cron", "cron: a five-field cron expression"
+
+    class Purpose(models.TextChoices):
+        REMINDER = "reminder"
+        HEARTBEAT = "heartbeat"
+
+    class Status(models.TextChoices):
+        NEVER = "", "never ran"
+        RUNNING = "running"
+        OK = "ok"
+        SUPPRESSED = "suppressed", "ok (HEARTBEAT_OK, not delivered)"
+        SKIPPED = "skipped"
+        ERROR = "error"
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="jobs")
+    purpose = models.CharField(max_length=16, choices=Purpose.choices, default=Purpose.REMINDER)
+    name = models.CharField(max_length=120, blank=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    spec = models.CharField(
+        "schedule",
+        max_length=120,
+        help_text="at: ISO time (e.g. 2026-05-01T09:30); every: seconds; cron: '0 9 * * 1-5'.",
+    )
+    timezone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[_check_zone],
+        help_text="IANA time zone for 'at' and 'cron'; empty uses the agent's.",
+    )
+    text = models.TextField(
+        "text to run", blank=True, help_text="The message the agent gets when the job runs."
+    )
+    session_key = models.CharField(
+        max_length=255, help_text="The session the turn runs in, e.g. agent:main:main."
+    )
+    channel = models.CharField(max_length=32, default="web")
+    account_id = models.CharField(
+        max_length=128, blank=True, help_text="Platform account; empty: the session's last one."
+    )
+    chat_id = models.CharField(max_length=255, blank=True)
+    thread_id = models.CharField(max_length=255, blank=True)
+    enabled = models.BooleanField(default=True)
+    delete_after_run = models.BooleanField(
+        default=False, help_text="Remove a one-shot job once it ran successfully."
+    )
+    next_run_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_run_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_status = models.CharField(
+        max_length=16, choices=Status.choices, blank=True, default="", editable=False
+    )
+    last_error = models.CharField(max_length=500, blank=True, editable=False)
+    last_run_id = models.CharField(max_length=64, blank=True, editable=False)
+    run_count = models.PositiveIntegerField(default=0, editable=False)
+    created_by = models.CharField(
+        max_length=255, blank=True, help_text="The session (cron tool) or admin user."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["next_run_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agent"],
+                condition=models.Q(purpose="heartbeat"),
+                name="one_heartbeat_per_agent",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name or f"{self.get_purpose_display()} #{self.pk}"
