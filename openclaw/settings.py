@@ -151,6 +151,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_LATE = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Nightly curation time (HH:MM, in each agent's time zone) of newly created schedules.
+OPENCLAW_CURATION_TIME = env.str("OPENCLAW_CURATION_TIME", default="03:30")
+# Sessions idle this many days are archived, with old delivered journal rows (0 = off).
+OPENCLAW_RETENTION_DAYS = env.int("OPENCLAW_RETENTION_DAYS", default=90)
+# Seconds between the gateway's broker reachability checks (informational, in /readyz).
+OPENCLAW_BROKER_CHECK_SECONDS = env.float("OPENCLAW_BROKER_CHECK_SECONDS", default=300.0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
