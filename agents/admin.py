@@ -2,7 +2,8 @@
 
 from django.contrib import admin
 
-from agents.models import Agent, DailyUsage, ModelPrice, Session
+from agents import admin_transcripts  # noqa: F401  # registers the Session admin
+from agents.models import Agent, DailyUsage, ModelPrice
 from gateway.audit import AuditedAdminMixin
 
 
@@ -47,37 +48,6 @@ class AgentAdmin(AuditedAdminMixin, admin.ModelAdmin[Agent]):
     ]
 
 
-@admin.register(Session)
-class SessionAdmin(admin.ModelAdmin[Session]):
-    list_display = [
-        "key",
-        "agent",
-        "channel",
-        "title",
-        "status",
-        "turns",
-        "tokens_in",
-        "tokens_out",
-        "cost",
-        "last_active_at",
-    ]
-    list_filter = ["status", "channel", "agent", "is_group"]
-    search_fields = ["key", "title", "peer"]
-    readonly_fields = [
-        "session_id",
-        "transcript_path",
-        "created_at",
-        "last_active_at",
-        "turns",
-        "tokens_in",
-        "tokens_out",
-        "tokens_cached",
-        "cost",
-        "token_ratio",
-    ]
-    date_hierarchy = "last_active_at"
-
-
 @admin.register(ModelPrice)
 class ModelPriceAdmin(AuditedAdminMixin, admin.ModelAdmin[ModelPrice]):
     list_display = ["model", "input_per_mtok", "cached_input_per_mtok", "output_per_mtok"]
@@ -86,8 +56,19 @@ class ModelPriceAdmin(AuditedAdminMixin, admin.ModelAdmin[ModelPrice]):
 
 @admin.register(DailyUsage)
 class DailyUsageAdmin(admin.ModelAdmin[DailyUsage]):
-    list_display = ["day", "agent", "model", "turns", "prompt_tokens", "completion_tokens", "cost"]
-    list_filter = ["agent", "model"]
+    list_display = [
+        "day",
+        "agent",
+        "model",
+        "turns",
+        "prompt_tokens",
+        "cached_tokens",
+        "completion_tokens",
+        "cost",
+    ]
+    list_filter = ["day", "agent", "model"]
+    list_select_related = ["agent"]
+    search_fields = ["model", "agent__slug"]
     date_hierarchy = "day"
 
     def has_add_permission(self, request: object) -> bool:
