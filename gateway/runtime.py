@@ -18,6 +18,7 @@ from agents.llm import ChatModel, OpenAIChatModel
 from gateway.lanes import Lanes, LanesClosed
 from gateway.resume import pending_runs
 from memory.sync import watch_memory
+from openclaw.celery import BrokerWatch
 
 if TYPE_CHECKING:
     from gateway.connections import PlatformConnection
@@ -92,6 +93,7 @@ class GatewayRuntime:
         self._lanes: Lanes | None = None
         self.supervisor = Supervisor()
         self.connections: dict[tuple[str, str], PlatformConnection] = {}
+        self.broker = BrokerWatch()  # informational: chat never depends on Celery
 
     @property
     def lanes(self) -> Lanes:
@@ -112,6 +114,8 @@ class GatewayRuntime:
         if background:
             interval = settings.OPENCLAW_MEMORY_SCAN_SECONDS
             self.supervisor.add("memory-watch", lambda: watch_memory(interval))
+            every = settings.OPENCLAW_BROKER_CHECK_SECONDS
+            self.supervisor.add("broker-watch", lambda: self.broker.watch(every))
             await self._start_platforms()
         self.state = "running"
         logger.info("Gateway runtime started")
@@ -177,6 +181,7 @@ class GatewayRuntime:
             "runs_busy": lanes.busy if lanes else 0,
             "runs_queued": lanes.queued if lanes else 0,
             "tasks": self.supervisor.report(),
+            "broker": self.broker.report(),
         }
 
 

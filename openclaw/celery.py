@@ -1,5 +1,7 @@
 """The Celery app, configured from Django settings (`CELERY_*`). Only for work that may be late."""
 
+import asyncio
+import logging
 import os
 
 from celery import Celery
@@ -7,6 +9,8 @@ from kombu.transport import TRANSPORT_ALIASES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "openclaw.settings")
 TRANSPORT_ALIASES["openclawfs"] = "openclaw.broker:Transport"
+
+logger = logging.getLogger(__name__)
 
 app = Celery("openclaw")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -33,3 +37,37 @@ def check_broker(timeout: float) -> str | None:
     finally:
         connection.release()
     return None
+
+
+class BrokerWatch:
+    """The gateway's view of the broker, for /readyz. Informational only: the gateway never
+    depends on Celery. A change of reachability is logged once, not per check."""
+
+    def __init__(self) -> None:
+        self.state = "unknown"  # "ok" | "unreachable" once checked
+        self.error = ""
+        self.checks = 0
+
+    def record(self, reason: str | None) -> None:
+        self.checks += 1
+        if reason is None:
+            if self.state == "unreachable":
+                logger.warning("Celery broker reachable again")
+            self.state, self.error = "ok", ""
+            return
+        if self.state != "unreachable":
+            logger.warning(
+                "Celery broker unreachable (%s): nightly curation and maintenance wait until "
+                "it is back; chat is not affected",
+                reason,
+            )
+        self.state, self.error = "unreachable", reason
+
+    async def watch(self, interval: float, check_seconds: float = 5.0) -> None:
+        """Check now, then every `interval` seconds (blocking checks run in a thread)."""
+        while True:
+            self.record(await asyncio.to_thread(check_broker, check_seconds))
+            await asyncio.sleep(interval)
+
+    def report(self) -> dict[str, str | int]:
+        return {"state": self.state, "error": self.error, "checks": self.checks}
