@@ -1,8 +1,13 @@
 """Admin for agents, sessions, prices and usage."""
 
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from agents import admin_transcripts  # noqa: F401  # registers the Session admin
+from agents.admin_jobs import ScheduledJobAdmin  # noqa: F401  # registers the jobs admin
+from agents.jobs import sync_heartbeats
 from agents.models import Agent, DailyUsage, ModelPrice
 from gateway.audit import AuditedAdminMixin
 
@@ -45,7 +50,12 @@ class AgentAdmin(AuditedAdminMixin, admin.ModelAdmin[Agent]):
             },
         ),
         ("Queue", {"fields": ["queue_mode", "queue_cap"]}),
+        ("Heartbeat", {"fields": ["heartbeat_enabled", "heartbeat_minutes"]}),
     ]
+
+    def save_model(self, request: HttpRequest, obj: Agent, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        sync_heartbeats()  # the heartbeat job follows these settings
 
 
 @admin.register(ModelPrice)

@@ -86,7 +86,7 @@ def create_job(
     name: str = "",
     created_by: str = "",
     now: datetime | None = None,
-) -> ScheduledJob:
+) -> "JobInfo":
     """A reminder job for one of the agent's sessions. Raises ScheduleError or JobError."""
     now = now or timezone.now()
     agent = get_agent(agent_slug)
@@ -106,7 +106,7 @@ def create_job(
             raise JobError(
                 f"This agent already has {count} jobs (the limit is {cap}); delete one first."
             )
-        return ScheduledJob.objects.create(
+        job = ScheduledJob.objects.create(
             agent=agent,
             kind=schedule.kind,
             spec=schedule.spec,
@@ -119,6 +119,7 @@ def create_job(
             delete_after_run=schedule.kind == "at",
             created_by=created_by[:255],
         )
+    return _info(job, agent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,31 +136,30 @@ class JobInfo:
     last_status: str
 
 
+def _info(job: ScheduledJob, agent: Agent) -> JobInfo:
+    tz = agent_zone(job.timezone or agent.timezone)
+    when = ""
+    if job.next_run_at is not None and job.enabled:
+        when = job.next_run_at.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+    return JobInfo(
+        pk=job.pk,
+        purpose=job.purpose,
+        name=job.name,
+        schedule=describe(job.kind, job.spec),
+        zone=tz.key,
+        text=job.text,
+        session_key=job.session_key,
+        enabled=job.enabled,
+        next_run=when,
+        last_status=job.last_status,
+    )
+
+
 def list_jobs(agent_slug: str) -> list[JobInfo]:
     agent = Agent.objects.filter(slug=agent_slug).first()
     if agent is None:
         raise NotFound(f"No agent {agent_slug!r}.")
-    rows = []
-    for job in ScheduledJob.objects.filter(agent=agent).order_by("pk"):
-        tz = agent_zone(job.timezone or agent.timezone)
-        when = (
-            job.next_run_at.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z") if job.next_run_at else ""
-        )
-        rows.append(
-            JobInfo(
-                pk=job.pk,
-                purpose=job.purpose,
-                name=job.name,
-                schedule=describe(job.kind, job.spec),
-                zone=tz.key,
-                text=job.text,
-                session_key=job.session_key,
-                enabled=job.enabled,
-                next_run=when if job.enabled else "",
-                last_status=job.last_status,
-            )
-        )
-    return rows
+    return [_info(job, agent) for job in ScheduledJob.objects.filter(agent=agent).order_by("pk")]
 
 
 def delete_job(agent_slug: str, pk: int) -> None:
@@ -241,10 +241,13 @@ def finish_run(pk: int, status: str, *, run_id: str = "", error: str = "") -> No
     )
 
 
-def note_delivery(pk: int, account_id: str, chat_id: str, thread_id: str) -> None:
-    """Remember the chat a job's answers go to (found in the session's journal)."""
+def note_delivery(pk: int, channel: str, account_id: str, chat_id: str, thread_id: str) -> None:
+    """Remember the platform chat a job's answers go to (found in the session's journal)."""
     ScheduledJob.objects.filter(pk=pk, account_id="").update(
-        account_id=account_id[:128], chat_id=chat_id[:255], thread_id=thread_id[:255]
+        channel=channel[:32],
+        account_id=account_id[:128],
+        chat_id=chat_id[:255],
+        thread_id=thread_id[:255],
     )
 
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import CroniterBadDateError, croniter
+from croniter import CroniterBadDateError, croniter  # type: ignore[import-untyped]  # no stubs
 
 Kind = Literal["at", "every", "cron"]
 KINDS: Final = ("at", "every", "cron")

@@ -110,6 +110,11 @@ class PlatformConnection:
         self._replies[run] = _Reply(pending.target, run, message_id=pending.reply_message_id)
         await database_sync_to_async(resume.rebind)(pending.run_id, run, pending.session_key)
 
+    async def follow(self, session_key: str, target: ReplyTarget) -> None:
+        """Deliver the session's run events to `target` from now on (a scheduled turn's
+        answer goes to the chat its session talks in)."""
+        await self._listen(session_key, target)
+
     async def _listen(self, session_key: str, target: ReplyTarget) -> None:
         self._targets[session_key] = target
         layer = get_channel_layer()

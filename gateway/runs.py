@@ -15,7 +15,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from agents import services
-from agents.loop import Steering, TurnRequest, run_turn
+from agents.loop import EventSink, Steering, TurnRequest, run_turn
 from agents.services import SessionRef
 from agents.tools.base import Tool
 from agents.tools.catalog import ALL_TOOLS, allowed_tool_names
@@ -88,6 +88,8 @@ class ChatJob:
     is in the transcript, left open when a shutdown cuts the run so the next start answers
     them. (Platform entries are closed by their connection, after delivery.)"""
 
+    mergeable = True  # False: never folded into, or steered into, another run (scheduled turns)
+
     def __init__(
         self,
         run_id: str,
@@ -102,19 +104,19 @@ class ChatJob:
         self.can_send = can_send
         self.texts = [text]
         self.records = list(records)
-        self.sink = LayerSink(session_group(session.key))
+        self.sink: EventSink = LayerSink(session_group(session.key))
         self.steering = Steering()
         self._started = self._done = False
 
     def absorb(self, other: Job) -> bool:
-        if self._started or not isinstance(other, ChatJob):
+        if self._started or not isinstance(other, ChatJob) or not other.mergeable:
             return False
         self.texts += other.texts
         self.records += other.records
         return True
 
     def steer(self, other: Job) -> bool:
-        if not self._started or self._done or not isinstance(other, ChatJob):
+        if not self._started or self._done or not isinstance(other, ChatJob) or not other.mergeable:
             return False
         self.steering.texts += other.texts
         self.records += other.records

@@ -117,6 +117,7 @@ class GatewayRuntime:
             every = settings.OPENCLAW_BROKER_CHECK_SECONDS
             self.supervisor.add("broker-watch", lambda: self.broker.watch(every))
             await self._start_platforms()
+            self._start_scheduler()
         self.state = "running"
         logger.info("Gateway runtime started")
 
@@ -136,6 +137,13 @@ class GatewayRuntime:
                 await conn.set_state("webhook")  # waiting for the platform to call us
         if self.connections:
             self.supervisor.add("resume", self._resume)
+
+    def _start_scheduler(self) -> None:
+        """Reminders and heartbeats (after the platforms: a job due at start may need one)."""
+        from gateway.scheduler import run_scheduler  # scheduler → runs → runtime
+
+        poll = settings.OPENCLAW_SCHEDULER_POLL_SECONDS
+        self.supervisor.add("scheduler", lambda: run_scheduler(poll))
 
     async def _resume(self) -> None:
         """Deliver what the journal accepted before a crash but never delivered."""

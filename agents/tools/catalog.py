@@ -4,11 +4,12 @@ from collections.abc import Iterable
 
 from agents.tools.base import Tool
 from agents.tools.builtin import builtin_tools
+from agents.tools.cron import CronTool
 from agents.tools.memory import memory_tools
 from agents.tools.messaging import SessionsSendTool
 from agents.tools.policy import allowed_tools
 
-ALL_TOOLS: list[Tool] = [*builtin_tools(), SessionsSendTool(), *memory_tools()]
+ALL_TOOLS: list[Tool] = [*builtin_tools(), SessionsSendTool(), *memory_tools(), CronTool()]
 
 
 def allowed_tool_names(
