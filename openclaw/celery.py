@@ -17,13 +17,14 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-def check_broker(timeout: float) -> str | None:
-    """None when the configured broker accepts a connection within `timeout` seconds, else why not.
+def check_broker(timeout: float, url: str | None = None) -> str | None:
+    """None when the broker (default: the configured one) accepts a connection within `timeout`
+    seconds, else why not.
 
     Blocking (call it from a thread in async code); one attempt, no retries. The reason is one line
     and never contains the broker URL's password.
     """
-    connection = app.connection_for_write()
+    connection = app.connection_for_write(url)
     connection.connect_timeout = timeout
     try:
         connection.ensure_connection(max_retries=0)

@@ -51,29 +51,15 @@ async def test_gateway_answers_with_the_broker_down_and_logs_it_once(
     assert gateway.output().count(DOWN_WARNING) == 1
 
 
-def test_check_broker_names_the_reason_and_hides_the_password(settings: Any) -> None:
-    from openclaw.celery import app
-
+def test_check_broker_names_the_reason_and_hides_the_password() -> None:
     port = free_port()
-    previous = app.conf.broker_url
-    app.conf.broker_url = f"redis://:s3cret@127.0.0.1:{port}/0"
-    try:
-        reason = check_broker(2.0)
-    finally:
-        app.conf.broker_url = previous
+    reason = check_broker(2.0, f"redis://:s3cret@127.0.0.1:{port}/0")
     assert reason is not None and f"127.0.0.1:{port}" in reason and "s3cret" not in reason
     assert "\n" not in reason
 
 
 def test_check_broker_accepts_the_filesystem_broker() -> None:
-    from openclaw.celery import app
-
-    previous = app.conf.broker_url
-    app.conf.broker_url = "openclawfs://"
-    try:
-        assert check_broker(2.0) is None
-    finally:
-        app.conf.broker_url = previous
+    assert check_broker(2.0, "openclawfs://") is None
 
 
 def test_watch_logs_transitions_only(caplog: pytest.LogCaptureFixture) -> None:
