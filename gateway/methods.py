@@ -14,7 +14,7 @@ import openclaw
 from agents import services
 from agents.services import NotFound
 from agents.transcripts import read_entries_async
-from gateway import approvals, runs
+from gateway import approvals, inflight, runs
 from gateway.lanes import LanesClosed
 from gateway.protocol import ProtocolError, int_param, optional_str, require_str
 from gateway.ratelimit import check_ws_message
@@ -52,6 +52,13 @@ async def chat_send(conn: Connection, params: dict[str, Any]) -> Result:
     except LanesClosed as exc:
         raise ProtocolError("unavailable", str(exc)) from None
     return {"run": accepted.run, "session": session.key, "queued": accepted.disposition}
+
+
+async def chat_attach(conn: Connection, params: dict[str, Any]) -> Result:
+    """Subscribe to a session and return its answer in flight, if any (for reconnects)."""
+    key = require_str(params, "session")
+    await conn.subscribe(key)  # first: events after this reach the socket; `seq` dedupes
+    return {"session": key, "live": inflight.snapshot(key)}
 
 
 async def chat_abort(conn: Connection, params: dict[str, Any]) -> Result:
@@ -110,6 +117,7 @@ METHODS: dict[str, Handler] = {
     "health": health,
     "chat.send": chat_send,
     "chat.abort": chat_abort,
+    "chat.attach": chat_attach,
     "sessions.list": sessions_list,
     "sessions.history": sessions_history,
     "sessions.reset": sessions_reset,

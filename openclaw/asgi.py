@@ -18,11 +18,17 @@ def build_application() -> Any:
     django_app = get_asgi_application()
     from channels.auth import AuthMiddlewareStack
     from channels.routing import ProtocolTypeRouter, URLRouter
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
     from openclaw.routing import websocket_urlpatterns
 
     return ProtocolTypeRouter(
-        {"http": django_app, "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns))}
+        {
+            # Daphne serves no files itself: the web chat's scripts and the admin's CSS are
+            # served from the apps' static/ folders (no collectstatic step).
+            "http": ASGIStaticFilesHandler(django_app),
+            "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
+        }
     )
 
 
