@@ -1,5 +1,6 @@
 """Admin for memory: a Markdown editor with preview and conflict detection, revision history
-with restore, and a search page. Every change goes through memory.services."""
+with restore, a search page, and curation runs to review (diff, Apply / Reject). Every change
+goes through memory.services or memory.curation."""
 
 import datetime as dt
 from typing import Any
@@ -8,6 +9,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -15,11 +17,11 @@ from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_POST
 
 from agents.models import Agent
-from gateway.audit import audit
-from memory import services
+from gateway.audit import AuditedAdminMixin, audit
+from memory import curation, services
 from memory.index import Document
 from memory.markdown import render_html
-from memory.models import DailyLog, MemoryRevision, WorkingMemory
+from memory.models import CurationRun, DailyLog, MemoryRevision, WorkingMemory
 from memory.search import Hit
 from memory.sync import MemoryConflict, doc_hash, sync_document
 
@@ -193,3 +195,105 @@ def _with_links(agent: Agent, hits: list[Hit]) -> list[tuple[Hit, str]]:
 class DailyLogAdmin(_MemoryDocumentAdmin[DailyLog]):
     list_display = ["date", "agent", "size", "missing", "updated_by", "updated_at"]
     date_hierarchy = "date"
+
+
+def diff_lines(diff: str) -> list[tuple[str, str]]:
+    """Each line of a unified diff with its CSS class (the template escapes the text)."""
+    kinds = {"+": "diff-add", "-": "diff-del", "@": "diff-hunk"}
+    out = []
+    for line in diff.splitlines():
+        kind = "diff-meta" if line.startswith(("+++", "---")) else kinds.get(line[:1], "")
+        out.append((kind, line))
+    return out
+
+
+@admin.register(CurationRun)
+class CurationRunAdmin(AuditedAdminMixin, admin.ModelAdmin[CurationRun]):
+    list_display = ["day", "agent", "status", "tokens_in", "tokens_out", "created_at", "decided_by"]
+    list_filter = ["agent", "status", "day"]
+    list_select_related = ["agent"]
+    date_hierarchy = "day"
+    actions = ["apply_selected", "reject_selected"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # runs come from the nightly task or `manage.py curate`
+
+    def get_urls(self) -> list[URLPattern]:
+        def decide(view: Any) -> Any:
+            return self.admin_site.admin_view(require_POST(view))
+
+        return [
+            path("<int:run_id>/apply/", decide(self.apply_view), name="memory_curationrun_apply"),
+            path(
+                "<int:run_id>/reject/", decide(self.reject_view), name="memory_curationrun_reject"
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        run = self.get_object(request, object_id)
+        if run is None:
+            raise Http404(f"No curation run with id {object_id!r}.")
+        if not self.has_view_or_change_permission(request, run):
+            raise PermissionDenied
+        if request.method == "POST":
+            raise PermissionDenied  # a run changes only through Apply / Reject
+        pending = run.status == CurationRun.Status.PENDING
+        stale = pending and services.read_working_memory(run.agent).content_hash != run.base_hash
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": run,
+            "title": f"Curation of {run.day:%Y-%m-%d} — {run.agent}",
+            "diff": diff_lines(run.diff),
+            "can_decide": pending and self.has_change_permission(request, run),
+            "stale": stale,
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/memory/curationrun.html", context)
+
+    def _decide(self, request: HttpRequest, run_id: int, apply: bool) -> HttpResponse:
+        run = get_object_or_404(CurationRun, pk=run_id)
+        if not self.has_change_permission(request, run):
+            raise PermissionDenied
+        self._decide_one(request, run, apply)
+        return HttpResponseRedirect(reverse("admin:memory_curationrun_change", args=[run.pk]))
+
+    def _decide_one(self, request: HttpRequest, run: CurationRun, apply: bool) -> bool:
+        label = f"curation of {run.day:%Y-%m-%d} ({run.agent.slug})"
+        try:
+            if apply:
+                curation.apply_run(run.pk, request.user)
+            else:
+                curation.reject_run(run.pk, request.user)
+        except MemoryConflict as conflict:
+            self.message_user(request, f"Not applied: {label}: {conflict}", messages.ERROR)
+            return False
+        except (curation.CurationRefused, services.MemoryRefused) as refused:
+            self.message_user(request, f"{label}: {refused}", messages.ERROR)
+            return False
+        done = "Applied to MEMORY.md" if apply else "Rejected"
+        self.message_user(request, f"{done}: {label}.", messages.SUCCESS)
+        return True
+
+    def apply_view(self, request: HttpRequest, run_id: int) -> HttpResponse:
+        return self._decide(request, run_id, apply=True)
+
+    def reject_view(self, request: HttpRequest, run_id: int) -> HttpResponse:
+        return self._decide(request, run_id, apply=False)
+
+    @admin.action(description="Apply the selected pending runs", permissions=["change"])
+    def apply_selected(self, request: HttpRequest, queryset: QuerySet[CurationRun]) -> None:
+        for run in queryset.select_related("agent").order_by("day"):
+            self._decide_one(request, run, apply=True)
+
+    @admin.action(description="Reject the selected pending runs", permissions=["change"])
+    def reject_selected(self, request: HttpRequest, queryset: QuerySet[CurationRun]) -> None:
+        for run in queryset.select_related("agent"):
+            self._decide_one(request, run, apply=False)
