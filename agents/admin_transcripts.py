@@ -131,7 +131,10 @@ class SessionAdmin(admin.ModelAdmin[Session]):
             raise PermissionDenied
         skipped: list[int] = []
         transcript = session.transcript_file
-        entries = read_entries(transcript, skipped)
+        try:
+            entries, unreadable = read_entries(transcript, skipped), ""
+        except (OSError, EOFError) as exc:  # e.g. a damaged archive (.jsonl.gz)
+            entries, unreadable = [], f"{type(exc).__name__}: {exc}"
         paginator = Paginator(build_turns(entries), TURNS_PER_PAGE)
         page = paginator.get_page(_page_number(request, paginator))
         model = session.model_override or session.agent.model or settings.OPENCLAW_MODEL
@@ -143,6 +146,7 @@ class SessionAdmin(admin.ModelAdmin[Session]):
             "title": f"Transcript of {session.key}",
             "transcript": transcript,
             "exists": transcript.exists(),
+            "unreadable": unreadable,
             "entry_count": len(entries),
             "skipped": skipped,
             "page": page,

@@ -1,12 +1,17 @@
-"""Admin for channel accounts, approved senders, pairing requests, exec approvals and the audit
-trail. Every change and every approve/deny is recorded with the admin user."""
+"""Admin for channel accounts, approved senders, pairing requests, exec approvals, the inbound
+journal and the audit trail. Every change and every approve/deny is recorded with the admin user;
+records written by the gateway (journal, audit) are read-only, and secrets are never shown."""
 
+import json
+import re
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
 
 from gateway import approvals, pairing
 from gateway.audit import AuditedAdminMixin, actor_label
@@ -15,8 +20,13 @@ from gateway.models import (
     AuditEvent,
     ChannelAccount,
     ExecApproval,
+    InboundRecord,
     PairingRequest,
 )
+from gateway.redact import redact_text
+
+# Option names that would hold a secret: those belong in the environment, named in credentials.
+SECRET_OPTION = re.compile(r"(?i)(token|secret|password|passwd|api_?key|private)")
 
 
 def _apply(
@@ -40,8 +50,22 @@ def _apply(
         modeladmin.message_user(request, message, messages.WARNING)
 
 
+class ChannelAccountForm(forms.ModelForm[ChannelAccount]):
+    def clean_options(self) -> Any:
+        options = self.cleaned_data.get("options")
+        if isinstance(options, dict):
+            secret = sorted(k for k in options if SECRET_OPTION.search(str(k)))
+            if secret:
+                raise forms.ValidationError(
+                    f"{', '.join(secret)} looks like a secret: put it in an environment variable "
+                    "and name that variable under Credentials."
+                )
+        return options
+
+
 @admin.register(ChannelAccount)
 class ChannelAccountAdmin(AuditedAdminMixin, admin.ModelAdmin[ChannelAccount]):
+    form = ChannelAccountForm
     list_display = [
         "channel",
         "account_id",
@@ -52,11 +76,13 @@ class ChannelAccountAdmin(AuditedAdminMixin, admin.ModelAdmin[ChannelAccount]):
         "require_mention",
         "enabled",
         "connection_state",
-        "last_error",
+        "state_changed_at",
+        "error",
     ]
-    list_filter = ["channel", "dm_policy", "group_policy", "enabled", "connection_state"]
+    list_filter = ["channel", "connection_state", "enabled", "dm_policy", "group_policy", "agent"]
+    list_select_related = ["agent"]
     search_fields = ["account_id", "name"]
-    readonly_fields = ["connection_state", "last_error", "state_changed_at"]
+    readonly_fields = ["connection_state", "error", "state_changed_at"]
     fieldsets = [
         (None, {"fields": ["channel", "account_id", "name", "agent", "enabled"]}),
         (
@@ -66,7 +92,7 @@ class ChannelAccountAdmin(AuditedAdminMixin, admin.ModelAdmin[ChannelAccount]):
                     "credentials",
                     "options",
                     "connection_state",
-                    "last_error",
+                    "error",
                     "state_changed_at",
                 ],
                 "description": "Credentials name environment variables; the secrets stay there. "
@@ -89,12 +115,18 @@ class ChannelAccountAdmin(AuditedAdminMixin, admin.ModelAdmin[ChannelAccount]):
         ("Rate limits", {"fields": ["rate_per_sender", "rate_per_account"]}),
     ]
 
+    @admin.display(description="last error", ordering="last_error")
+    def error(self, obj: ChannelAccount) -> str:
+        return redact_text(obj.last_error)  # platform errors can quote a URL holding a token
+
 
 @admin.register(ApprovedSender)
 class ApprovedSenderAdmin(AuditedAdminMixin, admin.ModelAdmin[ApprovedSender]):
     list_display = ["sender_id", "display_name", "account", "approved_by", "approved_at"]
-    list_filter = ["account"]
-    search_fields = ["sender_id", "display_name"]
+    list_filter = ["account__channel", "account"]
+    list_select_related = ["account"]
+    search_fields = ["sender_id", "display_name", "approved_by"]
+    date_hierarchy = "approved_at"
     readonly_fields = ["approved_by", "approved_at"]
 
     def save_model(
@@ -118,7 +150,9 @@ class PairingRequestAdmin(admin.ModelAdmin[PairingRequest]):
         "decided_by",
     ]
     list_filter = ["status", "account__channel", "account"]
+    list_select_related = ["account"]
     search_fields = ["code", "sender_id", "display_name"]
+    date_hierarchy = "created_at"
     actions = ["approve_selected", "deny_selected"]
     readonly_fields = [f.name for f in PairingRequest._meta.fields]
 
@@ -172,6 +206,7 @@ class ExecApprovalAdmin(admin.ModelAdmin[ExecApproval]):
     ]
     list_filter = ["status", "agent_slug"]
     search_fields = ["command", "session_key", "run_id"]
+    date_hierarchy = "created_at"
     actions = ["approve_selected", "deny_selected"]
     readonly_fields = [f.name for f in ExecApproval._meta.fields]
 
@@ -211,13 +246,48 @@ class ExecApprovalAdmin(admin.ModelAdmin[ExecApproval]):
         )
 
 
+@admin.register(InboundRecord)
+class InboundRecordAdmin(admin.ModelAdmin[InboundRecord]):
+    """The inbound journal: what arrived, where it went, and whether the reply was delivered."""
+
+    list_display = [
+        "received_at",
+        "channel",
+        "account_id",
+        "sender_id",
+        "chat_id",
+        "session_key",
+        "status",
+        "delivered_chunks",
+        "short_text",
+    ]
+    list_filter = ["status", "channel", "account_id"]
+    search_fields = ["message_id", "chat_id", "sender_id", "session_key", "run_id"]
+    date_hierarchy = "received_at"
+    readonly_fields = [f.name for f in InboundRecord._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # written by the router; a restart resumes what is still "accepted"
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # retention removes delivered rows; deleting others would lose messages
+
+    @admin.display(description="text")
+    def short_text(self, obj: InboundRecord) -> str:
+        return obj.text if len(obj.text) <= 60 else obj.text[:59] + "…"
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
     list_display = ["created_at", "actor", "action", "target"]
     list_filter = ["action"]
     search_fields = ["actor", "action", "target"]
     date_hierarchy = "created_at"
-    readonly_fields = ["created_at", "actor", "action", "target", "detail"]
+    fields = ["created_at", "actor", "action", "target", "details"]
+    readonly_fields = ["created_at", "actor", "action", "target", "details"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -227,3 +297,8 @@ class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # the trail is append-only
+
+    @admin.display(description="detail")
+    def details(self, obj: AuditEvent) -> str:
+        text = json.dumps(obj.detail, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+        return format_html("<pre>{}</pre>", redact_text(text))

@@ -57,7 +57,7 @@ CSRF_TRUSTED_ORIGINS: list[str] = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", defaul
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "openclaw.apps.OpenclawAdminConfig",  # django.contrib.admin with the dashboard index
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
