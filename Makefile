@@ -16,8 +16,10 @@ install: $(PY)
 install-dev: $(PY)
 	$(PY) -m pip install --quiet -e '.[dev]'
 
+# First run: migrations, the default agent and workspace, the gateway token, a model check that
+# only warns (`manage.py onboard` interactively sets up the admin user and the provider).
 run: install
-	$(PY) manage.py migrate --verbosity 0
+	$(PY) manage.py onboard --no-input --warn-only --timeout 10
 	$(PY) manage.py gateway
 
 # The web chat test drives Debian's chromium, never a downloaded browser: installed here when

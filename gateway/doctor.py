@@ -197,6 +197,11 @@ def _check_files() -> Iterator[Finding]:
         )
 
 
+def permission_problems() -> list[Finding]:
+    """The state directory and secret files readable by others (empty when all are private)."""
+    return [*_check_home(), *_check_files()]
+
+
 def _check_rates() -> Iterator[Finding]:
     from gateway.ratelimit import parse_rate
 

@@ -1,0 +1,214 @@
+"""`manage.py onboard`: first-run set-up, interactive or scripted (`--no-input` plus flags).
+
+Applies migrations, creates or updates the admin user and an agent with its workspace and model
+provider, says where the gateway token is, then tests the model with one short call and says
+exactly what is wrong if it fails (exit 1, unless `--warn-only`). Safe to run again.
+"""
+
+import asyncio
+import getpass
+import os
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from agents.models import Agent
+from gateway import onboarding
+from gateway.doctor import Finding
+from gateway.onboarding import PROVIDERS, ModelChoice, OnboardingError
+from gateway.probes import agent_model_settings, probe_model
+
+DEFAULT_PASSWORD_ENV = "DJANGO_SUPERUSER_PASSWORD"  # noqa: S105  # a variable name, not a password
+
+
+class Command(BaseCommand):
+    help = "Set up openclaw: admin user, agent and workspace, model provider, and a model check."
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--no-input", action="store_true", help="Ask nothing; use the flags and defaults."
+        )
+        admin = parser.add_argument_group("admin user")
+        admin.add_argument("--admin-username", default="", help="Create or update this admin.")
+        admin.add_argument("--admin-email", default="")
+        admin.add_argument(
+            "--admin-password-env",
+            default=DEFAULT_PASSWORD_ENV,
+            metavar="VAR",
+            help=f"Variable holding the admin's password (default {DEFAULT_PASSWORD_ENV}).",
+        )
+        agent = parser.add_argument_group("agent")
+        agent.add_argument(
+            "--agent", default="", metavar="SLUG", help="Default: the default agent."
+        )
+        agent.add_argument("--agent-name", default="")
+        model = parser.add_argument_group("model")
+        model.add_argument(
+            "--provider",
+            choices=sorted(PROVIDERS),
+            help="Set the agent's provider (otherwise its current settings are kept).",
+        )
+        model.add_argument("--base-url", default="", help="OpenAI-compatible API URL (…/v1).")
+        model.add_argument("--model", default="", help="Model id, e.g. gpt-4o-mini or llama3.1.")
+        model.add_argument(
+            "--api-key-env",
+            default=None,
+            metavar="VAR",
+            help="Variable holding the API key, ending in _API_KEY (empty: no key).",
+        )
+        check = parser.add_argument_group("model check")
+        check.add_argument("--skip-model-check", action="store_true")
+        check.add_argument(
+            "--warn-only",
+            action="store_true",
+            help="A failed model check is a warning and the exit code stays 0 (used by make run).",
+        )
+        check.add_argument("--timeout", type=float, default=20.0, help="Model check seconds.")
+        parser.add_argument(
+            "--show-token", action="store_true", help="Print the gateway token itself."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command("migrate", verbosity=0, interactive=False)
+        interactive = not options["no_input"]
+        try:
+            if interactive:
+                self._ask(options)
+            admin = self._admin(options)
+            choice = self._choice(options)
+            slug = options["agent"] or settings.OPENCLAW_DEFAULT_AGENT
+            agent = onboarding.ensure_agent(slug, options["agent_name"], choice)
+        except OnboardingError as exc:
+            raise CommandError(str(exc), returncode=2) from None
+        self._summary(admin, agent, options)
+        if options["skip_model_check"]:
+            self.stdout.write("Model check skipped (--skip-model-check).")
+            return
+        self._check(agent, options)
+
+    # --- questions (interactive only) ---------------------------------------------------
+
+    def _prompt(self, question: str, default: str = "") -> str:
+        shown = f" [{default}]" if default else ""
+        self.stdout.write(f"{question}{shown}: ", ending="")
+        self.stdout.flush()
+        line = sys.stdin.readline()
+        if not line:
+            raise CommandError("Input ended; run with --no-input and flags to script it.")
+        return line.strip() or default
+
+    def _secret(self, question: str) -> str:
+        if sys.stdin.isatty():
+            return getpass.getpass(f"{question}: ")
+        return self._prompt(question)  # piped input (scripts, tests): read a line
+
+    def _ask(self, options: dict[str, Any]) -> None:
+        existing = onboarding.existing_admin()
+        options["admin_username"] = self._prompt(
+            "Admin username", options["admin_username"] or existing or "admin"
+        )
+        is_new = options["admin_username"] != existing
+        if is_new:
+            options["admin_email"] = self._prompt("Admin email", options["admin_email"])
+        question = "Admin password" + ("" if is_new else " (empty keeps the current one)")
+        password = self._secret(question)
+        if password and self._secret("Admin password again") != password:
+            raise OnboardingError("The two passwords differ.")
+        options["password"] = password
+        options["agent"] = self._prompt(
+            "Agent slug", options["agent"] or settings.OPENCLAW_DEFAULT_AGENT
+        )
+        options["agent_name"] = self._prompt("Agent name", options["agent_name"])
+        names = ", ".join(f"{p.name} ({p.label})" for p in PROVIDERS.values())
+        self.stdout.write(f"Providers: {names}; empty keeps the agent's current model settings.")
+        provider = self._prompt("Provider", options["provider"] or "")
+        if not provider:
+            return
+        if provider not in PROVIDERS:
+            raise OnboardingError(
+                f"Unknown provider {provider!r}: use one of {', '.join(PROVIDERS)}."
+            )
+        spec = PROVIDERS[provider]
+        options["provider"] = provider
+        options["base_url"] = self._prompt("Base URL", options["base_url"] or spec.base_url)
+        options["model"] = self._prompt("Model", options["model"] or spec.model)
+        key_env = spec.key_env if options["api_key_env"] is None else options["api_key_env"]
+        options["api_key_env"] = self._prompt("API key variable (empty: none)", key_env)
+
+    # --- steps --------------------------------------------------------------------------
+
+    def _admin(self, options: dict[str, Any]) -> onboarding.AdminResult | None:
+        username = options["admin_username"]
+        if not username:
+            return None
+        password = options.get("password")
+        if password is None:  # scripted: from the named variable, never from a flag
+            password = os.environ.get(options["admin_password_env"], "")
+        return onboarding.ensure_admin(username, options["admin_email"], password)
+
+    def _choice(self, options: dict[str, Any]) -> ModelChoice | None:
+        if not options["provider"]:
+            for flag in ("base_url", "model"):
+                if options[flag]:
+                    raise OnboardingError(f"--{flag.replace('_', '-')} needs --provider.")
+            return None
+        return onboarding.model_choice(
+            options["provider"],
+            base_url=options["base_url"],
+            model=options["model"],
+            api_key_env=options["api_key_env"],
+        )
+
+    def _summary(
+        self, admin: onboarding.AdminResult | None, agent: Agent, options: dict[str, Any]
+    ) -> None:
+        port = settings.OPENCLAW_PORT
+        if admin is not None:
+            line = f"{admin.username} ({admin.action}); log in at http://127.0.0.1:{port}/admin/"
+        elif existing := onboarding.existing_admin():
+            line = f"{existing} (exists)"
+        else:
+            line = "none yet: run `manage.py onboard` (interactive) or `createsuperuser`"
+        self._row("Admin user", line)
+        files = ", ".join(onboarding.workspace_files(agent))
+        self._row("Agent", f"{agent.slug} ({agent.name}); workspace {agent.workspace} ({files})")
+        call = agent_model_settings(agent, options["timeout"])
+        where = call.base_url or onboarding.OPENAI_URL
+        self._row(
+            "Model",
+            f"{call.model or '(none)'} at {where}, {onboarding.key_status(call.api_key_env)}",
+        )
+        self._row("Gateway token", f"in {onboarding.token_location()}")
+        if options["show_token"]:
+            self._row("", settings.OPENCLAW_GATEWAY_TOKEN)
+        if agent.slug != settings.OPENCLAW_DEFAULT_AGENT:
+            self._row(
+                "",
+                f"clients reach it as agent {agent.slug!r} (the default stays "
+                f"{settings.OPENCLAW_DEFAULT_AGENT!r}; OPENCLAW_DEFAULT_AGENT changes it)",
+            )
+
+    def _row(self, label: str, text: str) -> None:
+        self.stdout.write(f"{label:<14} {text}")
+
+    def _check(self, agent: Agent, options: dict[str, Any]) -> None:
+        call = agent_model_settings(agent, options["timeout"])
+        self.stdout.write(
+            f"Checking the model with one short call (up to {options['timeout']:g} s)…"
+        )
+        finding: Finding = asyncio.run(probe_model(call, options["timeout"]))
+        if finding.severity == "ok":
+            self.stdout.write(self.style.SUCCESS(f"ok: {finding.what}"))
+            self.stdout.write(
+                f"Start the gateway: make run (http://127.0.0.1:{settings.OPENCLAW_PORT}/)"
+            )
+            return
+        message = f"Model check failed: {finding.what}\nfix: {finding.fix}"
+        if options["warn_only"]:
+            self.stderr.write(self.style.WARNING(message))
+            return
+        raise CommandError(message, returncode=1)

@@ -1,0 +1,182 @@
+"""First-run set-up behind `manage.py onboard`: the admin user, an agent with its workspace and
+model provider, where the gateway token lives. Plain functions, no prompts, so the interactive
+and the scripted paths (and tests) share them; each is safe to run again.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from agents.models import Agent
+from agents.services import ensure_default_agent
+from agents.workspace import BOOTSTRAP_FILES, create_workspace
+
+OPENAI_URL = "https://api.openai.com/v1"
+
+
+class OnboardingError(ValueError):
+    """Input that cannot be used; the message says what to give instead."""
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    name: str
+    label: str
+    base_url: str  # "" for OpenAI itself (the SDK's default)
+    key_env: str  # "" for servers that take no key
+    model: str  # a sensible default model id, "" when the server decides
+    url_required: bool = False
+
+
+PROVIDERS: dict[str, Provider] = {
+    p.name: p
+    for p in (
+        Provider("openai", "OpenAI", "", "OPENAI_API_KEY", "gpt-4o-mini"),
+        Provider("ollama", "Ollama", "http://127.0.0.1:11434/v1", "", "llama3.1"),
+        Provider("vllm", "vLLM", "http://127.0.0.1:8000/v1", "", ""),
+        Provider("lmstudio", "LM Studio", "http://127.0.0.1:1234/v1", "", ""),
+        Provider(
+            "openrouter",
+            "OpenRouter",
+            "https://openrouter.ai/api/v1",
+            "OPENROUTER_API_KEY",
+            "openai/gpt-4o-mini",
+        ),
+        Provider("custom", "any OpenAI-compatible API", "", "", "", url_required=True),
+    )
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ModelChoice:
+    provider: str
+    base_url: str
+    model: str
+    api_key_env: str
+
+
+def model_choice(
+    provider: str, *, base_url: str = "", model: str = "", api_key_env: str | None = None
+) -> ModelChoice:
+    """The provider's defaults filled in; raises `OnboardingError` naming what is missing."""
+    spec = PROVIDERS.get(provider)
+    if spec is None:
+        raise OnboardingError(f"Unknown provider {provider!r}: use one of {', '.join(PROVIDERS)}.")
+    url = (base_url or spec.base_url).rstrip("/")
+    if spec.url_required and not url:
+        raise OnboardingError(f"Provider {provider} needs a base URL (--base-url, ending in /v1).")
+    chosen = model or spec.model
+    if not chosen:
+        raise OnboardingError(
+            f"Provider {provider} has no default model: give one with --model "
+            f"(`curl {url or OPENAI_URL}/models` lists them)."
+        )
+    key_env = spec.key_env if api_key_env is None else api_key_env
+    return ModelChoice(provider, url, chosen, key_env)
+
+
+@dataclass(frozen=True, slots=True)
+class AdminResult:
+    username: str
+    action: str  # created, updated, unchanged
+
+
+def ensure_admin(username: str, email: str = "", password: str = "") -> AdminResult:
+    """Create the superuser, or make an existing user one; a password is set only when given
+    (a new user needs one) and must pass the configured validators."""
+    users = get_user_model()
+    username = username.strip()
+    if not username:
+        raise OnboardingError("The admin username is empty.")
+    user = users.objects.filter(username=username).first()
+    if user is None and not password:
+        raise OnboardingError(
+            f"A new admin user {username!r} needs a password: pass --admin-password-env with "
+            "the name of a variable holding it, or run onboard interactively."
+        )
+    candidate = user or users(username=username, email=email)
+    if password:
+        try:
+            validate_password(password, candidate)
+        except ValidationError as exc:
+            raise OnboardingError("The admin password: " + " ".join(exc.messages)) from None
+    if user is None:
+        users.objects.create_superuser(username=username, email=email, password=password)
+        return AdminResult(username, "created")
+    changed = False
+    if email and user.email != email:
+        user.email, changed = email, True
+    if password and not user.check_password(password):
+        user.set_password(password)
+        changed = True
+    if not (user.is_staff and user.is_superuser and user.is_active):
+        user.is_staff = user.is_superuser = user.is_active = True
+        changed = True
+    if changed:
+        user.save()
+    return AdminResult(username, "updated" if changed else "unchanged")
+
+
+def existing_admin() -> str:
+    """The username of an active superuser, or "" when there is none."""
+    user = (
+        get_user_model()
+        .objects.filter(is_superuser=True, is_active=True)
+        .order_by("pk")
+        .values_list("username", flat=True)
+        .first()
+    )
+    return str(user or "")
+
+
+def ensure_agent(slug: str, name: str = "", choice: ModelChoice | None = None) -> Agent:
+    """The agent (created with its workspace when missing), with `choice` as its model."""
+    slug = slug.strip()
+    with transaction.atomic():
+        if slug == settings.OPENCLAW_DEFAULT_AGENT:
+            agent = ensure_default_agent()
+        else:
+            agent, _ = Agent.objects.get_or_create(slug=slug, defaults={"name": name or slug})
+        if name:
+            agent.name = name
+        if choice is not None:
+            agent.model, agent.base_url, agent.api_key_env = (
+                choice.model,
+                choice.base_url,
+                choice.api_key_env,
+            )
+        try:
+            agent.full_clean()
+        except ValidationError as exc:
+            problems = "; ".join(f"{field}: {' '.join(m)}" for field, m in exc.message_dict.items())
+            raise OnboardingError(f"Agent {slug!r} is not valid: {problems}.") from None
+        agent.enabled = True
+        agent.save()
+    create_workspace(agent.workspace, agent_name=agent.name)
+    return agent
+
+
+def workspace_files(agent: Agent) -> list[str]:
+    folder = Path(agent.workspace)
+    return [name for name in BOOTSTRAP_FILES if (folder / name).is_file()]
+
+
+def token_location() -> str:
+    """Where the gateway token comes from (never the token itself)."""
+    if settings.OPENCLAW_GATEWAY_TOKEN_FROM_ENV:
+        return "the OPENCLAW_GATEWAY_TOKEN variable"
+    return str(Path(settings.OPENCLAW_HOME) / "gateway.token")
+
+
+def key_status(api_key_env: str) -> str:
+    """Whether the agent's key variable is set (never its value)."""
+    if not api_key_env:
+        return "no API key (the server takes none)"
+    if api_key_env in settings.OPENCLAW_PROVIDER_KEYS:
+        return f"key from {api_key_env} (set)"
+    return f"key from {api_key_env} (NOT set: add it to the environment or .env)"

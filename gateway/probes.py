@@ -1,0 +1,248 @@
+"""Live checks behind `manage.py doctor` and `manage.py onboard`: the model (one tiny call), the
+Celery broker, channel credentials (present; Slack `auth.test`, Telegram `getMe`), the instance
+lock. Each answers a `Finding` whose fix says what to do; none ever shows a secret's value.
+"""
+
+import asyncio
+import fcntl
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from django.conf import settings
+
+from agents.llm import ModelError, ModelSettings, OpenAIChatModel
+from agents.models import Agent
+from gateway.adapters.base import AdapterError
+from gateway.doctor import Finding
+from gateway.models import ChannelAccount
+
+MODEL_CHECK_PROMPT = [{"role": "user", "content": "Reply with the single word OK."}]
+
+
+def agent_model_settings(agent: Agent, wait: float) -> ModelSettings:
+    """The call settings an agent's turns use (its overrides, else the global defaults)."""
+    return ModelSettings(
+        model=agent.model or settings.OPENCLAW_MODEL,
+        base_url=agent.base_url or settings.OPENAI_BASE_URL,
+        api_key=settings.OPENCLAW_PROVIDER_KEYS.get(agent.api_key_env, ""),
+        api_key_env=agent.api_key_env,
+        max_tokens=16,
+        timeout=wait,
+        idle_timeout=wait,
+    )
+
+
+def explain_model_error(error: ModelError, call: ModelSettings, wait: float) -> Finding:
+    """What a failed model call means and how to fix it, one line each."""
+    where = call.base_url or "https://api.openai.com/v1"
+    key = call.api_key_env or "OPENAI_API_KEY"
+    listing = f"`curl {where.rstrip('/')}/models`"
+    if error.code == "model_not_configured":  # a set-up step still to do, not a breakage
+        return Finding(
+            "warning",
+            error.message,
+            "Run `manage.py onboard` (or set OPENCLAW_MODEL plus OPENAI_API_KEY or "
+            "OPENAI_BASE_URL).",
+        )
+    if error.code == "model_unreachable":
+        return Finding(
+            "critical",
+            f"Cannot reach the model server at {where} (connection failed).",
+            "Start the server, or fix the base URL (OPENAI_BASE_URL or the agent's base URL; "
+            f"it usually ends in /v1); {listing} must answer.",
+        )
+    if error.code == "model_auth":
+        return Finding(
+            "critical",
+            f"{where} refused the API key in {key} (HTTP 401).",
+            f"Set {key} to a valid key for this provider (in the environment, .env or "
+            "OPENCLAW_SECRETS_FILE), then restart the gateway.",
+        )
+    if error.status == 404:
+        return Finding(
+            "critical",
+            f"{where} does not know the model {call.model!r} (HTTP 404).",
+            f"Use a model id the server lists ({listing}; Ollama: `ollama pull {call.model}`), "
+            "or check that the base URL ends in /v1.",
+        )
+    if error.code == "timeout":
+        return Finding(
+            "critical",
+            f"The model at {where} did not answer within {wait:g} s.",
+            "Check that the server runs and is not overloaded (a local model may still be "
+            "loading), then try again; raise OPENCLAW_MODEL_TIMEOUT for slow models.",
+        )
+    if error.code == "rate_limited":
+        return Finding(
+            "warning",
+            f"{where} is rate limiting requests (HTTP 429); the model is reachable.",
+            "Wait, or raise the provider account's limits.",
+        )
+    return Finding(
+        "critical",
+        f"The model call to {where} failed: {error.message}",
+        "Read the model server's log; try the same model id with curl.",
+    )
+
+
+async def probe_model(call: ModelSettings, wait: float) -> Finding:
+    """One short completion (at most 16 tokens); ok names the model and where it answered."""
+    where = call.base_url or "https://api.openai.com/v1"
+    try:
+        async with asyncio.timeout(wait + 1):
+            async for _event in OpenAIChatModel().stream(MODEL_CHECK_PROMPT, call):
+                pass
+    except ModelError as error:
+        return explain_model_error(error, call, wait)
+    except TimeoutError:
+        return explain_model_error(ModelError("timeout", "no answer"), call, wait)
+    return Finding("ok", f"Model {call.model!r} answers at {where}.")
+
+
+async def probe_agent_models(agents: list[Agent], wait: float) -> list[Finding]:
+    """One probe per distinct model setting among the enabled agents, run in parallel."""
+    calls: dict[ModelSettings, list[str]] = {}
+    for agent in agents:
+        calls.setdefault(agent_model_settings(agent, wait), []).append(agent.slug)
+    results = await asyncio.gather(*(probe_model(call, wait) for call in calls))
+    found = []
+    for (_call, slugs), result in zip(calls.items(), results, strict=True):
+        who = "Agent " if len(slugs) == 1 else "Agents "
+        found.append(
+            Finding(result.severity, f"{who}{', '.join(slugs)}: {result.what}", result.fix)
+        )
+    return found
+
+
+async def probe_account(account: ChannelAccount, wait: float) -> Finding:
+    """Credentials present; for Slack and Telegram, one cheap authenticated call."""
+    from gateway.platforms import platform
+
+    env = settings.OPENCLAW_CHANNEL_ENV
+    names = dict(account.credentials or {})
+    spec = platform(account.channel)
+    missing = [role for role in spec.required if not env.get(names.get(role, ""))]
+    if missing:
+        variables = ", ".join(names.get(role, f"<{role}>") for role in missing)
+        return Finding(
+            "warning",
+            f"Channel account {account} is disabled: {variables} not set.",
+            f"Set {variables} (see docs/platforms/{account.channel}.md), then restart.",
+        )
+    secrets = {role: env.get(var, "") for role, var in names.items()}
+    adapter = spec.adapter(account.account_id, secrets, account.options or {})
+    try:
+        async with asyncio.timeout(wait):
+            who = await _identify(adapter)
+    except AdapterError as exc:
+        if exc.permanent:
+            return Finding(
+                "critical",
+                f"Channel account {account}: the platform refused the credentials ({exc}).",
+                f"Replace the token in {', '.join(names.values())} with a valid one.",
+            )
+        return Finding(
+            "warning",
+            f"Channel account {account}: the platform could not be reached ({exc}).",
+            "Check this host's network access to the platform API, then run doctor again.",
+        )
+    except TimeoutError:
+        return Finding(
+            "warning",
+            f"Channel account {account}: the platform did not answer within {wait:g} s.",
+            "Check this host's network access to the platform API, then run doctor again.",
+        )
+    finally:
+        await adapter.close()
+    return Finding("ok", f"Channel account {account}: credentials set{who}.")
+
+
+async def _identify(adapter: object) -> str:
+    from gateway.adapters.slack import SlackAdapter
+    from gateway.adapters.telegram import TelegramAdapter
+
+    if isinstance(adapter, SlackAdapter):
+        return f", auth.test answers (bot user {await adapter.bot_user_id()})"
+    if isinstance(adapter, TelegramAdapter):
+        bot = await adapter.identity()
+        return f", getMe answers (@{bot.username})"
+    return " (not verified: the platform has no cheap check)"
+
+
+def probe_broker(wait: float) -> Finding:
+    """The Celery broker accepts a connection (background jobs only; the gateway never waits)."""
+    from openclaw.celery import check_broker
+
+    problem = check_broker(wait)
+    if problem is None:
+        return Finding("ok", "Celery broker reachable.")
+    return Finding(
+        "warning",
+        f"Celery broker not reachable: {problem.rstrip('.')}. Memory curation and reindex "
+        "jobs wait until it is back (chat is not affected).",
+        "Start Redis (or fix CELERY_BROKER_URL / REDIS_URL), or unset them to use the "
+        "filesystem broker in OPENCLAW_HOME/broker.",
+    )
+
+
+def probe_lock() -> Finding:
+    """Whether a gateway holds the single-instance lock (tested without blocking it)."""
+    path = Path(settings.OPENCLAW_HOME) / "gateway.lock"
+    if not path.exists():
+        return Finding("ok", "No gateway has run on this state directory yet.")
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError as exc:
+        return Finding(
+            "critical",
+            f"The lock file {path} cannot be opened ({exc.strerror}): the gateway cannot start.",
+            f"Give the gateway's user ownership: chown $(id -un) {path}; chmod 600 {path}",
+        )
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
+        return Finding("ok", f"A gateway is running (pid {holder} holds {path}).")
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return Finding("ok", f"No gateway is running (the lock {path} is free).")
+    finally:
+        os.close(fd)
+
+
+def permission_findings() -> Iterator[Finding]:
+    """An ok line when the state directory is 0700 and its secrets 0600 (problems are reported
+    by the security checks, with their fixes)."""
+    from gateway.doctor import permission_problems
+
+    if not permission_problems():
+        home = settings.OPENCLAW_HOME
+        yield Finding("ok", f"State directory {home} is private (0700); its secrets are 0600.")
+
+
+async def reachability_findings(wait: float) -> list[Finding]:
+    """Models of every enabled agent, channel accounts, broker, lock and permissions."""
+    from channels.db import database_sync_to_async
+
+    def load() -> tuple[list[Agent], list[ChannelAccount]]:
+        from gateway.platforms import ensure_default_accounts
+
+        ensure_default_accounts()  # as the gateway does at start, from SLACK_BOT_TOKEN & co.
+        agents = list(Agent.objects.filter(enabled=True).order_by("slug"))
+        accounts = ChannelAccount.objects.filter(enabled=True).exclude(channel="web")
+        return agents, list(accounts.order_by("channel", "account_id"))
+
+    agents, accounts = await database_sync_to_async(load)()
+    found: list[Finding] = []
+    if agents:
+        found += await probe_agent_models(agents, wait)
+    else:
+        found.append(
+            Finding("warning", "No enabled agent.", "Run `manage.py onboard` to create one.")
+        )
+    found += await asyncio.gather(*(probe_account(account, wait) for account in accounts))
+    found.append(await asyncio.to_thread(probe_broker, wait))
+    found.append(probe_lock())
+    found += permission_findings()
+    return found
