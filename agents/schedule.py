@@ -46,8 +46,11 @@ class Schedule:
     def next_after_run(self, due: datetime, now: datetime) -> datetime | None:
         """The run after one that was due at `due` and ran at `now`: "every" keeps its cadence
         and skips the ticks missed meanwhile (a job missed while the gateway was down runs
-        once, not once per tick); the others take their first time after `now`."""
-        if self.kind != "every":
+        once, not once per tick); "at" runs once (even when run early); cron takes its first
+        time after `now`."""
+        if self.kind == "at":
+            return None
+        if self.kind == "cron":
             return self.next_after(max(due, now))
         step = timedelta(seconds=int(self.spec))
         missed = max(0, int((now - due) / step))

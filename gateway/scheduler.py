@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 Status = ScheduledJob.Status
 END_EVENTS = frozenset({"chat.final", "chat.error"})
+LOCAL_CHANNELS = ("web", "heartbeat", "agent")  # reached through the session's sockets only
 
 
 class JobFailed(Exception):
@@ -152,10 +153,11 @@ async def _open(key: str, channel: str, peer: str) -> SessionRef:
 def _delivery(job: DueJob) -> Delivery | None:
     """Where the answer goes besides the web chat: the job's platform chat, else the chat the
     delivery session last heard from (remembered on a reminder job); None: web chat only."""
-    if job.account_id and job.chat_id:
+    if job.account_id and job.chat_id and job.channel not in LOCAL_CHANNELS:
         return Delivery(job.channel, job.account_id, job.chat_id, job.thread_id)
     record = (
         InboundRecord.objects.filter(session_key=job.delivery_key)
+        .exclude(channel__in=LOCAL_CHANNELS)
         .order_by("-received_at", "-pk")
         .first()
     )

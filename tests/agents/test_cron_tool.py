@@ -42,9 +42,7 @@ async def jobs() -> list[ScheduledJob]:
 async def test_create_a_daily_job_in_the_agents_time_zone(
     client: ProtocolClient, fake_openai: FakeOpenAI
 ) -> None:
-    await database_sync_to_async(Agent.objects.filter(slug="main").update)(
-        timezone="Europe/Berlin"
-    )
+    await database_sync_to_async(Agent.objects.filter(slug="main").update)(timezone="Europe/Berlin")
     fake_openai.script(
         cron(action="create", kind="cron", schedule="0 9 * * *", text="Plan the day", name="am"),
         Text("Done."),
@@ -113,9 +111,7 @@ async def test_list_then_delete(client: ProtocolClient, fake_openai: FakeOpenAI)
 async def test_bad_requests_come_back_as_tool_errors_and_nothing_is_saved(
     client: ProtocolClient, fake_openai: FakeOpenAI, args: dict[str, Any], message: str
 ) -> None:
-    fake_openai.script(
-        cron(**{"action": "create", "text": "do it", **args}), Text("I could not.")
-    )
+    fake_openai.script(cron(**{"action": "create", "text": "do it", **args}), Text("I could not."))
     with override_settings(OPENCLAW_CRON_MIN_INTERVAL_SECONDS=300):
         end, _ = await client.chat("schedule something odd")
     assert end["data"]["text"] == "I could not."
