@@ -153,16 +153,24 @@ def _admin_url(name: str, **filters: str) -> str:
     return f"{url}?{urlencode(filters)}" if filters else url
 
 
-def _curation() -> Waiting | None:
-    """Curation runs awaiting review; None while the model (memory.CurationRun) is absent."""
+def _curation_model() -> Any:
+    """memory.CurationRun if this install has it (with a status), else None."""
     try:
         model = apps.get_model("memory", "CurationRun")
         model._meta.get_field("status")
     except (LookupError, FieldDoesNotExist):
         return None
+    return model
+
+
+def _curation() -> Waiting | None:
+    """Curation runs awaiting review; None without the model."""
+    model = _curation_model()
+    if model is None:
+        return None
     pending = model._default_manager.filter(status="pending")
     count = pending.count()
-    items = list(pending.order_by("-pk")[:LIST_LIMIT]) if count else []
+    items = list(pending.select_related("agent").order_by("-pk")[:LIST_LIMIT]) if count else []
     url = _admin_url("memory_curationrun_changelist", status__exact="pending")
     return Waiting(count, items, url)
 
@@ -214,6 +222,18 @@ def _run_errors(since: datetime) -> list[ErrorRow]:
     return rows
 
 
+def _curation_failures(since: datetime) -> list[ErrorRow]:
+    model = _curation_model()
+    if model is None:
+        return []
+    failed = model._default_manager.filter(status="failed", created_at__gte=since)
+    url = _admin_url("memory_curationrun_changelist", status__exact="failed")
+    return [
+        ErrorRow(run.created_at, f"curation {run}", redact_text(run.error), url)
+        for run in failed.select_related("agent").order_by("-created_at")[:ERROR_LIMIT]
+    ]
+
+
 def _errors(
     channels: list[ChannelRow], runtime: dict[str, Any] | None, now: datetime
 ) -> list[ErrorRow]:
@@ -250,6 +270,7 @@ def _errors(
             )
         )
     rows += _run_errors(now - timedelta(days=1))
+    rows += _curation_failures(now - timedelta(days=1))
     rows.sort(key=lambda r: r.when or now, reverse=True)  # undated (live task state) first
     return rows[:ERROR_LIMIT]
 

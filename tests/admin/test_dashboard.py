@@ -37,9 +37,8 @@ def _account(agent: Agent, account_id: str, **fields: object) -> ChannelAccount:
     )
 
 
-def _populate(extra: int = 0) -> Agent:
-    """A little of everything the dashboard counts; `extra` adds rows that must not add
-    queries."""
+def _populate() -> Agent:
+    """A little of everything the dashboard counts."""
     agent = ensure_default_agent()
     now = timezone.now()
     today = timezone.localdate()
@@ -52,8 +51,8 @@ def _populate(extra: int = 0) -> Agent:
         last_error=f"401 from https://api.telegram.org/bot{SECRET}/getMe",
         state_changed_at=now - timedelta(minutes=5),
     )
-    for n in range(2 + extra):
-        session, _ = open_session(f"agent:main:telegram:dm:u{n}", channel="telegram")
+    for n in range(2):
+        open_session(f"agent:main:telegram:dm:u{n}", channel="telegram")
     Session.objects.filter(key="agent:main:telegram:dm:u0").update(
         last_active_at=now - timedelta(days=3)
     )
@@ -97,7 +96,7 @@ def _populate(extra: int = 0) -> Agent:
         completion_tokens=900,
         cost=Decimal("1"),
     )
-    for n in range(2 + extra):
+    for n in range(2):
         PairingRequest.objects.create(
             account=broken,
             sender_id=f"s{n}",
@@ -206,16 +205,21 @@ def _populate_more() -> None:
         _account(agent, f"more-{n}", connection_state="connected")
 
 
-def test_curation_runs_show_when_the_memory_app_has_them(admin_client: Client) -> None:
-    from django.apps import apps
+def test_curation_runs_awaiting_review_and_failed_ones_are_shown(admin_client: Client) -> None:
+    from memory.models import CurationRun
 
+    agent = ensure_default_agent()
+    today = timezone.localdate()
+    CurationRun.objects.create(agent=agent, day=today - timedelta(days=1), status="pending")
+    CurationRun.objects.create(agent=agent, day=today - timedelta(days=2), status="applied")
+    CurationRun.objects.create(
+        agent=agent, day=today - timedelta(days=3), status="failed", error="model said garbage"
+    )
     html = admin_client.get(reverse("admin:index")).text
-    try:
-        apps.get_model("memory", "CurationRun")
-    except LookupError:
-        assert 'id="dash-curation"' not in html
-    else:
-        assert _figure(html, "dash-curation") == "0"
+    assert _figure(html, "dash-curation") == "1"
+    assert reverse("admin:memory_curationrun_changelist") + "?status__exact=pending" in html
+    errors = html[html.index('id="dash-errors"') :]
+    assert "model said garbage" in errors
 
 
 def test_non_staff_do_not_see_the_dashboard() -> None:
