@@ -1,0 +1,79 @@
+"""The documentation keeps up with the code: every setting is in docs/configuration.md (and
+nothing there is stale), the generated tables match .env.example, and every link between the
+README and docs/ points at a file that exists."""
+
+import importlib.util
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+SETTING_READ = re.compile(
+    r"""(?:\benv(?:\.\w+)?|os\.environ\.get|os\.getenv)\(\s*["']([A-Z][A-Z0-9_]*)["']"""
+)
+DOC_ROW = re.compile(r"^\| `([A-Z][A-Z0-9_]*)` \|", re.MULTILINE)
+EXAMPLE_LINE = re.compile(r"^([A-Z][A-Z0-9_]*)=", re.MULTILINE)
+LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+
+
+def read(relative: str) -> str:
+    return (ROOT / relative).read_text(encoding="utf-8")
+
+
+def settings_read() -> set[str]:
+    return set(SETTING_READ.findall(read("openclaw/settings.py")))
+
+
+def test_the_setting_pattern_finds_the_ways_settings_read_the_environment() -> None:
+    found = settings_read()
+    assert {"OPENCLAW_HOME", "DATABASE_URL", "OPENCLAW_ENV_FILE", "DJANGO_DEBUG"} <= found
+
+
+def test_every_setting_and_env_example_variable_is_documented_and_vice_versa() -> None:
+    documented = set(DOC_ROW.findall(read("docs/configuration.md")))
+    example = set(EXAMPLE_LINE.findall(read(".env.example")))
+    known = settings_read() | example
+    assert not settings_read() - documented, "read in settings.py, missing in configuration.md"
+    assert not example - documented, "in .env.example, missing in docs/configuration.md"
+    assert not documented - known, "documented but no longer a setting"
+    assert not settings_read() - example, "read in settings.py, missing in .env.example"
+
+
+def test_generated_tables_match_env_example() -> None:
+    path = ROOT / "scripts" / "configuration_reference.py"
+    spec = importlib.util.spec_from_file_location("configuration_reference", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--check"]) == 0, (
+        "docs/configuration.md is out of date: run python scripts/configuration_reference.py"
+    )
+
+
+def test_links_in_readme_and_docs_point_at_files_that_exist() -> None:
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    broken = []
+    for page in pages:
+        for target in LINK.findall(page.read_text(encoding="utf-8")):
+            if target.startswith(("http://", "https://", "mailto:")):
+                continue
+            if not (page.parent / target).exists():
+                broken.append(f"{page.relative_to(ROOT)} → {target}")
+    assert not broken
+
+
+DOCS = (
+    "docs/architecture.md",
+    "docs/protocol.md",
+    "docs/configuration.md",
+    "docs/platforms/slack.md",
+    "docs/platforms/telegram.md",
+    "docs/platforms/whatsapp.md",
+    "docs/deployment.md",
+    "docs/scaling.md",
+)
+
+
+def test_readme_links_the_docs() -> None:
+    readme = read("README.md")
+    missing = [doc for doc in DOCS if f"]({doc})" not in readme]
+    assert not missing, f"README does not link {missing}"
