@@ -67,6 +67,7 @@ def test_agent_model_settings_are_edited_in_the_admin_and_keys_are_refused(
         "max_tool_rounds": 16,
         "queue_mode": "collect",
         "queue_cap": 20,
+        "heartbeat_minutes": 30,
     }
     assert admin_client.post(url, form).status_code == 302
     agent.refresh_from_db()
