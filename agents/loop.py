@@ -4,6 +4,7 @@ happen. The model, the tools and the event sink are passed in, so tests hand it 
 """
 
 import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import Sequence
@@ -26,7 +27,14 @@ from agents.replyfilter import ReplyFilter
 from agents.services import AgentConfig, SessionRef
 from agents.toolrunner import CallAssembler, ToolCall, run_calls
 from agents.tools.base import Tool, ToolContext, tool_spec
-from agents.transcripts import Entry, Usage, append_entries_async, make_entry, read_entries_async
+from agents.transcripts import (
+    Entry,
+    TranscriptWriteError,
+    Usage,
+    append_entries_async,
+    make_entry,
+    read_entries_async,
+)
 from agents.workspace import read_bootstrap_files
 from memory import services as memory
 
@@ -158,12 +166,14 @@ class _Turn:
         self.last_prompt: tuple[int, int] = (0, 0)  # (estimated, reported) of the last call
         self.compacted = False
         self.silent = False
+        self.ended = False  # chat.final or chat.error went out
         self.round_start = 0  # index in `parts` where the current round's text begins
         # The tool specs are the same every round: built and measured once per turn.
         self.specs = [tool_spec(t) for t in self.tools]
         self.spec_tokens = sum(estimate_tokens(str(spec)) for spec in self.specs)
 
     async def emit(self, event: str, data: dict[str, Any]) -> None:
+        self.ended = self.ended or event in ("chat.final", "chat.error")
         await self.sink.emit(event, {**self.ids, **data})
 
     async def append(self, *entries: Entry) -> None:
@@ -185,6 +195,27 @@ class _Turn:
             return await self._fail(error)
         except ModelError as error:
             return await self._fail(error)
+        except Exception as error:  # the disk or the database, not the model
+            return await self._broken(error)
+
+    async def _broken(self, error: Exception) -> TurnOutcome:
+        """A failure outside the model (transcript not writable, database busy past its
+        timeout): the user hears of it, unless the answer already went out."""
+        logger.error("Run %s in %s failed", self.request.run_id, self.session.key, exc_info=error)
+        partial = "".join(self.parts)
+        if self.ended:
+            return TurnOutcome(partial, "stop", self.usage)
+        if isinstance(error, TranscriptWriteError):
+            code, message = "storage", f"{error.strerror} Nothing was answered; try again later."
+        else:
+            code, message = "internal", "Internal error; see the gateway log."
+            with contextlib.suppress(Exception):  # the error entry is a courtesy here
+                meta = {"code": code}
+                await self.append(
+                    make_entry("error", content=message, run=self.request.run_id, meta=meta)
+                )
+        await self.emit("chat.error", {"code": code, "message": message, "partial": partial})
+        return TurnOutcome(partial, "error", self.usage, ModelError(code, message))
 
     async def _run(self) -> TurnOutcome:
         agent = self.session.agent

@@ -5,6 +5,7 @@ Blocking file I/O lives here as plain functions; async callers reach them throug
 """
 
 import asyncio
+import contextlib
 import gzip
 import json
 import logging
@@ -59,25 +60,54 @@ def _capped(entry: Entry, cap: int) -> Entry:
     return {**entry, "content": content[:cap] + notice, "meta": meta}
 
 
+class TranscriptWriteError(OSError):
+    """A transcript could not be written (disk full, file size limit, read-only directory).
+    The file is left as it was before the attempt: no torn line, nothing half-written."""
+
+
 def append_entries(path: Path, entries: Iterable[Entry], *, fsync: bool = False) -> None:
     """Append entries, one line each, in a single write; the file is created on first use.
-    Content past OPENCLAW_MAX_TRANSCRIPT_ENTRY_CHARS is cut with a visible notice."""
+    Content past OPENCLAW_MAX_TRANSCRIPT_ENTRY_CHARS is cut with a visible notice. Raises
+    `TranscriptWriteError` when the disk refuses, after cutting back any part written."""
     cap = settings.OPENCLAW_MAX_TRANSCRIPT_ENTRY_CHARS
     data = "".join(
         json.dumps(_capped(e, cap), ensure_ascii=False, separators=(",", ":")) + "\n"
         for e in entries
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+b") as handle:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    except OSError as error:
+        raise _write_error(path, error) from error
+    try:
+        size = os.fstat(fd).st_size
         # After a crash the last line may be torn: start on a fresh line so the new entry survives.
-        if handle.tell() > 0:
-            handle.seek(-1, os.SEEK_END)
-            if handle.read(1) != b"\n":
-                data = "\n" + data
-        handle.write(data.encode("utf-8"))
-        handle.flush()
+        if size > 0 and os.pread(fd, 1, size - 1) != b"\n":
+            data = "\n" + data
+        _write_all(fd, path, size, data.encode("utf-8"), fsync=fsync)
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, path: Path, size: int, payload: bytes, *, fsync: bool) -> None:
+    view = memoryview(payload)
+    try:
+        while view:
+            view = view[os.write(fd, view) :]
         if fsync:
-            os.fsync(handle.fileno())
+            os.fsync(fd)
+    except OSError as error:
+        with contextlib.suppress(OSError):  # shrinking needs no space
+            os.ftruncate(fd, size)
+        raise _write_error(path, error) from error
+
+
+def _write_error(path: Path, error: OSError) -> TranscriptWriteError:
+    reason = error.strerror or type(error).__name__
+    logger.error("Transcript %s not written: %s", path, reason)
+    return TranscriptWriteError(
+        error.errno or 0, f"The conversation could not be saved ({reason})."
+    )
 
 
 def read_entries(path: Path, skipped: list[int] | None = None) -> list[Entry]:

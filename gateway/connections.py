@@ -25,6 +25,9 @@ from gateway.runs import session_group
 logger = logging.getLogger(__name__)
 
 State = Literal["idle", "webhook", "connecting", "connected", "reconnecting", "failing", "stopped"]
+# An answer the platform would not take (past one call's retries) is tried again after these
+# pauses, about ten minutes in all; after that the journal keeps it for the next start.
+REDELIVERY_DELAYS = (2.0, 5.0, 15.0, 30.0, 60.0, 120.0, 360.0)
 
 
 @dataclass
@@ -58,6 +61,7 @@ class PlatformConnection:
         self.channel_name = ""
         self._replies: dict[str, _Reply] = {}
         self._targets: dict[str, ReplyTarget] = {}  # session key → where its replies go
+        self._redeliveries: set[asyncio.Task[None]] = set()
 
     def secret(self, role: str) -> str:
         return self.secrets.get(role, "")
@@ -137,15 +141,20 @@ class PlatformConnection:
         if layer is None:
             raise RuntimeError("No channel layer configured (CHANNEL_LAYERS).")
         await self.open()
-        while True:
-            message = await layer.receive(self.channel_name)
-            if message.get("type") == "gateway.event":
-                try:
-                    await self.on_event(message["event"], message["data"])
-                except AdapterError as error:
-                    await self.set_state("failing", str(error))
-                except Exception:
-                    logger.exception("Delivering %s on %s failed", message["event"], self.channel)
+        try:
+            while True:
+                message = await layer.receive(self.channel_name)
+                if message.get("type") == "gateway.event":
+                    try:
+                        await self.on_event(message["event"], message["data"])
+                    except AdapterError as error:
+                        await self.set_state("failing", str(error))
+                    except Exception:
+                        event = message["event"]
+                        logger.exception("Delivering %s on %s failed", event, self.channel)
+        finally:
+            for task in self._redeliveries:
+                task.cancel()  # undelivered answers stay in the journal for the next start
 
     async def on_event(self, event: str, data: dict[str, Any]) -> None:
         run, session = data.get("run", ""), data.get("session", "")
@@ -161,13 +170,44 @@ class PlatformConnection:
             await self._stream(reply)
         elif event == "chat.final":
             self._replies.pop(run, None)
-            await self._final(reply, data.get("text", ""))
-            await database_sync_to_async(router.mark_delivered)(run)
+            await self._deliver_final(reply, data.get("text", ""))
         elif event == "chat.error":
             self._replies.pop(run, None)
             await self._final(reply, reply.text)  # keep what was streamed
             await self.reply_now(reply.target, f"⚠️ {data.get('message', 'Something went wrong.')}")
             await database_sync_to_async(router.mark_delivered)(run)
+
+    async def _deliver_final(self, reply: _Reply, text: str) -> None:
+        """Deliver an answer and mark it delivered. If the platform keeps failing past one
+        call's retries, try again in the background (later events need not wait), going on
+        after the chunks already sent, so an outage delays the answer but does not drop it."""
+        try:
+            await self._final(reply, text)
+        except AdapterError as error:
+            if error.permanent:
+                raise
+            await self.set_state("failing", str(error))
+            task = asyncio.create_task(self._redeliver(reply, text), name=f"redeliver:{reply.run}")
+            self._redeliveries.add(task)
+            task.add_done_callback(self._redeliveries.discard)
+            return
+        await database_sync_to_async(router.mark_delivered)(reply.run)
+
+    async def _redeliver(self, reply: _Reply, text: str) -> None:
+        for delay in REDELIVERY_DELAYS:
+            await asyncio.sleep(delay)
+            try:
+                await self._final(reply, text)
+            except AdapterError as error:
+                await self.set_state("failing", str(error))
+                if error.permanent:
+                    return
+                continue
+            await database_sync_to_async(router.mark_delivered)(reply.run)
+            return
+        logger.warning(
+            "Run %s not delivered on %s; kept for the next start", reply.run, self.channel
+        )
 
     async def _stream(self, reply: _Reply) -> None:
         """Show the answer growing: one message, edited every OPENCLAW_STREAM_EDIT_SECONDS."""
@@ -197,6 +237,7 @@ class PlatformConnection:
                 await self._edit(reply.target, reply.message_id, chunk)
             else:
                 await self._send(reply.target, chunk)
+            reply.delivered = index + 1
             if reply.run:
                 await database_sync_to_async(router.note_chunks)(reply.run, index + 1)
 

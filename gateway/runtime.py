@@ -188,9 +188,18 @@ class GatewayRuntime:
             "channels": channels,
             "runs_busy": lanes.busy if lanes else 0,
             "runs_queued": lanes.queued if lanes else 0,
+            "asyncio_tasks": _asyncio_tasks(),
             "tasks": self.supervisor.report(),
             "broker": self.broker.report(),
         }
+
+
+def _asyncio_tasks() -> int:
+    """Tasks alive on the server's loop (the soak watches it level off); 0 off the loop."""
+    try:
+        return len(asyncio.all_tasks())
+    except RuntimeError:
+        return 0
 
 
 runtime = GatewayRuntime()

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,6 +66,8 @@ class Gateway:
     log: Path
     proc: subprocess.Popen[bytes] | None = None
     _log_handle: object = field(default=None, repr=False)
+    # Runs in the child before exec (fault tests set resource limits there).
+    preexec: Callable[[], None] | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
@@ -84,6 +86,7 @@ class Gateway:
             env=self.env,
             stdout=handle,
             stderr=subprocess.STDOUT,
+            preexec_fn=self.preexec,
         )
         if wait:
             self.wait_ready()
@@ -96,7 +99,7 @@ class Gateway:
         except urllib.error.HTTPError as err:
             return err.code, json.loads(err.read())
 
-    def wait_ready(self, timeout: float = 20.0) -> None:
+    def wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.proc is not None

@@ -12,7 +12,9 @@ makes the next calls fail, each ``Fail(error="ratelimited", status=429, retry_af
 Socket Mode: each connection gets ``hello``; ``fake.push(event)`` sends an ``events_api``
 envelope (``event_callback`` around ``event``) to the newest connection and returns its
 ``envelope_id``; ``fake.acks`` lists acknowledged envelope ids; ``fake.disconnect()`` sends
-Slack's ``disconnect`` message, ``fake.drop()`` cuts the socket without a close frame.
+Slack's ``disconnect`` message, ``fake.drop()`` cuts the socket without a close frame, and
+``fake.redeliver(envelope_id)`` sends an envelope again (Slack's retry of an unseen ack).
+Each recorded call carries ``at``, the monotonic time it arrived.
 
 The server runs on a thread of its own; wait with ``fake.wait(predicate)`` from plain code
 or ``await fake.until(predicate)`` from a test's event loop.
@@ -63,6 +65,7 @@ class Call:
     method: str
     args: JSON
     token: str
+    at: float = field(default_factory=time.monotonic, compare=False)  # when it arrived
 
 
 @dataclass
@@ -92,6 +95,7 @@ class FakeSlack:
         self._failures: dict[str, deque[Fail]] = {}
         self._messages: list[Posted] = []
         self._acks: list[str] = []
+        self._pushed: dict[str, JSON] = {}  # envelope id → the envelope last sent
         self._sockets: list[_Socket] = []
         self._opened = 0
         self._ids = itertools.count(1)
@@ -217,7 +221,20 @@ class FakeSlack:
             "payload": event_callback(event, event_id=event_id),
         }
         self._send_json(envelope)
+        with self._lock:
+            self._pushed[envelope_id] = envelope
         return envelope_id
+
+    def redeliver(self, envelope_id: str) -> None:
+        """Send a pushed envelope again on the newest connection, as Slack does when it never
+        saw the acknowledgement (say the socket dropped first): same ids, next retry_attempt."""
+        with self._lock:
+            previous = self._pushed[envelope_id]
+        attempt = int(previous["retry_attempt"]) + 1
+        envelope = {**previous, "retry_attempt": attempt, "retry_reason": "timeout"}
+        self._send_json(envelope)
+        with self._lock:
+            self._pushed[envelope_id] = envelope
 
     def disconnect(self, reason: str = "refresh_requested") -> None:
         """Slack's warning that this connection ends: the client is expected to reconnect."""
