@@ -18,15 +18,13 @@ def build_application() -> Any:
     django_app = get_asgi_application()
     from channels.auth import AuthMiddlewareStack
     from channels.routing import ProtocolTypeRouter, URLRouter
-    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
+    from gateway.staticfiles import with_static_files
     from openclaw.routing import websocket_urlpatterns
 
     return ProtocolTypeRouter(
         {
-            # Daphne serves no files itself: the web chat's scripts and the admin's CSS are
-            # served from the apps' static/ folders (no collectstatic step).
-            "http": ASGIStaticFilesHandler(django_app),
+            "http": with_static_files(django_app),  # Daphne serves no files itself
             "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
         }
     )

@@ -4,14 +4,15 @@ tool activity, an exec approval, abort, a dropped socket mid-answer, sessions, a
 
 Screenshots go to test-artifacts/ (kept by CI)."""
 
-import subprocess
-import sys
+import contextlib
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from agents.models import Agent
 from tests.conftest import GatewayFactory
 from tests.fakes.openai_server import FakeOpenAI, Hang, Text, ToolCall, ToolCalls
 from tests.gateway_process import ROOT, TOKEN, Gateway
@@ -49,15 +50,16 @@ def browser() -> Iterator[Browser]:
 
 
 def enable_exec(gateway: Gateway) -> None:
-    """The default agent may run shell commands, each approved by an operator (before start)."""
-    code = "from agents.models import Agent; Agent.objects.filter(slug='main').update(exec_enabled=True, exec_approval=True)"
-    subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=ROOT,
-        env=gateway.env,
-        check=True,
-        timeout=60,
-    )
+    """The default agent may run shell commands, each approved by an operator (set in the
+    gateway's SQLite database before it starts: a `manage.py shell` costs seconds)."""
+    meta = Agent._meta
+    columns = [meta.get_field(name).column for name in ("exec_enabled", "exec_approval", "slug")]  # type: ignore[union-attr]  # plain fields
+    with contextlib.closing(sqlite3.connect(gateway.home / "openclaw.sqlite3")) as db, db:
+        changed = db.execute(
+            f"UPDATE {meta.db_table} SET {columns[0]} = 1, {columns[1]} = 1 WHERE {columns[2]} = ?",  # noqa: S608  # names from the model
+            ("main",),
+        ).rowcount
+    assert changed == 1
 
 
 def send(page: Page, text: str) -> None:
@@ -178,20 +180,28 @@ def test_web_chat_end_to_end(
     expect(page.locator(".msg.user")).to_have_count(3, timeout=WAIT_MS)
     expect(page.locator(".msg.assistant .body pre code")).to_have_text("print('hi')")
     expect(page.locator(".msg.assistant").first.locator(".tool")).to_have_count(2)
+
+    # /new restarts the session: an empty conversation, the old transcript kept on disk.
+    send(page, "/new")
+    expect(page.locator(".msg.notice")).to_contain_text("Started a new session", timeout=WAIT_MS)
+    expect(page.locator(".msg.user, .msg.assistant")).to_have_count(0)
     assert errors == []
     context.close()
 
+    on_a_phone(browser, gateway, fake_openai)
 
-def test_web_chat_on_a_phone(
-    gateway_factory: GatewayFactory, fake_openai: FakeOpenAI, browser: Browser
-) -> None:
-    gateway = gateway_factory()
+
+def on_a_phone(browser: Browser, gateway: Gateway, fake_openai: FakeOpenAI) -> None:
+    """A 390x844 screen: the composer stays visible, the session list slides in."""
     fake_openai.script(Text(["Short answer with `code`.\n\n", "```\nls -la\n```"]))
     context = browser.new_context(
-        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
     )
     page = context.new_page()
-    page.goto(f"{gateway.url}/#token={TOKEN}")
+    page.goto(f"{gateway.url}/?session=agent:main:phone#token={TOKEN}")
     expect(page.locator("#status")).to_have_attribute("data-state", "connected", timeout=WAIT_MS)
     assert "token" not in page.url  # taken out of the address bar at once
     send(page, "Hi from a phone")
