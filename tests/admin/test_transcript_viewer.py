@@ -1,9 +1,13 @@
 """The session transcript viewer: a conversation with safe Markdown, folded tools, usage per
 turn, flags for cut-short answers, pages of turns, and only for staff who may view sessions."""
 
+import gzip
+import json
 import re
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.urls import reverse
@@ -169,3 +173,21 @@ def test_non_staff_and_staff_without_view_permission_are_refused(
     client.force_login(staff)
     page = client.get(_url(session))
     assert page.status_code == 200 and "private words" in page.text
+
+
+def test_an_archived_gzip_transcript_is_read_and_a_damaged_one_is_reported(
+    admin_client: Client, session_with: SessionFactory
+) -> None:
+    session = session_with([])
+    relative = f"archive/sessions/main/{session.session_id.hex}.jsonl.gz"
+    Session.objects.filter(pk=session.pk).update(transcript_path=relative)
+    archived = Path(settings.OPENCLAW_HOME) / relative
+    archived.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(make_entry("message", role="user", content="from the archive"))
+    archived.write_bytes(gzip.compress(line.encode() + b"\n"))
+    page = admin_client.get(_url(session))
+    assert page.status_code == 200 and "from the archive" in page.text
+    archived.write_bytes(b"not gzip at all")
+    page = admin_client.get(_url(session))
+    assert page.status_code == 200
+    assert "The transcript file cannot be read" in page.text
