@@ -167,6 +167,14 @@ def test_web_chat_end_to_end(
     expect(page.locator(".msg.user")).to_have_count(3)
     expect(page.locator(".msg.assistant")).to_have_count(3)
 
+    # A message written while the socket is down is sent once it is back (idempotency key).
+    page.evaluate("window.openclawChat.socket.close()")
+    send(page, "sent while offline")
+    expect(last_answer(page).locator(".body")).to_have_text(
+        "echo: sent while offline", timeout=WAIT_MS
+    )
+    expect(page.locator(".msg.user", has_text="sent while offline")).to_have_count(1)
+
     # A new chat appears in the session list; the old one is still there with its history.
     page.locator("#new-chat").click()
     assert "session=agent%3Amain%3Aweb-" in page.url
@@ -177,7 +185,7 @@ def test_web_chat_end_to_end(
     expect(current).to_have_text("hello there", timeout=WAIT_MS)
     expect(page.locator(".session")).to_have_count(2)
     page.locator('.session[data-key="agent:main:main"]').click()
-    expect(page.locator(".msg.user")).to_have_count(3, timeout=WAIT_MS)
+    expect(page.locator(".msg.user")).to_have_count(4, timeout=WAIT_MS)
     expect(page.locator(".msg.assistant .body pre code")).to_have_text("print('hi')")
     expect(page.locator(".msg.assistant").first.locator(".tool")).to_have_count(2)
 
