@@ -14,7 +14,7 @@ from memory.models import CurationRun
 from memory.sync import MemoryConflict
 from tests.fakes.openai_server import Error, FakeOpenAI, Hang, Text, Usage
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.services, pytest.mark.django_db]
 
 DAY = dt.date(2026, 3, 14)
 MEMORY = "# Memory\n\n- The user likes tea.\n- Meeting with Bob on Friday.\n"
