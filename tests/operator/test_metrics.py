@@ -1,6 +1,7 @@
 """`GET /metrics` on a real gateway process: token-protected Prometheus text that counts turns,
 latency, tokens and errors, and shows live sockets, lanes and the inbound journal."""
 
+import time
 import urllib.error
 import urllib.request
 
@@ -87,3 +88,43 @@ async def test_metrics_count_turns_tokens_latency_errors_and_sockets(
 
     _, _, after = scrape(gateway, f"Bearer {TOKEN}")
     assert value(after, "openclaw_websocket_connections") == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_staff_session_may_read_metrics_and_a_plain_user_may_not() -> None:
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    users = get_user_model()
+    staff = users.objects.create_user("ops", password="x", is_staff=True)
+    plain = users.objects.create_user("visitor", password="x")
+    client = Client()
+    client.force_login(plain)
+    assert client.get("/metrics").status_code == 401
+    client.force_login(staff)
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert "openclaw_inbound_journal_pending 0.0" in response.content.decode()
+
+
+def test_metrics_show_each_channel_account_connection_state(
+    gateway_factory: GatewayFactory,
+) -> None:
+    from tests.fakes.telegram_server import FakeTelegram
+
+    with FakeTelegram() as telegram:
+        gateway = gateway_factory(
+            TELEGRAM_BOT_TOKEN=telegram.token,
+            TELEGRAM_API_URL=telegram.url,
+            TELEGRAM_POLL_TIMEOUT="1",
+        )
+        state = 0.0
+        for _ in range(100):
+            _, _, text = scrape(gateway, f"Bearer {TOKEN}")
+            labels = {"channel": "telegram", "account": "default", "state": "connected"}
+            state = value(text, "openclaw_channel_connection_state", **labels)
+            if state == 1:
+                break
+            time.sleep(0.1)
+        assert state == 1, text
+        gateway.kill()
