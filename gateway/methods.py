@@ -14,7 +14,7 @@ import openclaw
 from agents import services
 from agents.services import NotFound
 from agents.transcripts import read_entries_async
-from gateway import approvals, inflight, runs
+from gateway import approvals, inflight, runs, webjournal
 from gateway.lanes import LanesClosed
 from gateway.protocol import ProtocolError, int_param, optional_str, require_str
 from gateway.ratelimit import check_ws_message
@@ -43,10 +43,13 @@ async def chat_send(conn: Connection, params: dict[str, Any]) -> Result:
         raise ProtocolError("rate_limited", verdict.message)
     key = optional_str(params, "session")
     agent = optional_str(params, "agent", max_len=64)
+    idempotency_key = optional_str(params, "idempotencyKey", max_len=128)
     try:
         session = await runs.open_session(key, agent)
         await conn.subscribe(session.key)
-        accepted = await runs.accept_message(session, text)
+        accepted = await webjournal.send(
+            session, text, key=idempotency_key, sender=_sender(conn.scope)
+        )
     except NotFound as exc:
         raise ProtocolError("not_found", str(exc)) from None
     except LanesClosed as exc:
@@ -59,6 +62,11 @@ async def chat_attach(conn: Connection, params: dict[str, Any]) -> Result:
     key = require_str(params, "session")
     await conn.subscribe(key)  # first: events after this reach the socket; `seq` dedupes
     return {"session": key, "live": inflight.snapshot(key)}
+
+
+def _sender(scope: dict[str, Any]) -> str:
+    user = scope.get("user")
+    return str(user.get_username()) if user is not None and user.is_authenticated else "token"
 
 
 async def chat_abort(conn: Connection, params: dict[str, Any]) -> Result:

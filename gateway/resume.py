@@ -1,7 +1,9 @@
 """After a restart: finish what the journal accepted but never delivered. An answer already in
-the transcript is delivered from where it stopped; a turn that never finished runs again."""
+the transcript is delivered from where it stopped; a turn that never finished (or that a
+shutdown cut: its answer is marked aborted) runs again."""
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -30,6 +32,7 @@ class Pending:
     target: ReplyTarget
     reply_message_id: str
     delivered_chunks: int
+    records: tuple[int, ...] = ()
 
 
 def pending_runs() -> list[Pending]:
@@ -52,13 +55,16 @@ def pending_runs() -> list[Pending]:
             target=ReplyTarget(group[-1].chat_id, group[-1].thread_id, group[-1].message_id),
             reply_message_id=group[0].reply_message_id,
             delivered_chunks=group[0].delivered_chunks,
+            records=tuple(r.pk for r in group),
         )
         for group in runs.values()
     ]
 
 
 def answer_of(entries: list[Entry], run_id: str) -> str | None:
-    """What the run showed the user, if it finished (None if it did not)."""
+    """What the run showed the user, if it finished (None if it did not). An aborted answer
+    whose journal entry is still open was cut by a shutdown, not by the user (a user's abort
+    closes the entry at once): it counts as unfinished."""
     if not run_id:
         return None
     mine = [e for e in entries if e.get("run") == run_id]
@@ -66,7 +72,7 @@ def answer_of(entries: list[Entry], run_id: str) -> str | None:
     if errors:
         return f"⚠️ {errors[-1].get('content', 'Something went wrong.')}"
     finals = [e for e in mine if e["type"] == "message" and e.get("stop_reason")]
-    if not finals or finals[-1].get("stop_reason") == "partial":
+    if not finals or finals[-1].get("stop_reason") in ("partial", "aborted"):
         return None
     if finals[-1].get("stop_reason") == "no_reply":
         return ""
@@ -89,3 +95,8 @@ async def transcript_answer(pending: Pending) -> str | None:
 def rebind(old_run: str, new_run: str, session_key: str) -> None:
     records = InboundRecord.objects.filter(session_key=session_key, status="accepted")
     records.filter(run_id=old_run).update(run_id=new_run)
+
+
+def mark_records_delivered(records: Sequence[int]) -> None:
+    """These journal entries are answered (web chat: the answer is in the transcript)."""
+    InboundRecord.objects.filter(pk__in=records).update(status=InboundRecord.Status.DELIVERED)
