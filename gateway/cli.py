@@ -15,7 +15,7 @@ from django.conf import settings
 from websockets.asyncio.client import ClientConnection
 
 AUTH_REFUSED = 4401
-SERVICE_RESTART = 1012
+SERVICE_RESTART = 4012  # the gateway is restarting (see consumers.CLOSE_SERVICE_RESTART)
 # Binding to every interface is listening, not an address to dial.
 _WILDCARD_BINDS = {"", "0.0.0.0", "::", "[::]"}  # noqa: S104
 
@@ -209,7 +209,7 @@ class ChatClient:
                 "Set OPENCLAW_GATEWAY_TOKEN to the gateway's token."
             )
         if code == SERVICE_RESTART:
-            return ChatFailed(f"The gateway at {self.url} is shutting down (1012); try again soon.")
+            return ChatFailed(f"The gateway at {self.url} is shutting down (4012); try again soon.")
         return ChatFailed(f"The gateway at {self.url} closed the connection (code {code}).")
 
 

@@ -20,9 +20,12 @@ from gateway import resume, router, runs
 from gateway.adapters.base import Adapter, AdapterError, FormattingRejected, with_retries
 from gateway.messages import InboundMessage, ReplyTarget
 from gateway.models import ChannelAccount
-from gateway.runs import session_group
+from gateway.runs import ShutdownMessage, session_group
 
 logger = logging.getLogger(__name__)
+
+# Sent by the runtime at shutdown, after the lanes drained: `serve` returns when it gets here.
+STOP: ShutdownMessage = {"type": "gateway.shutdown"}
 
 State = Literal["idle", "webhook", "connecting", "connected", "reconnecting", "failing", "stopped"]
 # An answer the platform would not take (past one call's retries) is tried again after these
@@ -144,6 +147,8 @@ class PlatformConnection:
         try:
             while True:
                 message = await layer.receive(self.channel_name)
+                if message.get("type") == STOP["type"]:
+                    return  # the gateway is stopping; every event queued before is delivered
                 if message.get("type") == "gateway.event":
                     try:
                         await self.on_event(message["event"], message["data"])
@@ -173,6 +178,8 @@ class PlatformConnection:
             await self._deliver_final(reply, data.get("text", ""))
         elif event == "chat.error":
             self._replies.pop(run, None)
+            if data.get("code") == "restarting":
+                return  # cut by a shutdown: the journal keeps it and the next start answers
             await self._final(reply, reply.text)  # keep what was streamed
             await self.reply_now(reply.target, f"⚠️ {data.get('message', 'Something went wrong.')}")
             await database_sync_to_async(router.mark_delivered)(run)

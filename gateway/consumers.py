@@ -15,7 +15,8 @@ from gateway.runtime import runtime
 logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHORISED = 4401
-CLOSE_SERVICE_RESTART = 1012
+# 1012 means "service restart", but Daphne (Autobahn) sends only 1000 or 3000-4999.
+CLOSE_SERVICE_RESTART = 4012
 
 
 class GatewayConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels is untyped

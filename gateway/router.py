@@ -63,6 +63,13 @@ def _journal_and_admit(message: InboundMessage) -> _Admitted | Routed:
     )
     if account is None:
         return Routed("unknown_account")
+    # The entry commits with its admission (session key): a crash in between must not leave
+    # an entry the resume cannot place, which a redelivery would then take for a duplicate.
+    with transaction.atomic():
+        return _journal_then_admit(message, account)
+
+
+def _journal_then_admit(message: InboundMessage, account: ChannelAccount) -> _Admitted | Routed:
     try:
         with transaction.atomic():
             record = InboundRecord.objects.create(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from django.conf import settings
 
 from agents.llm import ChatModel, OpenAIChatModel
@@ -135,8 +136,7 @@ class GatewayRuntime:
                 self.supervisor.add(f"{name}:in", listener)
             else:
                 await conn.set_state("webhook")  # waiting for the platform to call us
-        if self.connections:
-            self.supervisor.add("resume", self._resume)
+        self.supervisor.add("resume", self._resume)  # last: it runs once the state is running
 
     def _start_scheduler(self) -> None:
         """Reminders and heartbeats (after the platforms: a job due at start may need one)."""
@@ -147,16 +147,35 @@ class GatewayRuntime:
 
     async def _resume(self) -> None:
         """Deliver what the journal accepted before a crash but never delivered."""
+        from gateway.webjournal import resume_web  # webjournal → runs → runtime: a cycle
+
         for pending in await database_sync_to_async(pending_runs)():
             conn = self.connections.get((pending.channel, pending.account_id))
-            if conn is None:
+            if conn is None and pending.channel != "web":
                 continue
             try:
-                await conn.resume(pending)
+                await (resume_web(pending) if conn is None else conn.resume(pending))
             except Exception:
                 logger.exception(
                     "Resuming run %s in %s failed", pending.run_id, pending.session_key
                 )
+
+    async def _flush_connections(self, grace: float = 5.0) -> None:
+        """Let each platform connection deliver the events of the drained runs before its
+        task is cancelled: a send cut midway could reach the user without being journaled,
+        and the next start would send it again."""
+        from gateway.connections import STOP  # connections → runs → runtime: a cycle
+
+        layer = get_channel_layer()
+        serving = []
+        for conn in self.connections.values():
+            entry = self.supervisor.tasks.get(f"{conn.channel}:{conn.account_id}:out")
+            if layer is None or entry is None or entry.task is None or not conn.channel_name:
+                continue
+            await layer.send(conn.channel_name, STOP)  # behind every event already queued
+            serving.append(entry.task)
+        if serving:
+            await asyncio.wait(serving, timeout=grace)
 
     def connection(self, channel: str, account_id: str) -> "PlatformConnection | None":
         return self.connections.get((channel, account_id)) if self.state == "running" else None
@@ -167,6 +186,7 @@ class GatewayRuntime:
         self.state = "stopping"
         assert self._lanes is not None  # noqa: S101  # set by start()
         await self._lanes.drain(settings.OPENCLAW_DRAIN_SECONDS)
+        await self._flush_connections()
         await self.supervisor.stop()
         for conn in self.connections.values():
             try:

@@ -32,11 +32,19 @@ class GatewayServer(daphne.server.Server):  # type: ignore[misc]  # daphne is un
                 await self._close_sockets()
             except Exception:
                 logger.exception("Runtime stop failed")
-            await defer.Deferred.asFuture(
-                super(GatewayServer, self).kill_all_applications(), asyncio.get_running_loop()
-            )
+            await self._cancel_applications()
 
         return defer.Deferred.fromFuture(asyncio.ensure_future(drain_then_kill()))
+
+    async def _cancel_applications(self) -> None:
+        """Daphne's own version fails on a connection whose application was already reaped
+        (its entry has no `application_instance` any more): cancel only the live ones."""
+        instances = [d.get("application_instance") for d in self.connections.values()]
+        alive = [i for i in instances if i is not None and not i.done()]
+        for instance in alive:
+            instance.cancel()
+        if alive:
+            await asyncio.gather(*alive, return_exceptions=True)
 
     async def _close_sockets(self, grace: float = 3.0) -> None:
         """Ask every socket to close (after the events already queued for it), then wait."""
