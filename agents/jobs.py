@@ -74,6 +74,20 @@ def prepare(job: ScheduledJob, *, now: datetime) -> None:
     job.next_run_at = schedule.next_after(now)
 
 
+@dataclass(frozen=True, slots=True)
+class JobInfo:
+    pk: int
+    purpose: str
+    name: str
+    schedule: str
+    zone: str
+    text: str
+    session_key: str
+    enabled: bool
+    next_run: str  # in the job's time zone, "" when none
+    last_status: str
+
+
 def create_job(
     *,
     agent_slug: str,
@@ -86,7 +100,7 @@ def create_job(
     name: str = "",
     created_by: str = "",
     now: datetime | None = None,
-) -> "JobInfo":
+) -> JobInfo:
     """A reminder job for one of the agent's sessions. Raises ScheduleError or JobError."""
     now = now or timezone.now()
     agent = get_agent(agent_slug)
@@ -120,20 +134,6 @@ def create_job(
             created_by=created_by[:255],
         )
     return _info(job, agent)
-
-
-@dataclass(frozen=True, slots=True)
-class JobInfo:
-    pk: int
-    purpose: str
-    name: str
-    schedule: str
-    zone: str
-    text: str
-    session_key: str
-    enabled: bool
-    next_run: str  # in the job's time zone, "" when none
-    last_status: str
 
 
 def _info(job: ScheduledJob, agent: Agent) -> JobInfo:
@@ -179,7 +179,7 @@ def run_now(pks: list[int]) -> int:
 
 def next_due_at() -> datetime | None:
     job = (
-        ScheduledJob.objects.filter(enabled=True, next_run_at__isnull=False)
+        ScheduledJob.objects.filter(enabled=True, agent__enabled=True, next_run_at__isnull=False)
         .order_by("next_run_at")
         .only("next_run_at")
         .first()

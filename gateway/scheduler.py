@@ -67,6 +67,8 @@ async def run_scheduler(poll_seconds: float) -> None:
 
 async def tick(running: set[asyncio.Task[None]] | None = None) -> list[asyncio.Task[None]]:
     """Sync heartbeats, claim the due jobs and start each; returns the started tasks."""
+    if runtime.state != "running":  # stopping: leave due jobs for the next start
+        return []
     now = timezone.now()
     await database_sync_to_async(jobs.sync_heartbeats)(now)
     due: list[DueJob] = await database_sync_to_async(jobs.claim_due)(now)

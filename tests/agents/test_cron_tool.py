@@ -33,10 +33,13 @@ def tool_result(fake: FakeOpenAI) -> str:
     return content
 
 
+def _jobs() -> list[ScheduledJob]:
+    return list(ScheduledJob.objects.filter(purpose="reminder").order_by("pk"))
+
+
 async def jobs() -> list[ScheduledJob]:
-    return await database_sync_to_async(
-        lambda: list(ScheduledJob.objects.filter(purpose="reminder").order_by("pk"))
-    )()
+    found: list[ScheduledJob] = await database_sync_to_async(_jobs)()
+    return found
 
 
 async def test_create_a_daily_job_in_the_agents_time_zone(

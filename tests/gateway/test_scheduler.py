@@ -96,7 +96,7 @@ async def heartbeat(checklist: str | None) -> int:
         heartbeat_enabled=True, heartbeat_minutes=30
     )
     await database_sync_to_async(jobs.sync_heartbeats)()
-    beat = await database_sync_to_async(ScheduledJob.objects.get)(purpose="heartbeat")
+    beat: ScheduledJob = await database_sync_to_async(ScheduledJob.objects.get)(purpose="heartbeat")
     assert (beat.kind, beat.spec, beat.session_key, beat.enabled) == ("every", "1800", BEAT, True)
     return beat.pk
 

@@ -67,7 +67,7 @@ def reminder_jobs(home: Path) -> list[dict[str, Any]]:
 async def test_a_reminder_made_in_web_chat_arrives_on_the_socket(
     gateway_factory: GatewayFactory, fake_openai: FakeOpenAI
 ) -> None:
-    gateway = gateway_factory(**FAST)
+    gateway = gateway_factory(start=True, **FAST)
     fake_openai.script(
         cron(action="create", kind="at", schedule="+2s", text="Stretch your legs"),
         Text("I will remind you."),
@@ -87,7 +87,7 @@ async def test_a_reminder_made_in_web_chat_arrives_on_the_socket(
 async def test_a_reminder_due_while_the_gateway_was_stopped_fires_once_after_restart(
     gateway_factory: GatewayFactory, fake_openai: FakeOpenAI
 ) -> None:
-    first = gateway_factory(**FAST)
+    first = gateway_factory(start=True, **FAST)
     fake_openai.script(
         cron(action="create", kind="every", schedule="1h", text="Water the plants"),
         Text("Every hour, then."),
@@ -104,7 +104,7 @@ async def test_a_reminder_due_while_the_gateway_was_stopped_fires_once_after_res
     manage(first.home, {}, "shell", "-c", code)
 
     fake_openai.script(Text("Water the plants now."))
-    second = gateway_factory(**FAST)
+    second = gateway_factory(start=True, **FAST)
     eventually(lambda: "Water the plants now." in answers(second.home))
     async with second.connect() as ws:  # one more turn: the scheduler had every chance
         end, _ = await ProtocolClient(ws).chat("thanks")
