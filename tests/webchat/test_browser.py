@@ -6,21 +6,18 @@ Screenshots go to test-artifacts/ (kept by CI)."""
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from agents.models import Agent
 from tests.conftest import GatewayFactory
 from tests.fakes.openai_server import FakeOpenAI, Hang, Text, ToolCall, ToolCalls
-from tests.gateway_process import ROOT, TOKEN, Gateway
+from tests.gateway_process import TOKEN, Gateway
+from tests.webchat.conftest import ARTIFACTS
 
 pytestmark = [pytest.mark.e2e]
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = ROOT / "test-artifacts"
 WAIT_MS = 15_000
 
 MARKDOWN = [
@@ -33,20 +30,6 @@ MARKDOWN = [
     '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">\n',
 ]
 COUNT = [f"w{i} " for i in range(60)]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"Debian's chromium is not installed at {CHROMIUM}; the web chat browser test needs "
-            "it (`apt-get install -y chromium`; `make test` installs it when run as root)."
-        )
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        yield browser
-        browser.close()
 
 
 def enable_exec(gateway: Gateway) -> None:

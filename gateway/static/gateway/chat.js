@@ -301,10 +301,10 @@
     clearTimeout(resyncTimer);
     resyncTimer = setTimeout(() => request("chat.attach", { session }, (res) => applyLive(res.live), () => {}), 50);
   }
-  function otherSession(name, d) {
-    if (name === "chat.delta" || name === "chat.tool") busyElsewhere.add(d.session);
-    else if (name === "chat.final" || name === "chat.error") { busyElsewhere.delete(d.session); refreshList(); }
-    renderList();
+  function otherSession(name, d) { // a session shown in the list, not open: mark it busy
+    const busy = busyElsewhere.has(d.session);
+    if ((name === "chat.delta" || name === "chat.tool") && !busy) { busyElsewhere.add(d.session); renderList(); }
+    if (name === "chat.final" || name === "chat.error") { busyElsewhere.delete(d.session); refreshList(); }
   }
 
   // ---- loading a session: history, then what is streaming now ----
