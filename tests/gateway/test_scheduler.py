@@ -18,7 +18,7 @@ from gateway import scheduler
 from tests.fakes.openai_server import FakeOpenAI, Text
 from tests.wsclient import ProtocolClient
 
-pytestmark = [pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 MAIN = "agent:main:main"
 BEAT = "agent:main:heartbeat"
 
@@ -166,3 +166,29 @@ async def test_a_failing_job_is_recorded_and_the_others_still_run(
     assert failed.next_run_at is not None and failed.next_run_at > timezone.now()
     assert ok.last_status == "ok"
     assert last_user(fake_openai) == "[Scheduled reminder] all good"
+
+
+def test_a_due_job_is_claimed_by_one_of_many_concurrent_claims() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    from agents.services import ensure_default_agent
+
+    ensure_default_agent()
+    info = jobs.create_job(
+        agent_slug="main", kind="every", spec="1h", text="once", session_key=MAIN, channel="web"
+    )
+    ScheduledJob.objects.filter(pk=info.pk).update(next_run_at=timezone.now())
+    now = timezone.now()
+
+    def claim() -> int:
+        try:
+            return len(jobs.claim_due(now))
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(4) as pool:
+        claimed = list(pool.map(lambda _: claim(), range(4)))
+    assert sorted(claimed) == [0, 0, 0, 1]
+    assert ScheduledJob.objects.get(pk=info.pk).run_count == 1
