@@ -175,4 +175,4 @@ class CurationRun(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.agent_id}: curation of {self.day:%Y-%m-%d}"
+        return f"{self.agent.slug}: curation of {self.day:%Y-%m-%d}"

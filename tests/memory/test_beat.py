@@ -142,3 +142,24 @@ def test_real_beat_and_worker_run_a_due_schedule_into_a_curation_run(
     log = (workspace / "memory" / f"{DAY}.md").read_text()
     assert log.count("nightly summary") == 1
     assert dt.date.fromisoformat(runs[0][0]) == DAY
+
+
+@pytest.mark.django_db
+def test_the_consistency_check_reports_changed_and_missing_files(workspaces: Path) -> None:
+    from memory import services
+    from memory.tasks import check_memory
+
+    agent = Agent.objects.create(slug="eve", name="Eve")
+    (agent.workspace / "memory").mkdir(parents=True, exist_ok=True)
+    check_memory()
+    settled = check_memory()  # rows for every known file exist now
+    log = agent.workspace / "memory" / "2020-01-01.md"
+    log.write_text("# 2020-01-01\n\n- the axolotl is called Pip\n")
+    assert check_memory() == {"changed": 1, "missing": settled["missing"]}
+    assert [h.path for h in services.search_memory(agent, "axolotl").hits] == [
+        "memory/2020-01-01.md"
+    ]
+    log.unlink()
+    gone = check_memory()
+    assert gone == {"changed": 1, "missing": settled["missing"] + 1}
+    assert check_memory() == {"changed": 0, "missing": gone["missing"]}  # nothing new
