@@ -208,7 +208,11 @@ class ExecApprovalAdmin(admin.ModelAdmin[ExecApproval]):
     search_fields = ["command", "session_key", "run_id"]
     date_hierarchy = "created_at"
     actions = ["approve_selected", "deny_selected"]
-    readonly_fields = [f.name for f in ExecApproval._meta.fields]
+    # The command is shown with configured secrets masked (a model may paste one into it).
+    exclude = ["command"]
+    readonly_fields = [
+        "full_command" if f.name == "command" else f.name for f in ExecApproval._meta.fields
+    ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -221,7 +225,12 @@ class ExecApprovalAdmin(admin.ModelAdmin[ExecApproval]):
 
     @admin.display(description="command")
     def short_command(self, obj: ExecApproval) -> str:
-        return obj.command if len(obj.command) <= 80 else obj.command[:79] + "…"
+        command = redact_text(obj.command)
+        return command if len(command) <= 80 else command[:79] + "…"
+
+    @admin.display(description="command")
+    def full_command(self, obj: ExecApproval) -> str:
+        return format_html("<pre>{}</pre>", redact_text(obj.command))
 
     @admin.action(description="Approve selected commands", permissions=["decide"])
     def approve_selected(self, request: HttpRequest, queryset: QuerySet[ExecApproval]) -> None:

@@ -67,6 +67,12 @@ class Waiting:
 
 
 @dataclass(frozen=True, slots=True)
+class PendingCommand:
+    session_key: str
+    command: str  # secrets masked
+
+
+@dataclass(frozen=True, slots=True)
 class ErrorRow:
     when: datetime | None
     source: str
@@ -317,7 +323,7 @@ def gather_dashboard() -> Dashboard:
         ),
         exec_approvals=Waiting(
             approvals.count(),
-            list(approvals[:LIST_LIMIT]),
+            [PendingCommand(a.session_key, redact_text(a.command)) for a in approvals[:LIST_LIMIT]],
             _admin_url("gateway_execapproval_changelist", status__exact="pending"),
         ),
         curation=_curation(),

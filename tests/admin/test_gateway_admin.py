@@ -1,14 +1,17 @@
 """Gateway records in the admin: secrets never shown or stored as options, the inbound journal
 and the audit trail read-only."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from pytest_django.fixtures import Settings
 
 from agents.services import ensure_default_agent
 from gateway.audit import audit
-from gateway.models import AuditEvent, ChannelAccount, InboundRecord
+from gateway.models import AuditEvent, ChannelAccount, ExecApproval, InboundRecord
 
 pytestmark = pytest.mark.django_db
 
@@ -103,3 +106,24 @@ def test_audit_events_show_their_detail_read_only_and_masked(
     delete = reverse("admin:gateway_auditevent_delete", args=[event.pk])
     assert admin_client.post(delete, {"post": "yes"}).status_code == 403
     assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_a_secret_in_a_command_awaiting_approval_is_masked(
+    admin_client: Client, settings: Settings
+) -> None:
+    settings.SLACK_BOT_TOKEN = SECRET
+    approval = ExecApproval.objects.create(
+        run_id="r1",
+        session_key="agent:main:main",
+        agent_slug="main",
+        command=f"curl -H 'Authorization: {SECRET}' https://slack.com/api/auth.test",
+        expires_at=timezone.now() + timedelta(minutes=5),
+    )
+    for url in (
+        reverse("admin:gateway_execapproval_changelist"),
+        reverse("admin:gateway_execapproval_change", args=[approval.pk]),
+        reverse("admin:index"),
+    ):
+        page = admin_client.get(url).text
+        assert "curl -H &#x27;Authorization: [redacted]&#x27;" in page, url
+        assert SECRET not in page, url
