@@ -4,9 +4,10 @@ re-attach (`chat.attach`) and lose nothing.
 Every run event passes through `observe` on its way to the channel layer (`runs.LayerSink`).
 The running run's text, tool calls and pending approval are kept until its `chat.final` or
 `chat.error` (or until its job ends, whatever happened), split into segments at the tool calls
-(the text of each model call; a page shows them as separate paragraphs). Each `chat.delta` is stamped with
-`seq`, its index within the run: a snapshot says how many deltas its text holds, so the client
-drops the deltas it already has, whichever way the race between subscribing and streaming went.
+(the text of each model call; a page shows them as separate paragraphs). Each `chat.delta` is
+stamped with `seq`, its index within the run: a snapshot says how many deltas its text holds,
+so the client drops the deltas it already has, whichever way the race between subscribing and
+streaming went.
 
 One gateway process runs every lane, so plain process memory is the right place. Lanes run one
 run at a time per session: at most one live run per session key.

@@ -194,3 +194,21 @@ def test_auto_apply_writes_at_once(agent: Agent, day_log: Path, model: FakeOpenA
     assert run is not None and run.status == CurationRun.Status.APPLIED
     assert run.decided_by == "curation:auto-apply"
     assert (agent.workspace / "MEMORY.md").read_text() == PROPOSED
+
+
+def test_the_nightly_task_curates_yesterday_in_the_agents_time_zone(
+    agent: Agent, model: FakeOpenAI
+) -> None:
+    from memory.sync import agent_today
+    from memory.tasks import curate_yesterday
+
+    agent.timezone = "Pacific/Kiritimati"  # UTC+14: its yesterday is often UTC's today
+    agent.save()
+    yesterday = agent_today(agent) - dt.timedelta(days=1)
+    (agent.workspace / "memory" / f"{yesterday}.md").write_text(f"# {yesterday}\n\n- Tea.\n")
+    model.script(Text(answer()))
+    run_id = curate_yesterday("ada")
+    assert run_id is not None
+    run = CurationRun.objects.get(pk=run_id)
+    assert run.day == yesterday and run.status == CurationRun.Status.PENDING
+    assert curate_yesterday("ada") == run_id and len(model.requests) == 1
