@@ -10,16 +10,24 @@ $(PY):
 	"$$(scripts/python.sh)" -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-install: $(PY)
+# Stamps: a second `make run` starts at once; editing pyproject.toml reinstalls.
+$(VENV)/.installed: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e .
+	touch $@
 
-install-dev: $(PY)
+$(VENV)/.installed-dev: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
 
-# First run: migrations, the default agent and workspace, the gateway token, a model check that
-# only warns (`manage.py onboard` interactively sets up the admin user and the provider).
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+# First run: migrations, the admin user `admin` (password generated into OPENCLAW_HOME/admin.password),
+# the default agent and workspace, the gateway token, a model check that only warns
+# (`manage.py onboard` asks for the admin user and the provider interactively).
 run: install
-	$(PY) manage.py onboard --no-input --warn-only --timeout 10
+	$(PY) manage.py onboard --no-input --initial-admin --warn-only --timeout 10
 	$(PY) manage.py gateway
 
 # The web chat test drives Debian's chromium, never a downloaded browser: installed here when

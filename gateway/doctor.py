@@ -171,6 +171,7 @@ def _secret_files() -> Iterator[tuple[Path, str]]:
             yield name.with_name(name.name + suffix), "database journal"
     yield home / "gateway.token", "gateway token file"
     yield home / "secret_key", "secret key file"
+    yield home / "admin.password", "initial admin password file"
     if settings.OPENCLAW_SECRETS_FILE:
         yield Path(settings.OPENCLAW_SECRETS_FILE), "secrets file"
     if settings.OPENCLAW_DOTENV_PATH:
@@ -265,6 +266,28 @@ def _check_accounts() -> Iterator[Finding]:
             )
 
 
+def _check_initial_admin_password() -> Iterator[Finding]:
+    from gateway import onboarding
+
+    try:
+        in_use = onboarding.initial_password_in_use()
+    except DatabaseError:
+        return  # the database findings say why
+    path = onboarding.initial_password_path()
+    if in_use:  # as private as gateway.token (0600, checked above): not a problem by itself
+        yield Finding(
+            "ok",
+            f"The admin user {onboarding.INITIAL_ADMIN!r} logs in with the generated password "
+            f"in {path} (change it in the admin if you like, then delete the file).",
+        )
+    elif in_use is False:
+        yield Finding(
+            "warning",
+            f"{path} no longer holds the admin password (it was changed).",
+            f"rm {path}",
+        )
+
+
 SECURITY_CHECKS: tuple[Callable[[], Iterator[Finding]], ...] = (
     _check_debug,
     _check_secret_key,
@@ -275,6 +298,7 @@ SECURITY_CHECKS: tuple[Callable[[], Iterator[Finding]], ...] = (
     _check_files,
     _check_rates,
     _check_accounts,
+    _check_initial_admin_password,
 )
 
 

@@ -3,6 +3,8 @@ model provider, where the gateway token lives. Plain functions, no prompts, so t
 and the scripted paths (and tests) share them; each is safe to run again.
 """
 
+import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +19,8 @@ from agents.services import ensure_default_agent
 from agents.workspace import BOOTSTRAP_FILES, create_workspace
 
 OPENAI_URL = "https://api.openai.com/v1"
+INITIAL_ADMIN = "admin"
+INITIAL_PASSWORD_FILE = "admin.password"  # noqa: S105  # a file name, not a password
 
 
 class OnboardingError(ValueError):
@@ -84,6 +88,7 @@ def model_choice(
 class AdminResult:
     username: str
     action: str  # created, updated, unchanged
+    password_file: str = ""  # where a generated password was written
 
 
 def ensure_admin(username: str, email: str = "", password: str = "") -> AdminResult:
@@ -120,6 +125,38 @@ def ensure_admin(username: str, email: str = "", password: str = "") -> AdminRes
     if changed:
         user.save()
     return AdminResult(username, "updated" if changed else "unchanged")
+
+
+def initial_password_path() -> Path:
+    return Path(settings.OPENCLAW_HOME) / INITIAL_PASSWORD_FILE
+
+
+def ensure_initial_admin() -> AdminResult | None:
+    """First run without questions (`make run`): when there is no active superuser and no user
+    named `admin`, create `admin` with a generated password written to
+    OPENCLAW_HOME/admin.password (mode 0600, like gateway.token). None when nothing was done."""
+    users = get_user_model()
+    if existing_admin() or users.objects.filter(username=INITIAL_ADMIN).exists():
+        return None
+    path = initial_password_path()
+    password = secrets.token_urlsafe(18)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(password + "\n")
+    os.chmod(path, 0o600)  # O_CREAT's mode does not apply to a file that was already there
+    users.objects.create_superuser(username=INITIAL_ADMIN, email="", password=password)
+    return AdminResult(INITIAL_ADMIN, "created", str(path))
+
+
+def initial_password_in_use() -> bool | None:
+    """Whether admin.password still logs `admin` in (None when there is no such file)."""
+    path = initial_password_path()
+    try:
+        password = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    user = get_user_model().objects.filter(username=INITIAL_ADMIN, is_active=True).first()
+    return bool(user and password and user.check_password(password))
 
 
 def existing_admin() -> str:

@@ -242,6 +242,15 @@ async def reachability_findings(wait: float) -> list[Finding]:
             Finding("warning", "No enabled agent.", "Run `manage.py onboard` to create one.")
         )
     found += await asyncio.gather(*(probe_account(account, wait) for account in accounts))
+    if not accounts:
+        found.append(
+            Finding(
+                "ok",
+                "No chat platform configured: the web chat and `manage.py chat` only (set "
+                "SLACK_BOT_TOKEN, TELEGRAM_BOT_TOKEN or WHATSAPP_ACCESS_TOKEN to add one; "
+                "docs/platforms/).",
+            )
+        )
     found.append(await asyncio.to_thread(probe_broker, wait))
     found.append(probe_lock())
     found += permission_findings()

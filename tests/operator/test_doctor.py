@@ -10,9 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import override_settings
+from pytest_django.fixtures import Settings
 
 from agents.models import Agent
+from gateway.doctor import Finding, security_findings
+from gateway.onboarding import ensure_initial_admin
 from gateway.probes import reachability_findings
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack_server import APP_TOKEN, BOT_TOKEN, FakeSlack
@@ -105,3 +109,25 @@ def test_each_enabled_agent_model_is_checked_with_its_own_settings(
         f"Agent main: Model 'gpt-fake' answers at {fake_openai.base_url}.": "ok",
     }
     assert len(fake_openai.requests) == 1
+
+
+@pytest.mark.django_db
+def test_doctor_names_the_generated_admin_password_and_a_stale_password_file(
+    settings: Settings, tmp_path: Path
+) -> None:
+    settings.OPENCLAW_HOME = tmp_path
+    assert ensure_initial_admin() is not None
+    secret = tmp_path / "admin.password"
+
+    def about_the_file() -> list[Finding]:
+        return [f for f in security_findings() if str(secret) in f.what]
+
+    [finding] = about_the_file()
+    assert finding.severity == "ok" and "logs in with the generated password" in finding.what
+    user = get_user_model().objects.get(username="admin")
+    user.set_password("another-long-passphrase-1")
+    user.save()
+    [finding] = about_the_file()
+    assert finding.severity == "warning" and finding.fix == f"rm {secret}"
+    secret.chmod(0o644)
+    assert any(f"initial admin password file {secret}" in f.what for f in security_findings())

@@ -149,11 +149,40 @@ def test_an_unreachable_model_server_is_named_and_warn_only_keeps_exit_0(home: P
 def test_first_run_defaults_migrate_a_fresh_home_and_only_warn(tmp_path: Path) -> None:
     """What `make run` does before starting the gateway."""
     home = tmp_path / "fresh"
-    proc = onboard(home, "--no-input", "--warn-only", "--timeout", "2")
+    proc = onboard(home, "--no-input", "--initial-admin", "--warn-only", "--timeout", "2")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "No model configured" in proc.stderr
     assert query(home, "SELECT slug FROM agents_agent") == [("main",)]
     assert (home / "workspaces" / "main" / "AGENTS.md").is_file()
+    # The admin user, with a generated password kept like the gateway token.
+    secret = home / "admin.password"
+    password = secret.read_text().strip()
+    assert len(password) >= 20 and secret.stat().st_mode & 0o777 == 0o600
+    assert password not in proc.stdout + proc.stderr
+    assert f"admin (created); password in {secret}" in proc.stdout
+    assert query(home, "SELECT username, is_superuser, is_staff FROM auth_user") == [
+        ("admin", 1, 1)
+    ]
+    # The next start keeps it and still says where the password is (it still logs in).
+    again = onboard(home, "--no-input", "--initial-admin", "--skip-model-check")
+    assert f"admin (exists); password in {secret} until you change it" in again.stdout
+    assert secret.read_text().strip() == password
+    assert query(home, "SELECT count(*) FROM auth_user") == [(1,)]
+
+
+def test_the_initial_admin_is_not_made_when_an_admin_exists(home: Path) -> None:
+    onboard(
+        home,
+        "--no-input",
+        "--admin-username",
+        "boss",
+        "--skip-model-check",
+        DJANGO_SUPERUSER_PASSWORD=PASSWORD,
+    )
+    proc = onboard(home, "--no-input", "--initial-admin", "--skip-model-check")
+    assert "boss (exists)" in proc.stdout
+    assert not (home / "admin.password").exists()
+    assert query(home, "SELECT username FROM auth_user") == [("boss",)]
 
 
 def test_interactive_onboarding_reads_answers_from_the_terminal(

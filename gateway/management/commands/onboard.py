@@ -36,6 +36,12 @@ class Command(BaseCommand):
         admin.add_argument("--admin-username", default="", help="Create or update this admin.")
         admin.add_argument("--admin-email", default="")
         admin.add_argument(
+            "--initial-admin",
+            action="store_true",
+            help="When there is no admin user yet, create `admin` with a generated password "
+            "saved in OPENCLAW_HOME/admin.password (used by make run).",
+        )
+        admin.add_argument(
             "--admin-password-env",
             default=DEFAULT_PASSWORD_ENV,
             metavar="VAR",
@@ -144,7 +150,7 @@ class Command(BaseCommand):
     def _admin(self, options: dict[str, Any]) -> onboarding.AdminResult | None:
         username = options["admin_username"]
         if not username:
-            return None
+            return onboarding.ensure_initial_admin() if options["initial_admin"] else None
         password = options.get("password")
         if password is None:  # scripted: from the named variable, never from a flag
             password = os.environ.get(options["admin_password_env"], "")
@@ -167,10 +173,16 @@ class Command(BaseCommand):
         self, admin: onboarding.AdminResult | None, agent: Agent, options: dict[str, Any]
     ) -> None:
         port = settings.OPENCLAW_PORT
-        if admin is not None:
-            line = f"{admin.username} ({admin.action}); log in at http://127.0.0.1:{port}/admin/"
+        login = f"log in at http://127.0.0.1:{port}/admin/"
+        if admin is not None and admin.password_file:
+            line = f"{admin.username} ({admin.action}); password in {admin.password_file}; {login}"
+        elif admin is not None:
+            line = f"{admin.username} ({admin.action}); {login}"
         elif existing := onboarding.existing_admin():
             line = f"{existing} (exists)"
+            if existing == onboarding.INITIAL_ADMIN and onboarding.initial_password_in_use():
+                path = onboarding.initial_password_path()
+                line += f"; password in {path} until you change it; {login}"
         else:
             line = "none yet: run `manage.py onboard` (interactive) or `createsuperuser`"
         self._row("Admin user", line)
