@@ -1,11 +1,16 @@
-"""Storage faults through a real gateway: the disk refuses a transcript write, or another
-process holds SQLite's write lock for a while. The user gets an answer or a clear error, the
+"""Storage faults through a real gateway: the disk refuses a transcript write (full, or the
+transcript directory turned read-only), or another process holds SQLite's write lock for a
+while. The user gets an answer or a clear error, the
 session answers its next message, what was accepted stays, and the gateway keeps running."""
 
 import asyncio
+import ctypes
+import os
 import resource
+import shutil
 import signal
 import sqlite3
+import subprocess
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -76,6 +81,63 @@ async def test_a_full_disk_on_a_transcript_write_is_a_clear_error_and_the_sessio
 
     with path.open("r+b") as handle:  # room again
         handle.truncate(before)
+    end, _ = await chat(gateway, "third", session)
+    assert end["event"] == "chat.final" and end["data"]["text"] == "echo: third"
+    said = [e.get("content") for e in read_entries(path) if e["type"] == "message"]
+    assert said == ["first", "echo: first", "third", "echo: third"]
+    alive(gateway)
+
+
+MS_REC, MS_PRIVATE = 0x4000, 0x40000
+
+
+def own_mount_namespace() -> None:
+    """For the gateway's child process: a mount namespace of its own with private propagation,
+    so a read-only bind mount made in it (through nsenter) is seen by the gateway alone and goes
+    away with the process."""
+    os.unshare(os.CLONE_NEWNS)
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        raise OSError(ctypes.get_errno(), "mount --make-rprivate /")
+
+
+def may_mount() -> bool:
+    if shutil.which("nsenter") is None or shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+def in_gateway_namespace(gateway: Gateway, *command: str) -> None:
+    assert gateway.proc is not None
+    pid = str(gateway.proc.pid)
+    subprocess.run(["nsenter", "-t", pid, "-m", "--", *command], check=True, timeout=30)
+
+
+@pytest.mark.skipif(not may_mount(), reason="needs mount namespaces (root or CAP_SYS_ADMIN)")
+async def test_a_read_only_transcript_directory_is_a_clear_error_and_the_session_recovers(
+    gateway_factory: GatewayFactory, fake_openai: FakeOpenAI
+) -> None:
+    gateway = gateway_factory(start=False)
+    gateway.preexec = own_mount_namespace
+    gateway.start()
+    session = "agent:main:readonly"
+    end, _ = await chat(gateway, "first", session)
+    assert end["event"] == "chat.final" and end["data"]["text"] == "echo: first"
+    path = transcript_of(gateway)
+    before = path.read_bytes()
+
+    folder = str(path.parent)  # writes there now fail with EROFS, as on a disk remounted ro
+    in_gateway_namespace(gateway, "mount", "--bind", "-o", "ro", folder, folder)
+    end, _ = await chat(gateway, "second", session)
+    assert end["event"] == "chat.error", end
+    assert end["data"]["code"] == "storage"
+    assert "could not be saved (Read-only file system)" in end["data"]["message"]
+    assert path.read_bytes() == before  # not a byte written
+    assert len(fake_openai.requests) == 1  # the model was not asked to answer the unsaved turn
+    alive(gateway)
+
+    in_gateway_namespace(gateway, "umount", folder)  # writable again
     end, _ = await chat(gateway, "third", session)
     assert end["event"] == "chat.final" and end["data"]["text"] == "echo: third"
     said = [e.get("content") for e in read_entries(path) if e["type"] == "message"]
