@@ -208,6 +208,14 @@ def on_a_phone(browser: Browser, gateway: Gateway, fake_openai: FakeOpenAI) -> N
     page.locator("#menu").click()
     expect(page.locator("#menu")).to_have_attribute("aria-expanded", "true")
     expect(page.locator('.session[aria-current="page"]')).to_be_in_viewport()
+    # The drawer slides in (0.2 s): wait until it is all on screen, not half-way.
+    page.wait_for_function(
+        "() => { const r = document.getElementById('sidebar').getBoundingClientRect();"
+        " return r.left === 0 && r.right <= innerWidth; }",
+        timeout=WAIT_MS,
+    )
+    expect(page.locator("#sidebar .brand")).to_be_in_viewport(ratio=1)
+    expect(page.locator('.session[aria-current="page"]')).to_be_in_viewport(ratio=1)
     page.screenshot(path=str(ARTIFACTS / "webchat-phone-sessions.png"))
     page.locator("#scrim").click(position={"x": 370, "y": 400})
     expect(page.locator("#menu")).to_have_attribute("aria-expanded", "false")
