@@ -38,3 +38,9 @@ class Channel(filesystem.Channel):
 
 class Transport(filesystem.Transport):
     Channel = Channel
+
+    @property
+    def default_connection_params(self) -> dict[str, object]:
+        # A folder, not a host: without this kombu warns "No hostname was supplied" on every
+        # connection (each task sent from the admin or a command).
+        return {}
