@@ -1,0 +1,141 @@
+"""Profile the gateway's turn path in one process: CPU per turn and where it goes.
+
+    .venv/bin/python bench/profile_turn.py [--turns 300] [--pyinstrument FILE.txt] [--cprofile N]
+        [--cprofile-out FILE.prof]
+
+The same code a `chat.send` runs once the frame is parsed: `runs.open_session`, then `run_turn`
+with the session's tools, the real `OpenAIChatModel` against bench/fake_model.py (0 ms) and the
+gateway's channel layer as the event sink, on a freshly migrated OPENCLAW_HOME. What is left out
+is Daphne and the WebSocket, so the figure is the agent side of scenario (a). CPU time
+(`time.process_time`, all threads) is reported next to wall time because it is what a loaded
+machine does not distort; the DB queries per turn are counted too.
+"""
+
+import argparse
+import asyncio
+import cProfile
+import os
+import pstats
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.harness import MODEL, FakeModel, gateway_env  # noqa: E402
+from tests.gateway_process import migrate  # noqa: E402
+
+
+def setup(home: Path, fake: FakeModel) -> None:
+    migrate(home)
+    os.environ.update(gateway_env(home, fake))
+    import django
+
+    django.setup()
+
+
+async def turns(n: int, sessions: int, prefix: str) -> None:
+    from agents.loop import TurnRequest, run_turn
+    from gateway import runs
+    from gateway.runtime import runtime
+
+    for i in range(n):
+        session = await runs.open_session(f"agent:main:{prefix}{i % sessions}", None)
+        request = TurnRequest(run_id=runs.new_run_id(), session=session, texts=(f"hi {i}",))
+        sink = runs.LayerSink(runs.session_group(session.key))
+        await run_turn(request, runtime.model, sink, runs.tools_for(session))
+
+
+async def count_hops(n: int) -> float:
+    """Calls handed to a worker thread per turn (`asyncio.to_thread`, `database_sync_to_async`):
+    each costs a context switch and a GIL hand-over under load."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    calls = 0
+    submit = ThreadPoolExecutor.submit
+
+    def counting(self: ThreadPoolExecutor, *args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        return submit(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    ThreadPoolExecutor.submit = counting  # type: ignore[assignment,method-assign]
+    try:
+        await turns(n, 1, "h")
+    finally:
+        ThreadPoolExecutor.submit = submit  # type: ignore[method-assign]
+    return calls / n
+
+
+async def count_queries(n: int) -> float:
+    """Queries per turn, counted on the connection of the thread every ORM call runs in
+    (`database_sync_to_async` is thread-sensitive: one thread, one connection)."""
+    from channels.db import database_sync_to_async
+    from django.db import connection
+
+    def debug(on: bool) -> int:  # runs in the ORM's thread
+        connection.force_debug_cursor = on
+        count = len(connection.queries)
+        if not on and os.environ.get("PROFILE_SHOW_SQL"):
+            print("\n".join(q["sql"][:200] for q in connection.queries[-8:]))
+        connection.queries_log.clear()
+        return count
+
+    await database_sync_to_async(debug)(True)
+    await turns(n, 1, "q")
+    queries: int = await database_sync_to_async(debug)(False)
+    return queries / n
+
+
+async def run(args: argparse.Namespace, fake: FakeModel) -> None:
+    # One event loop throughout: the model client's connection pool belongs to its loop.
+    await fake.configure(latency_ms=0, reply_words=0)
+    await turns(30, args.sessions, "warm")  # first turns, caches, connections
+    print(f"model {MODEL}; {args.turns} turns over {args.sessions} sessions")
+    print(f"DB queries per later turn: {await count_queries(20):.1f}")
+    print(f"thread hops per later turn: {await count_hops(20):.1f}")
+    c0, w0 = time.process_time(), time.perf_counter()
+    await turns(args.turns, args.sessions, "t")
+    cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+    print(f"CPU per turn {1000 * cpu / args.turns:.2f} ms, wall {1000 * wall / args.turns:.2f} ms")
+    if args.pyinstrument:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.0005, async_mode="disabled")
+        profiler.start()
+        await turns(args.turns, args.sessions, "p")
+        profiler.stop()
+        args.pyinstrument.write_text(profiler.output_text(unicode=False, show_all=False))
+        print(f"pyinstrument profile in {args.pyinstrument}")
+    if args.cprofile:
+        prof = cProfile.Profile(time.process_time)
+        prof.enable()
+        await turns(args.turns, args.sessions, "c")
+        prof.disable()
+        if args.cprofile_out:
+            prof.dump_stats(args.cprofile_out)
+        pstats.Stats(prof).sort_stats("tottime").print_stats(args.cprofile)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--turns", type=int, default=300)
+    parser.add_argument("--sessions", type=int, default=15, help="sessions the turns rotate over")
+    parser.add_argument("--pyinstrument", type=Path, help="write a pyinstrument text profile")
+    parser.add_argument("--cprofile", type=int, default=0, help="print the top N by own time")
+    parser.add_argument("--cprofile-out", type=Path, help="also save the cProfile stats here")
+    args = parser.parse_args()
+    fake = FakeModel()
+    try:
+        with tempfile.TemporaryDirectory(prefix="openclaw-profile-") as tmp:
+            setup(Path(tmp), fake)
+            asyncio.run(run(args, fake))
+    finally:
+        fake.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
