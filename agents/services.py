@@ -148,6 +148,14 @@ def open_session(
     slug = agent_slug_of(key)
     if slug is None:
         raise NotFound(f"Malformed session key {key!r}: expected agent:<agent>:<name>.")
+    # Every turn opens its session: an existing one comes with its agent in one query.
+    session = (
+        Session.objects.select_related("agent")
+        .filter(key=key, status=Session.Status.ACTIVE, agent__slug=slug, agent__enabled=True)
+        .first()
+    )
+    if session is not None:
+        return _ref(session, session.agent), False
     agent = get_agent(slug)
     session = Session.objects.filter(key=key, status=Session.Status.ACTIVE).first()
     created = False
