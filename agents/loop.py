@@ -31,11 +31,13 @@ from agents.transcripts import (
     Entry,
     TranscriptWriteError,
     Usage,
+    append_entries,
     append_entries_async,
     make_entry,
+    read_entries,
     read_entries_async,
 )
-from agents.workspace import read_bootstrap_files
+from agents.workspace import WorkspaceFile, read_bootstrap_files
 from memory import services as memory
 
 logger = logging.getLogger(__name__)
@@ -139,10 +141,30 @@ def _version(path: Path) -> tuple[int, int]:
     return (info.st_mtime_ns, info.st_size)
 
 
-async def _working_memory(slug: str, path: Path) -> str:
+@dataclass(frozen=True, slots=True)
+class _Disk:
+    """What a model call reads from disk."""
+
+    files: list[WorkspaceFile]
+    memory_version: tuple[int, int]
+    entries: list[Entry]
+
+
+def _write_and_read(
+    transcript: Path, pending: list[Entry], workspace: Path, *, fsync: bool
+) -> _Disk:
+    """Append `pending` to the transcript, then read the bootstrap files, MEMORY.md's version
+    and the transcript: the file I/O of a model call in one thread hop, not five."""
+    if pending:
+        append_entries(transcript, pending, fsync=fsync)
+    return _Disk(
+        read_bootstrap_files(workspace), _version(workspace / "MEMORY.md"), read_entries(transcript)
+    )
+
+
+async def _working_memory(slug: str, version: tuple[int, int]) -> str:
     """MEMORY.md through the memory app (which syncs a changed file into its row), skipping
-    that round trip while the file is unchanged on disk."""
-    version = await asyncio.to_thread(_version, path)
+    that round trip while the file is unchanged on disk (`version`: its mtime and size)."""
     seen = _memory_seen.get(slug)
     if seen is not None and seen[0] == version:
         return seen[1]
@@ -168,6 +190,9 @@ class _Turn:
         self.silent = False
         self.ended = False  # chat.final or chat.error went out
         self.round_start = 0  # index in `parts` where the current round's text begins
+        # User messages not yet on disk: written first by the next append or model call.
+        self.pending: list[Entry] = []
+        self.now = _now(self.session.agent.timezone)  # one clock per turn: rounds share a prefix
         # The tool specs are the same every round: built and measured once per turn.
         self.specs = [tool_spec(t) for t in self.tools]
         self.spec_tokens = sum(estimate_tokens(str(spec)) for spec in self.specs)
@@ -178,8 +203,9 @@ class _Turn:
 
     async def append(self, *entries: Entry) -> None:
         await append_entries_async(
-            self.path, list(entries), fsync=settings.OPENCLAW_TRANSCRIPT_FSYNC
+            self.path, [*self.pending, *entries], fsync=settings.OPENCLAW_TRANSCRIPT_FSYNC
         )
+        self.pending = []
 
     async def run(self) -> TurnOutcome:
         try:
@@ -233,13 +259,10 @@ class _Turn:
         for round_no in range(agent.max_tool_rounds + 1):
             last_round = round_no == agent.max_tool_rounds
             steer = self.request.steering.take() if self.request.steering else []
-            if steer:
-                await self.append(
-                    *(
-                        make_entry("message", role="user", content=t, run=self.request.run_id)
-                        for t in steer
-                    )
-                )
+            self.pending += [
+                make_entry("message", role="user", content=t, run=self.request.run_id)
+                for t in steer
+            ]
             messages = await self._messages(tools)
             if last_round and tools:
                 messages.append({"role": "system", "content": LAST_ROUND_NOTE})
@@ -251,7 +274,8 @@ class _Turn:
         raise AssertionError("unreachable: the last round offers no tools")  # pragma: no cover
 
     async def _open(self) -> None:
-        """Session start context (first turn only) and the user's message(s) go to disk first."""
+        """Session start context (first turn only) and the user's message(s) go to disk first
+        (with the first model call's reads, or before anything else written)."""
         entries: list[Entry] = []
         if not self.path.exists():
             notes = await database_sync_to_async(memory.session_start_context)(
@@ -263,22 +287,32 @@ class _Turn:
             make_entry("message", role="user", content=t, run=self.request.run_id)
             for t in self.request.texts
         ]
-        await self.append(*entries)
+        self.pending += entries
 
-    async def _inputs(self) -> PromptInputs:
+    async def _read(self) -> _Disk:
+        disk = await asyncio.to_thread(
+            _write_and_read,
+            self.path,
+            self.pending,
+            Path(self.session.agent.workspace),
+            fsync=settings.OPENCLAW_TRANSCRIPT_FSYNC,
+        )
+        self.pending = []
+        return disk
+
+    async def _inputs(self, disk: _Disk) -> PromptInputs:
         agent = self.session.agent
-        files = await asyncio.to_thread(read_bootstrap_files, Path(agent.workspace))
         working = None
         if not self.session.is_group or agent.memory_in_groups:
-            working = await _working_memory(agent.slug, Path(agent.workspace) / "MEMORY.md")
+            working = await _working_memory(agent.slug, disk.memory_version)
         return PromptInputs(
             agent_name=agent.name,
             instructions=agent.instructions,
-            files=files,
+            files=disk.files,
             file_cap=settings.OPENCLAW_BOOTSTRAP_FILE_CHARS,
             total_cap=settings.OPENCLAW_BOOTSTRAP_TOTAL_CHARS,
             memory=working,
-            now=_now(agent.timezone),
+            now=self.now,
             channel=self.request.channel,
             session_key=self.session.key,
             sender=self.request.sender,
@@ -293,8 +327,9 @@ class _Turn:
     async def _messages(
         self, tools: Sequence[Tool], *, force_compact: bool = False
     ) -> list[dict[str, Any]]:
-        inputs = await self._inputs()
-        entries = await read_entries_async(self.path)
+        disk = await self._read()
+        inputs = await self._inputs(disk)
+        entries = disk.entries
         budget = self._budget(tools)
         system_tokens = estimate_tokens(inputs.instructions) + sum(
             estimate_tokens(f.content) for f in inputs.files
