@@ -206,7 +206,14 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django": {"level": "WARNING"}, "daphne": {"level": "WARNING"}},
+    # The HTTP clients log every request at INFO: one line per model call that says nothing
+    # a failure would not (20 µs of CPU each, bench/README.md); their warnings still show.
+    "loggers": {
+        "django": {"level": "WARNING"},
+        "daphne": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},
+    },
 }
 
 # --- openclaw ---------------------------------------------------------------------------
