@@ -28,7 +28,9 @@ def test_sync_reindex_and_search(agent: Agent) -> None:
 
     out, err = _call("reindex", "--agent", "ada")
     assert out.strip() == "Indexed 1 chunks."
-    assert "[##############################] 2/2" in err
+    assert (
+        err == ""
+    )  # the progress bar is drawn on a terminal only (tests/operator/test_progress.py)
 
     out, _ = _call("search", "miso", "--agent", "ada", "--json")
     payload = json.loads(out)

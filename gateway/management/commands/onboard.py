@@ -14,12 +14,16 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.commands.migrate import Command as MigrateCommand
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
 
 from agents.models import Agent
 from gateway import onboarding
 from gateway.doctor import Finding
 from gateway.onboarding import PROVIDERS, ModelChoice, OnboardingError
 from gateway.probes import agent_model_settings, probe_model
+from gateway.progress import ProgressBar
 
 DEFAULT_PASSWORD_ENV = "DJANGO_SUPERUSER_PASSWORD"  # noqa: S105  # a variable name, not a password
 
@@ -79,7 +83,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        call_command("migrate", verbosity=0, interactive=False)
+        self._migrate()
         interactive = not options["no_input"]
         try:
             if interactive:
@@ -95,6 +99,26 @@ class Command(BaseCommand):
             self.stdout.write("Model check skipped (--skip-model-check).")
             return
         self._check(agent, options)
+
+    def _migrate(self) -> None:
+        """Apply migrations, with a progress bar on a terminal (a first run applies dozens)."""
+        connection = connections[DEFAULT_DB_ALIAS]
+        executor = MigrationExecutor(connection)
+        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        connection.close()
+        tty = self.stdout.isatty()
+        if plan and tty:
+            self.stdout.write(f"Applying {len(plan)} database migrations…")
+        bar = ProgressBar(len(plan), lambda text: self.stdout.write(text, ending=""), tty)
+
+        class Migrate(MigrateCommand):
+            def migration_progress_callback(
+                self, action: str, migration: Any = None, fake: bool = False
+            ) -> None:
+                if action == "apply_success" and migration is not None:
+                    bar.step(f"{migration.app_label}.{migration.name}")
+
+        call_command(Migrate(), verbosity=0, interactive=False)
 
     # --- questions (interactive only) ---------------------------------------------------
 

@@ -3,36 +3,15 @@
 import asyncio
 import json
 from argparse import ArgumentParser
-from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from agents.services import NotFound
+from gateway.progress import ProgressBar
 from memory import services
 from memory.embeddings import embed_pending, embed_query
-
-
-class ProgressBar:
-    """A one-line bar (redrawn in place on a terminal, only the final line otherwise)."""
-
-    def __init__(self, total: int, write: Callable[[str], None], tty: bool, width: int = 30):
-        self.total, self.done, self.write, self.tty, self.width = (
-            max(total, 1),
-            0,
-            write,
-            tty,
-            width,
-        )
-
-    def step(self, label: str = "") -> None:
-        self.done += 1
-        if self.tty or self.done >= self.total:
-            filled = self.width * min(self.done, self.total) // self.total
-            bar = "#" * filled + "-" * (self.width - filled)
-            end = "\n" if self.done >= self.total else ""
-            self.write(f"\r[{bar}] {self.done}/{self.total} {label[:40]:<40}{end}")
 
 
 class Command(BaseCommand):
