@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import Sum
 from django.utils import timezone
 
-from agents.models import DailyUsage, Session
+from agents.models import DailyUsage, ModelPrice, Session
 from gateway.cli import printable, readyz_url
 from gateway.models import ChannelAccount, PairingRequest
 
@@ -85,6 +85,7 @@ def gather_status() -> dict[str, Any]:
             }
             for r in pending[:50]
         ],
+        "prices_set": ModelPrice.objects.exists(),
         "gateway": fetch_runtime(),
     }
 
@@ -100,7 +101,20 @@ def table(headers: tuple[str, ...], rows: list[tuple[Any, ...]], width: int = 40
 
 
 def render_status(status: dict[str, Any]) -> list[str]:
-    lines = ["Channel accounts"]
+    gateway = status["gateway"]
+    usage = status["usage_today"]
+    cost = f"cost {Decimal(usage['cost']):.4f}"
+    if not status.get("prices_set", True):
+        cost += " (no model prices set: Agents > Model prices in the admin)"
+    lines = [
+        *_render_gateway(gateway),
+        f"Sessions active today: {status['sessions_active_today']:,}",
+        f"Today ({usage['day']}): {usage['turns']:,} turns, {usage['prompt_tokens']:,} prompt "
+        f"+ {usage['completion_tokens']:,} completion tokens, {cost}",
+        "",
+        "Channel accounts",
+    ]
+    live = (gateway or {}).get("channels") or {}
     channels = status["channels"]
     lines += (
         table(
@@ -111,30 +125,28 @@ def render_status(status: dict[str, Any]) -> list[str]:
                     c["account"],
                     c["name"],
                     "yes" if c["enabled"] else "no",
-                    c["state"],
+                    # the running gateway's view is fresher than the last one it saved
+                    live.get(f"{c['channel']}:{c['account']}", {}).get("state") or c["state"],
                     c["last_error"],
                 )
                 for c in channels
             ],
         )
         if channels
-        else ["  none configured"]
+        else ["  none configured: the web chat and `manage.py chat` only (docs/platforms/)"]
     )
-    lines += ["", f"Sessions active today: {status['sessions_active_today']}"]
     recent = status["recent_sessions"]
     if recent:
+        lines += ["", "Recent sessions"]
         lines += table(
             ("KEY", "TURNS", "TOKENS", "LAST ACTIVE"),
-            [(s["key"], s["turns"], s["tokens"], _local(s["last_active"])) for s in recent],
+            [
+                (s["key"], f"{s['turns']:,}", f"{s['tokens']:,}", _local(s["last_active"]))
+                for s in recent
+            ],
             width=60,
         )
-    usage = status["usage_today"]
-    lines += [
-        "",
-        f"Today ({usage['day']}): {usage['turns']} turns, {usage['prompt_tokens']} prompt + "
-        f"{usage['completion_tokens']} completion tokens, cost {usage['cost']}",
-        "",
-    ]
+    lines.append("")
     pairing = status["pending_pairing"]
     if pairing:
         lines.append("Pending pairing requests (manage.py pairing approve CODE)")
@@ -147,19 +159,9 @@ def render_status(status: dict[str, Any]) -> list[str]:
         )
     else:
         lines.append("Pending pairing requests: none")
-    lines += ["", *_render_gateway(status["gateway"])]
-    return lines
-
-
-def _render_gateway(gateway: dict[str, Any] | None) -> list[str]:
-    if gateway is None:
-        return [f"Gateway: not running (nothing answers {readyz_url()})"]
-    lines = [
-        f"Gateway: {gateway.get('runtime')} (database {gateway.get('database')}), "
-        f"runs busy {gateway.get('runs_busy', 0)}, queued {gateway.get('runs_queued', 0)}"
-    ]
-    tasks = gateway.get("tasks") or {}
+    tasks = (gateway or {}).get("tasks") or {}
     if tasks:
+        lines += ["", "Gateway tasks"]
         lines += table(
             ("TASK", "STATE", "RESTARTS", "LAST ERROR"),
             [
@@ -168,6 +170,18 @@ def _render_gateway(gateway: dict[str, Any] | None) -> list[str]:
             ],
         )
     return lines
+
+
+def _render_gateway(gateway: dict[str, Any] | None) -> list[str]:
+    if gateway is None:
+        return [f"Gateway: not running (nothing answers {readyz_url()})"]
+    broker = (gateway.get("broker") or {}).get("state", "unknown")
+    return [
+        f"Gateway: {gateway.get('runtime')} (database {gateway.get('database')}, "
+        f"Celery broker {broker})",
+        f"Lanes: {gateway.get('runs_busy', 0):,} busy, {gateway.get('runs_queued', 0):,} "
+        "messages queued",
+    ]
 
 
 def _local(iso: str) -> str:
