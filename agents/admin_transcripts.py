@@ -105,6 +105,9 @@ class SessionAdmin(admin.ModelAdmin[Session]):
     ]
     date_hierarchy = "last_active_at"
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # sessions start when someone writes; chat.send or /new makes one
+
     def get_readonly_fields(self, request: HttpRequest, obj: Session | None = None) -> Any:
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None:  # what identifies the conversation is fixed once it exists

@@ -191,3 +191,11 @@ def test_an_archived_gzip_transcript_is_read_and_a_damaged_one_is_reported(
     page = admin_client.get(_url(session))
     assert page.status_code == 200
     assert "The transcript file cannot be read" in page.text
+
+
+def test_sessions_are_not_added_by_hand_in_the_admin(admin_client: Client) -> None:
+    """A session starts when someone writes (or with /new); an empty row made in the admin
+    would have no transcript."""
+    assert admin_client.get(reverse("admin:agents_session_add")).status_code == 403
+    changelist = admin_client.get(reverse("admin:agents_session_changelist")).text
+    assert reverse("admin:agents_session_add") not in changelist
