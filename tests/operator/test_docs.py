@@ -77,3 +77,22 @@ def test_readme_links_the_docs() -> None:
     readme = read("README.md")
     missing = [doc for doc in DOCS if f"]({doc})" not in readme]
     assert not missing, f"README does not link {missing}"
+
+
+def test_the_docs_index_links_every_page() -> None:
+    index = read("docs/README.md")
+    missing = [doc for doc in DOCS if f"]({doc.removeprefix('docs/')})" not in index]
+    assert not missing, f"docs/README.md does not link {missing}"
+    assert "](docs/README.md)" in read("README.md")
+
+
+def test_the_docs_index_lists_every_management_command() -> None:
+    commands = {
+        path.stem
+        for app in ("gateway", "agents", "memory")
+        for path in (ROOT / app / "management" / "commands").glob("*.py")
+        if not path.name.startswith("_")
+    }
+    index = read("docs/README.md")
+    assert commands, "no management commands found"
+    assert not [c for c in sorted(commands) if f"| `{c}`" not in index]
