@@ -144,13 +144,19 @@ def _contact_names(contacts: object) -> dict[str, str]:
     return names
 
 
+def _string(raw: Mapping[str, Any], key: str) -> str:
+    """A field Meta always sends as a string; anything else counts as missing."""
+    value = raw.get(key)
+    return value if isinstance(value, str) else ""
+
+
 def _message(account_id: str, raw: dict[str, Any], names: dict[str, str]) -> InboundMessage | None:
-    sender, message_id, kind = str(raw.get("from", "")), str(raw.get("id", "")), raw.get("type")
+    sender, message_id, kind = _string(raw, "from"), _string(raw, "id"), _string(raw, "type")
     if not sender or not message_id or kind in IGNORED_KINDS:
         return None
     text, unsupported = _text_of(raw), ""
     if not text:
-        unsupported = MEDIA_KINDS.get(str(kind), "this kind of message")
+        unsupported = MEDIA_KINDS.get(kind, "this kind of message")
         if kind == "audio" and isinstance(raw.get("audio"), dict) and raw["audio"].get("voice"):
             unsupported = "voice message"
     return InboundMessage(
@@ -167,16 +173,17 @@ def _message(account_id: str, raw: dict[str, Any], names: dict[str, str]) -> Inb
 
 def _text_of(raw: dict[str, Any]) -> str:
     """The text of a text message, or of a tapped button / list row (they read as text)."""
-    kind, body = raw.get("type"), raw.get(str(raw.get("type")))
+    kind = _string(raw, "type")
+    body = raw.get(kind) if kind else None
     if not isinstance(body, dict):
         return ""
     if kind == "text":
-        return str(body.get("body", ""))
+        return _string(body, "body")
     if kind == "button":
-        return str(body.get("text", ""))
+        return _string(body, "text")
     if kind == "interactive":
         reply = body.get("button_reply") or body.get("list_reply")
-        return str(reply.get("title", "")) if isinstance(reply, dict) else ""
+        return _string(reply, "title") if isinstance(reply, dict) else ""
     return ""
 
 

@@ -187,6 +187,34 @@ def test_status_callbacks_reactions_and_junk_yield_nothing(payload: dict[str, ob
     assert parse_webhook("default", payload) == []
 
 
+def _raw_message(**fields: object) -> dict[str, object]:
+    message = {"from": USER, "id": "wamid.T", "type": "text", "text": {"body": "hi"}} | fields
+    return envelope(PHONE, {"messages": [message]})
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [  # found by the webhook fuzzer: a list or a dict as `type` was a 500
+        {"type": []},
+        {"type": {"a": 1}},
+        {"type": None},
+        {"text": {"body": ["not", "text"]}},
+        {"text": {"body": 7}},
+        {"type": "interactive", "interactive": {"button_reply": {"title": 3}}},
+    ],
+)
+def test_fields_of_the_wrong_type_are_not_text(fields: dict[str, object]) -> None:
+    [(_, message)] = parse_webhook("default", _raw_message(**fields))
+    assert (message.text, message.unsupported) == ("", "this kind of message")
+
+
+@pytest.mark.parametrize(
+    "fields", [{"from": None}, {"from": 15550001}, {"id": ["w"]}, {"id": None}]
+)
+def test_a_sender_or_id_that_is_not_a_string_yields_nothing(fields: dict[str, object]) -> None:
+    assert parse_webhook("default", _raw_message(**fields)) == []
+
+
 def test_every_entry_and_change_is_read_in_order() -> None:
     first = text_message(PHONE, USER, "wamid.1", "one")
     second = envelope(
