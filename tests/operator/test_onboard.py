@@ -152,6 +152,7 @@ def test_first_run_defaults_migrate_a_fresh_home_and_only_warn(tmp_path: Path) -
     proc = onboard(home, "--no-input", "--initial-admin", "--warn-only", "--timeout", "2")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "No model configured" in proc.stderr
+    assert "Checking the model" not in proc.stdout  # no call is made without a model
     assert query(home, "SELECT slug FROM agents_agent") == [("main",)]
     assert (home / "workspaces" / "main" / "AGENTS.md").is_file()
     # The admin user, with a generated password kept like the gateway token.

@@ -233,9 +233,10 @@ class Command(BaseCommand):
 
     def _check(self, agent: Agent, options: dict[str, Any]) -> None:
         call = agent_model_settings(agent, options["timeout"])
-        self.stdout.write(
-            f"Checking the model with one short call (up to {options['timeout']:g} s)…"
-        )
+        if call.model:  # without one, the probe answers at once with what to set
+            self.stdout.write(
+                f"Checking the model with one short call (up to {options['timeout']:g} s)…"
+            )
         finding: Finding = asyncio.run(probe_model(call, options["timeout"]))
         if finding.severity == "ok":
             self.stdout.write(self.style.SUCCESS(f"ok: {finding.what}"))
