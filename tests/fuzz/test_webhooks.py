@@ -7,6 +7,7 @@ afterwards a valid message on each platform is still answered by a turn."""
 import hashlib
 import hmac
 import json
+import os
 import socket
 import time
 from collections.abc import Iterator
@@ -26,15 +27,17 @@ from tests.fakes.telegram_server import FakeTelegram
 from tests.fakes.whatsapp_server import FakeWhatsApp, text_message
 from tests.gateway_process import ROOT, Gateway
 
-pytestmark = pytest.mark.e2e
-
 SLACK_SECRET = "fuzz-slack-signing-secret"
 TELEGRAM_TOKEN = "123:fake"
 TELEGRAM_SECRET = "fuzz-telegram-secret"
 WA_SECRET = "fuzz-whatsapp-app-secret"
 WA_PHONE = "106540352242922"
+# OPENCLAW_FUZZ_EXAMPLES raises the count for a longer hunt (docs/reliability.md has figures);
+# pytest-timeout bounds a whole test, every example included, so it grows with the count.
+EXAMPLE_COUNT = int(os.environ.get("OPENCLAW_FUZZ_EXAMPLES", "120"))
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(max(120, EXAMPLE_COUNT))]
 EXAMPLES = settings(
-    max_examples=120,
+    max_examples=EXAMPLE_COUNT,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
