@@ -63,3 +63,19 @@ async def test_any_frame_gets_an_answer_and_the_socket_stays_usable(
         assert "Traceback" not in answer["error"]["message"]
     health = await client.request("health")
     assert health["ok"]
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(batch=st.lists(frames, min_size=1, max_size=8))
+async def test_after_any_frames_the_main_session_still_answers_on_the_same_socket(
+    client: ProtocolClient, batch: list[str]
+) -> None:
+    for frame in batch:  # aborts, resets, history reads … with random parameters
+        await client.ws.send(frame)
+        answer: dict[str, Any] = await client.frame()
+        assert answer["type"] == "res"
+    end, _ = await client.chat("still answering", session="agent:main:main")
+    assert end["event"] == "chat.final", end  # the lane is not stuck
+    assert end["data"]["text"] == "echo: still answering"
