@@ -81,6 +81,13 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, all threads) a process has used, from /proc/<pid>/stat: what
+    a loaded machine does not inflate the way it inflates wall time."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def http_status(url: str, timeout: float = 1.0) -> int:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310  # loopback
@@ -204,6 +211,7 @@ class Gateway:
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     ready_seconds: float = 0.0
+    ready_cpu_seconds: float = 0.0  # CPU the process used until /readyz answered
     command: tuple[str, ...] = ("manage.py", "gateway")  # a wrapper script can patch first
 
     def start(self, timeout: float = 30.0) -> "Gateway":
@@ -219,6 +227,7 @@ class Gateway:
         log.close()
         try:
             self.ready_seconds = wait_http_ok(self.url("/readyz"), self.proc, started, timeout)
+            self.ready_cpu_seconds = cpu_seconds(self.proc.pid)
         except (RuntimeError, TimeoutError) as exc:
             self.stop()
             raise RuntimeError(f"{exc}\n{self.log_tail()}") from None

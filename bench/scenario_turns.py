@@ -31,6 +31,7 @@ from bench.harness import (
     Row,
     at_most,
     connect,
+    cpu_seconds,
     ms,
     percentile,
     running_gateway,
@@ -142,10 +143,12 @@ async def turn_overhead(ctx: Context, profile: Path | None = None) -> Report:
         async with connect(gateway) as client:
             body = await sample_body(ctx, client.chat)
             with profiled(gateway.pid, profile):
+                cpu = cpu_seconds(gateway.pid)
                 for i in range(n):
                     marker = f"bench a {i}"
                     turn = await client.chat(marker, f"agent:main:a{i // TURNS_PER_SESSION}")
                     sent[marker] = (turn.sent_ns, turn.final_ns)
+                cpu = cpu_seconds(gateway.pid) - cpu
         records = await ctx.fake.log()
     ours = match(sent, records)
     base_sent: dict[str, tuple[int, int]] = {}
@@ -173,9 +176,11 @@ async def turn_overhead(ctx: Context, profile: Path | None = None) -> Report:
             p(base, "outbound", 50), label),
         Row("a", "round trip p50 (model incl.)", p(ours, "total", 50), "ms",
             p(base, "total", 50), label),
+        Row("a", "gateway CPU per turn (mean)", 1000 * cpu / n, "ms"),
     ]  # fmt: skip
     details = {
         "turns": n,
+        "gateway_cpu_s": cpu,
         "turns_per_session": TURNS_PER_SESSION,
         "request_bytes": len(json.dumps(body)),
         "gateway": _summary(ours),
@@ -212,9 +217,9 @@ async def throughput(ctx: Context, profile: Path | None = None) -> Report:
                     sent[marker] = (turn.sent_ns, turn.final_ns)
 
             with profiled(gateway.pid, profile):
-                started = time.monotonic()
+                started, cpu = time.monotonic(), cpu_seconds(gateway.pid)
                 await asyncio.gather(*(user(k) for k in range(sessions)))
-                wall = time.monotonic() - started
+                wall, cpu = time.monotonic() - started, cpu_seconds(gateway.pid) - cpu
         records = await ctx.fake.log()
     ours = match(sent, records)
     sdk = sdk_client(ctx.fake)
@@ -242,9 +247,13 @@ async def throughput(ctx: Context, profile: Path | None = None) -> Report:
             percentile(base_totals, 50), label),
         Row("b", "turn latency p99 under load", percentile(totals, 99), "ms",
             percentile(base_totals, 99), label),
+        # What the gateway alone costs: client and fake model share the cores in this run.
+        Row("b", "gateway CPU per turn under load (mean)", 1000 * cpu / len(ours), "ms"),
+        Row("b", "turns/s one core of gateway CPU sustains", len(ours) / cpu, "turns/s"),
     ]  # fmt: skip
     details = {
         "sessions": sessions,
+        "gateway_cpu_s": cpu,
         "turns_per_session": turns,
         "wall_s": wall,
         "baseline_wall_s": base_wall,
