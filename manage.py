@@ -11,8 +11,14 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "openclaw.settings")
     # The state directory holds secrets, transcripts and memory: private to this user.
     os.umask(0o077)
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
+    try:
+        settings.INSTALLED_APPS  # noqa: B018  # loads openclaw/settings.py now
+    except ImproperlyConfigured as exc:  # a bad variable: one clear line, not a traceback
+        sys.exit(f"Configuration error: {exc}")
     execute_from_command_line(sys.argv)
 
 

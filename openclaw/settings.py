@@ -16,7 +16,27 @@ django_stubs_ext.monkeypatch()  # lets admin and querysets be subscripted in ann
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
+
+class _Env(environ.Env):  # type: ignore[misc]  # django-environ ships no type hints
+    """django-environ whose parse errors name the variable: a typo in `.env` is one clear line
+    (manage.py prints it), not a traceback ending in `int('abc')`."""
+
+    def get_value(
+        self,
+        var: str,
+        cast: Any = None,
+        default: Any = environ.Env.NOTSET,
+        parse_default: bool = False,
+    ) -> Any:
+        try:
+            return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
+        except (ValueError, TypeError) as exc:
+            shown = self.ENVIRON.get(var, "")
+            expected = f"a valid {cast.__name__}" if isinstance(cast, type) else f"valid ({exc})"
+            raise ImproperlyConfigured(f"{var}={shown!r} is not {expected}.") from None
+
+
+env = _Env()
 _dotenv = Path(os.environ.get("OPENCLAW_ENV_FILE", BASE_DIR / ".env"))
 if _dotenv.is_file():
     env.read_env(str(_dotenv))
