@@ -200,13 +200,32 @@ def probe_lock() -> Finding:
             f"Give the gateway's user ownership: chown $(id -un) {path}; chmod 600 {path}",
         )
     try:
+        holder = _lock_holder(fd)
+    finally:
+        os.close(fd)
+    if holder is not None:
+        return Finding("ok", f"A gateway is running (pid {holder} holds {path}).")
+    return Finding("ok", f"No gateway is running (the lock {path} is free).")
+
+
+def _lock_holder(fd: int) -> str | None:
+    """The pid written in a held lock file ("unknown" if blank), or None when it is free."""
+    try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
-        return Finding("ok", f"A gateway is running (pid {holder} holds {path}).")
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return Finding("ok", f"No gateway is running (the lock {path} is free).")
+        return os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    return None
+
+
+def gateway_running() -> bool:
+    """Whether a gateway holds this state directory's lock (tested without blocking it)."""
+    try:
+        fd = os.open(Path(settings.OPENCLAW_HOME) / "gateway.lock", os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        return _lock_holder(fd) is not None
     finally:
         os.close(fd)
 

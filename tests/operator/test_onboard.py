@@ -1,6 +1,7 @@
 """`manage.py onboard`, run as a real command: scripted and interactive set-up, idempotence,
 and a model check against the fake OpenAI server that names each failure and its fix."""
 
+import fcntl
 import sqlite3
 import subprocess
 import sys
@@ -67,6 +68,7 @@ def test_scripted_onboarding_sets_everything_up_and_checks_the_model(
     assert first.returncode == 0, first.stdout + first.stderr
     assert "boss (created)" in first.stdout
     assert "ok: Model 'gpt-fake' answers at " + fake_openai.base_url in first.stdout
+    assert "Start the gateway: make run" in first.stdout
     assert "key from OPENAI_API_KEY (set)" in first.stdout
     assert "in the OPENCLAW_GATEWAY_TOKEN variable" in first.stdout
     for secret in (TOKEN, PASSWORD, "sk-onboard-test-key"):
@@ -84,9 +86,13 @@ def test_scripted_onboarding_sets_everything_up_and_checks_the_model(
     assert request.body["model"] == "gpt-fake" and request.body["max_tokens"] == 16
     assert request.headers["Authorization"] == "Bearer sk-onboard-test-key"
 
-    again = onboard(home, *scripted(fake_openai), **env)
+    # Run again while a gateway holds the state directory's lock.
+    with open(home / "gateway.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        again = onboard(home, *scripted(fake_openai), **env)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "boss (unchanged)" in again.stdout
+    assert "The running gateway uses these settings from the next message." in again.stdout
     assert query(home, "SELECT count(*) FROM auth_user") == [(1,)]
     assert query(home, "SELECT count(*) FROM agents_agent") == [(1,)]
 

@@ -22,7 +22,7 @@ from agents.models import Agent
 from gateway import onboarding
 from gateway.doctor import Finding
 from gateway.onboarding import PROVIDERS, ModelChoice, OnboardingError
-from gateway.probes import agent_model_settings, probe_model
+from gateway.probes import agent_model_settings, gateway_running, probe_model
 from gateway.progress import ProgressBar
 
 DEFAULT_PASSWORD_ENV = "DJANGO_SUPERUSER_PASSWORD"  # noqa: S105  # a variable name, not a password
@@ -240,9 +240,12 @@ class Command(BaseCommand):
         finding: Finding = asyncio.run(probe_model(call, options["timeout"]))
         if finding.severity == "ok":
             self.stdout.write(self.style.SUCCESS(f"ok: {finding.what}"))
-            self.stdout.write(
-                f"Start the gateway: make run (http://127.0.0.1:{settings.OPENCLAW_PORT}/)"
-            )
+            if gateway_running():
+                self.stdout.write("The running gateway uses these settings from the next message.")
+            else:
+                self.stdout.write(
+                    f"Start the gateway: make run (http://127.0.0.1:{settings.OPENCLAW_PORT}/)"
+                )
             return
         message = f"Model check failed: {finding.what}\nfix: {finding.fix}"
         if options["warn_only"]:
