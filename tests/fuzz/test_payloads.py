@@ -82,31 +82,50 @@ telegram_updates = st.fixed_dictionaries(
         ),
     }
 )
+whatsapp_message = st.fixed_dictionaries(
+    {
+        "from": either("155"),
+        "id": either("wamid.1"),
+        "type": st.sampled_from(["text", "button", "interactive", "image", "reaction"])
+        | json_values,
+    },
+    optional={
+        "text": either({"body": "hi"}),
+        "button": either({"text": "Yes"}),
+        "interactive": either({"button_reply": {"title": "OK"}}),
+    },
+)
 whatsapp_payloads = st.fixed_dictionaries(
     {
         "object": either("whatsapp_business_account"),
-        "entry": either(
-            [
+        "entry": st.lists(
+            st.fixed_dictionaries(
                 {
-                    "changes": [
-                        {
-                            "value": {
-                                "metadata": {"phone_number_id": "123"},
-                                "contacts": [{"wa_id": "155", "profile": {"name": "Ann"}}],
-                                "messages": [
+                    "changes": st.lists(
+                        st.fixed_dictionaries(
+                            {
+                                "field": either("messages"),
+                                "value": st.fixed_dictionaries(
                                     {
-                                        "from": "155",
-                                        "id": "wamid.1",
-                                        "type": "text",
-                                        "text": {"body": "hi"},
+                                        "metadata": either({"phone_number_id": "123"}),
+                                        "contacts": either(
+                                            [{"wa_id": "155", "profile": {"name": "Ann"}}]
+                                        ),
+                                        "messages": st.lists(whatsapp_message, max_size=2)
+                                        | json_values,
                                     }
-                                ],
+                                )
+                                | json_values,
                             }
-                        }
-                    ]
+                        ),
+                        max_size=2,
+                    )
+                    | json_values
                 }
-            ]
-        ),
+            ),
+            max_size=2,
+        )
+        | json_values,
     }
 )
 slack_events = st.fixed_dictionaries(
