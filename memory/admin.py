@@ -212,6 +212,7 @@ class CurationRunAdmin(AuditedAdminMixin, admin.ModelAdmin[CurationRun]):
     list_display = ["day", "agent", "status", "tokens_in", "tokens_out", "created_at", "decided_by"]
     list_filter = ["agent", "status", "day"]
     list_select_related = ["agent"]
+    search_fields = ["agent__slug", "summary", "error", "model"]
     date_hierarchy = "day"
     actions = ["apply_selected", "reject_selected"]
 
