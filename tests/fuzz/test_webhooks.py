@@ -386,6 +386,21 @@ def test_whatsapp_subscription_check_survives_anything(
     assert response.status_code in (200, 403)
 
 
+@pytest.mark.parametrize("size", [1024 * 1024 + 1, 3 * 1024 * 1024])
+def test_an_oversized_body_is_refused_with_413_on_every_platform(
+    platforms: Platforms, size: int
+) -> None:
+    body = b"{" + b" " * size + b"}"
+    sent = [
+        ("/webhooks/slack/events", slack_headers(body, "valid", "")),
+        ("/webhooks/telegram/", telegram_headers(body, "valid", "")),
+        ("/webhooks/whatsapp/", whatsapp_headers(body, "valid", "")),
+    ]
+    for path, headers in sent:
+        response = post(platforms.gateway, path, body, headers, "application/json")
+        assert response.status_code == 413, (path, response)
+
+
 def test_after_the_fuzzing_every_platform_still_answers(platforms: Platforms) -> None:
     """Runs after the fuzz tests (file order): the lanes and connections are not stuck."""
     gateway = platforms.gateway
