@@ -96,3 +96,12 @@ def test_the_docs_index_lists_every_management_command() -> None:
     index = read("docs/README.md")
     assert commands, "no management commands found"
     assert not [c for c in sorted(commands) if f"| `{c}`" not in index]
+
+
+def test_the_readme_sets_up_a_fresh_machine_with_make_run_and_make_test() -> None:
+    readme = read("README.md")
+    setup = readme.split("\n## Set up", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```sh\n(.*?)```", setup, re.DOTALL)
+    assert [b.strip() for b in blocks] == ["make run", "make test"]
+    targets = set(re.findall(r"^([a-z-]+):", read("Makefile"), re.MULTILINE))
+    assert {"run", "test", "check", "test-services", "ci", "bench"} <= targets
