@@ -221,6 +221,10 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
+            # The real stderr: Twisted swaps sys.stderr for a log file object once Daphne runs,
+            # and a later logging set-up (Celery's Django fix-up calls django.setup() when the
+            # admin's periodic task form lists tasks) would otherwise write into it, unseen.
+            "stream": "ext://sys.__stderr__",
             "formatter": "structured",
             "filters": ["run_context", "redact_secrets"],
         }

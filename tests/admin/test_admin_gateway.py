@@ -6,6 +6,7 @@ import http.cookiejar
 import re
 import subprocess
 import sys
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -102,3 +103,23 @@ async def test_dashboard_and_transcript_of_a_real_turn(
     assert "Your workspace has a <strong>SOUL.md</strong>." in transcript
     assert "&lt;script&gt;x&lt;/script&gt;" in transcript and "<script>x" not in transcript
     assert re.search(r"Turn 1\s*<span class=\"usage\">· in [\d,]+", transcript)
+
+
+def test_the_gateway_keeps_logging_after_the_admin_lists_celery_tasks(
+    gateway_factory: GatewayFactory,
+) -> None:
+    """django-celery-beat's task form makes Celery run django.setup() again inside the running
+    gateway, which sets logging up anew: records must still reach the gateway's stderr."""
+    gateway = gateway_factory(start=False)
+    _create_admin(gateway)
+    gateway.start()
+    browser = Browser(gateway)
+    browser.login("root", PASSWORD)
+    assert "Task (registered)" in browser.get("/admin/django_celery_beat/periodictask/add/")
+    with pytest.raises(urllib.error.HTTPError) as refused:  # no token: logged as a warning
+        urllib.request.urlopen(gateway.url + "/metrics", timeout=10)  # our gateway
+    assert refused.value.code == 401
+    assert gateway.terminate() == 0
+    log = gateway.output()
+    assert "Unauthorized: /metrics" in log
+    assert "Gateway runtime stopped" in log
