@@ -1,0 +1,53 @@
+"""The model stream as the loop reads it: server-sent events parsed without the SDK's types."""
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from agents.llm import _sse_data, _stream_error, _usage
+
+
+async def _lines(*lines: str) -> AsyncIterator[str]:
+    for line in lines:
+        yield line
+
+
+async def _events(*lines: str) -> list[str]:
+    return [data async for data in _sse_data(_lines(*lines))]
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        (["data: {}", "", "data: [DONE]", ""], ["{}", "[DONE]"]),
+        (["data:{}", ""], ["{}"]),  # the space after the colon is optional
+        (["data: {", "data: }", ""], ["{\n}"]),  # one event's data over two lines
+        ([": keep-alive", "", "event: message", "id: 7", "retry: 10", "data: x", ""], ["x"]),
+        (["data: last"], ["last"]),  # a stream cut before its blank line keeps its event
+        (["", "", "data: a", "", "", "data: b", ""], ["a", "b"]),
+        ([], []),
+    ],
+)
+async def test_server_sent_events_give_their_data(lines: list[str], expected: list[str]) -> None:
+    assert await _events(*lines) == expected
+
+
+def test_usage_with_and_without_cached_tokens() -> None:
+    raw = {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12}
+    assert _usage(raw) == raw
+    cached = {**raw, "prompt_tokens_details": {"cached_tokens": 4}}
+    assert _usage(cached) == {**raw, "cached_tokens": 4}
+    assert _usage({**raw, "prompt_tokens_details": None}) == raw
+    assert _usage({"prompt_tokens": None}) == {
+        "prompt_tokens": 0,
+        "completion_tokens": 0,
+        "total_tokens": 0,
+    }
+    assert _usage(None) is None
+
+
+def test_an_error_inside_the_stream_says_what_the_provider_said() -> None:
+    error = _stream_error({"error": {"message": "overloaded", "type": "server_error"}})
+    assert error.code == "model_error"
+    assert "overloaded" in error.message
+    assert "no message" in _stream_error({"error": "boom"}).message
