@@ -2,6 +2,7 @@
 
 import json
 import logging
+from collections import OrderedDict
 from typing import Any
 
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -17,11 +18,16 @@ logger = logging.getLogger(__name__)
 CLOSE_UNAUTHORISED = 4401
 # 1012 means "service restart", but Daphne (Autobahn) sends only 1000 or 3000-4999.
 CLOSE_SERVICE_RESTART = 4012
+# A socket follows at most this many sessions; past that, the one it used longest ago is
+# dropped. Each is a channel-layer group (about 0.4 kB in memory, a key in Redis), and a socket
+# that stays open for weeks while it talks in new sessions would otherwise hold them all.
+MAX_SESSIONS_FOLLOWED = 256
 
 
 class GatewayConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels is untyped
     async def connect(self) -> None:
         self.groups_joined: set[str] = set()
+        self.sessions_followed: OrderedDict[str, None] = OrderedDict()  # oldest use first
         if origin_allowed(self.scope) is False:
             await self.close()  # before accept: the handshake is refused (HTTP 403)
             return
@@ -39,7 +45,15 @@ class GatewayConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def subscribe(self, session_key: str) -> None:
-        await self._join(session_group(session_key))
+        group = session_group(session_key)
+        followed = self.sessions_followed
+        followed[group] = None
+        followed.move_to_end(group)
+        await self._join(group)
+        while len(followed) > MAX_SESSIONS_FOLLOWED:
+            oldest, _ = followed.popitem(last=False)
+            self.groups_joined.discard(oldest)
+            await self.channel_layer.group_discard(oldest, self.channel_name)
 
     async def _join(self, group: str) -> None:
         if group not in self.groups_joined:

@@ -139,3 +139,33 @@ async def test_aborting_a_queued_run_keeps_its_message_but_never_runs_it(
     await client.chat("next")
     sent = [m["content"] for m in fake_openai.requests[-1].body["messages"][1:]]
     assert "never mind" not in sent
+
+
+async def test_a_socket_follows_only_its_most_recently_used_sessions(
+    client: ProtocolClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long-lived socket that talks in ever new sessions keeps a bounded set of session
+    groups (the soak found one group per session ever used, held until the socket closed)."""
+    from gateway import consumers
+    from tests.wsclient import CommunicatorSocket
+
+    monkeypatch.setattr(consumers, "MAX_SESSIONS_FOLLOWED", 3)
+    first, _ = await client.chat("first", session="agent:main:s0")
+    assert first["event"] == "chat.final"
+    for n in (1, 2, 3):  # s0 is now the one used longest ago: dropped
+        assert (await client.request("sessions.history", {"session": f"agent:main:s{n}"}))["ok"]
+
+    other = WebsocketCommunicator(build_application(), "/ws/gateway/?token=test-gateway-token")
+    assert (await other.connect())[0]
+    try:
+        writer = ProtocolClient(CommunicatorSocket(other))
+        dropped = await writer.request("chat.send", {"text": "to s0", "session": "agent:main:s0"})
+        kept = await writer.request("chat.send", {"text": "to s3", "session": "agent:main:s3"})
+        await writer.until_event({"chat.final"}, dropped["result"]["run"])
+        await writer.until_event({"chat.final"}, kept["result"]["run"])
+        end = await client.until_event({"chat.final"}, kept["result"]["run"])
+        assert end["data"]["text"] == "echo: to s3"
+        runs = {e["data"].get("run") for e in client.events if e.get("type") == "event"}
+        assert dropped["result"]["run"] not in runs
+    finally:
+        await other.disconnect()
