@@ -306,20 +306,36 @@ def security_findings() -> list[Finding]:
     return [finding for check in SECURITY_CHECKS for finding in check()]
 
 
+def configuration_finding() -> Finding:
+    """Where the settings came from (a value that cannot be read stops manage.py earlier, with
+    one line naming the variable)."""
+    sources = ["the environment"]
+    if settings.OPENCLAW_DOTENV_PATH:
+        sources.append(settings.OPENCLAW_DOTENV_PATH)
+    if settings.OPENCLAW_SECRETS_FILE:
+        sources.append(f"secrets file {settings.OPENCLAW_SECRETS_FILE}")
+    return Finding(
+        "ok",
+        f"Configuration read from {', '.join(sources)}; state directory {settings.OPENCLAW_HOME}.",
+    )
+
+
 def health_findings() -> list[Finding]:
-    """Database reachable and migrations applied (passing checks are reported as ok)."""
+    """Configuration, database reachable and migrations applied (passing checks are reported
+    as ok)."""
     try:
         connection = connections["default"]
         connection.ensure_connection()
     except DatabaseError as exc:
         return [
+            configuration_finding(),
             Finding(
                 "critical",
                 f"The database is not reachable ({type(exc).__name__}).",
                 "Check DATABASE_URL and that the server runs.",
-            )
+            ),
         ]
-    found = [Finding("ok", f"Database reachable ({connection.vendor}).")]
+    found = [configuration_finding(), Finding("ok", f"Database reachable ({connection.vendor}).")]
     executor = MigrationExecutor(connection)
     plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
     if plan:

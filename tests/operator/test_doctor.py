@@ -80,6 +80,7 @@ def test_doctor_checks_models_channels_broker_lock_and_permissions(
         "(chat is not affected)",
         f"ok        A gateway is running (pid 4242 holds {home / 'gateway.lock'}).",
         f"ok        State directory {home} is private (0700); its secrets are 0600.",
+        f"ok        Configuration read from the environment; state directory {home}.",
     ):
         assert expected in out, f"{expected!r} missing from:\n{out}"
     for secret in ("sk-doctor-key-123", "revoked-telegram-token", BOT_TOKEN, "wa-access-token-1"):
