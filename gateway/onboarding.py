@@ -17,6 +17,7 @@ from django.db import transaction
 from agents.models import Agent
 from agents.services import ensure_default_agent
 from agents.workspace import BOOTSTRAP_FILES, create_workspace
+from memory.sync import sync_agent
 
 OPENAI_URL = "https://api.openai.com/v1"
 INITIAL_ADMIN = "admin"
@@ -195,6 +196,7 @@ def ensure_agent(slug: str, name: str = "", choice: ModelChoice | None = None) -
         agent.enabled = True
         agent.save()
     create_workspace(agent.workspace, agent_name=agent.name)
+    sync_agent(agent)  # its MEMORY.md has a row (and a place in the admin) from the start
     return agent
 
 

@@ -161,6 +161,8 @@ def test_first_run_defaults_migrate_a_fresh_home_and_only_warn(tmp_path: Path) -
     assert "Checking the model" not in proc.stdout  # no call is made without a model
     assert query(home, "SELECT slug FROM agents_agent") == [("main",)]
     assert (home / "workspaces" / "main" / "AGENTS.md").is_file()
+    # MEMORY.md is mirrored at once (the gateway's first start finds nothing changed on disk).
+    assert query(home, "SELECT count(*) FROM memory_workingmemory") == [(1,)]
     # The admin user, with a generated password kept like the gateway token.
     secret = home / "admin.password"
     password = secret.read_text().strip()
