@@ -109,7 +109,7 @@ def render_status(status: dict[str, Any]) -> list[str]:
     lines = [
         *_render_gateway(gateway),
         f"Sessions active today: {status['sessions_active_today']:,}",
-        f"Today ({usage['day']}): {usage['turns']:,} turns, {usage['prompt_tokens']:,} prompt "
+        f"Today ({usage['day']}): {_count(usage['turns'], 'turn')}, {usage['prompt_tokens']:,} prompt "
         f"+ {usage['completion_tokens']:,} completion tokens, {cost}",
         "",
         "Channel accounts",
@@ -182,6 +182,10 @@ def _render_gateway(gateway: dict[str, Any] | None) -> list[str]:
         f"Lanes: {gateway.get('runs_busy', 0):,} busy, {gateway.get('runs_queued', 0):,} "
         "messages queued",
     ]
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _local(iso: str) -> str:

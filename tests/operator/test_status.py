@@ -87,3 +87,9 @@ def test_status_without_gateway_accounts_or_prices_says_so() -> None:
     assert "none configured: the web chat and `manage.py chat` only" in text
     assert "(no model prices set: Agents > Model prices in the admin)" in text
     assert "Pending pairing requests: none" in text
+
+
+def test_one_turn_is_not_plural() -> None:
+    usage = {"day": "2026-12-01", "turns": 1, "prompt_tokens": 1, "completion_tokens": 1}
+    text = "\n".join(render_status(report(usage_today={**usage, "cost": "0"})))
+    assert "Today (2026-12-01): 1 turn, 1 prompt + 1 completion tokens" in text
