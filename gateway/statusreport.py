@@ -109,8 +109,9 @@ def render_status(status: dict[str, Any]) -> list[str]:
     lines = [
         *_render_gateway(gateway),
         f"Sessions active today: {status['sessions_active_today']:,}",
-        f"Today ({usage['day']}): {_count(usage['turns'], 'turn')}, {usage['prompt_tokens']:,} prompt "
-        f"+ {usage['completion_tokens']:,} completion tokens, {cost}",
+        f"Today ({usage['day']}): {_count(usage['turns'], 'turn')}, "
+        f"{usage['prompt_tokens']:,} prompt + {usage['completion_tokens']:,} completion tokens, "
+        f"{cost}",
         "",
         "Channel accounts",
     ]
