@@ -31,6 +31,12 @@ def cacheable(body: JSON) -> str:
     return system_text(body) + tools_text(body)
 
 
+def clock_of(system: str) -> str:
+    """The `Now: ...` value of the dynamic tail ("" when there is none)."""
+    at = system.find(TAIL_MARK)
+    return "" if at < 0 else system[at + len(TAIL_MARK) :].split(". ", 1)[0]
+
+
 def prefix_share(before: str, after: str) -> float:
     """How much of `before` (in %) `after` repeats byte for byte from the start."""
     n = min(len(before), len(after))
@@ -61,6 +67,10 @@ async def hello_prompt(ctx: Context) -> Report:
     edited = prefix_share(keys[-1], cacheable(json.loads(after_edit["body"])))
     tail_at = system.find(TAIL_MARK)
     clock_share = 100.0 * (tail_at if tail_at >= 0 else len(system)) / len(keys[0])
+    # The tail's clock has minute resolution: a pair of turns on either side of a minute
+    # boundary shares only the part before it, whatever the prompt assembly does.
+    clocks = [clock_of(system_text(b)) for b in bodies]
+    crossed = sum(1 for a, b in itertools.pairwise(clocks) if a != b)
     tokens = float(hello["prompt_tokens"])
     n_tools = float(len(first.get("tools") or []))
     size = len((system + tools).encode("utf-8"))
@@ -78,6 +88,7 @@ async def hello_prompt(ctx: Context) -> Report:
         Row("d", "stable prefix after USER.md changed", edited, "%", None, "",
             "< 100 (file changed)", edited < 100.0),
         Row("d", "prefix left when the clock minute changes", clock_share, "%"),
+        Row("d", f"turn pairs that crossed a clock minute (of {TURNS - 1})", crossed, "pairs"),
     ]  # fmt: skip
     details = {
         "tokens_for_hello": tokens,
@@ -88,6 +99,7 @@ async def hello_prompt(ctx: Context) -> Report:
         "tool_spec_bytes": len(tools.encode("utf-8")),
         "request_bytes": hello["request_bytes"],
         "prefix_shares": shares,
+        "clocks": clocks,
         "prefix_share_after_edit": edited,
         "system_prompt": system,
     }
