@@ -202,10 +202,12 @@ class _Turn:
         await self.sink.emit(event, {**self.ids, **data})
 
     async def append(self, *entries: Entry) -> None:
+        # Taken before the await: a cancelled await still lets the thread write them, and the
+        # aborted answer's own append must not write them a second time.
+        pending, self.pending = self.pending, []
         await append_entries_async(
-            self.path, [*self.pending, *entries], fsync=settings.OPENCLAW_TRANSCRIPT_FSYNC
+            self.path, [*pending, *entries], fsync=settings.OPENCLAW_TRANSCRIPT_FSYNC
         )
-        self.pending = []
 
     async def run(self) -> TurnOutcome:
         try:
@@ -290,15 +292,14 @@ class _Turn:
         self.pending += entries
 
     async def _read(self) -> _Disk:
-        disk = await asyncio.to_thread(
+        pending, self.pending = self.pending, []  # see `append`
+        return await asyncio.to_thread(
             _write_and_read,
             self.path,
-            self.pending,
+            pending,
             Path(self.session.agent.workspace),
             fsync=settings.OPENCLAW_TRANSCRIPT_FSYNC,
         )
-        self.pending = []
-        return disk
 
     async def _inputs(self, disk: _Disk) -> PromptInputs:
         agent = self.session.agent
