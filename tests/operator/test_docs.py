@@ -69,6 +69,7 @@ DOCS = (
     "docs/platforms/telegram.md",
     "docs/platforms/whatsapp.md",
     "docs/deployment.md",
+    "docs/reliability.md",
     "docs/scaling.md",
 )
 
