@@ -5,6 +5,7 @@ Turns are counted where they run (`TurnMetrics`, used by `gateway.runs`); gauges
 prometheus-client costs the gateway about 0.5 MB of RSS.
 """
 
+import logging
 import time
 from types import TracebackType
 from typing import Any
@@ -15,6 +16,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from agents.loop import EventSink, TurnOutcome
 
+logger = logging.getLogger(__name__)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 REGISTRY = CollectorRegistry(auto_describe=True)
 # Seconds; a first token past 30 s or a turn past 10 min is an outage, not a distribution.
@@ -127,8 +129,9 @@ class TurnMetrics:
         else:
             label = "crashed"
             ERRORS.labels("internal").inc()
+        seconds = time.monotonic() - self.started
         TURNS.labels(self.channel, label).inc()
-        TURN_SECONDS.labels(self.channel).observe(time.monotonic() - self.started)
+        TURN_SECONDS.labels(self.channel).observe(seconds)
         if self.first_token is not None:
             FIRST_TOKEN.labels(self.channel).observe(self.first_token)
         usage = outcome.usage if outcome is not None else None
@@ -136,6 +139,17 @@ class TurnMetrics:
             TOKENS.labels(self.model, "input").inc(usage["prompt_tokens"])
             TOKENS.labels(self.model, "output").inc(usage["completion_tokens"])
             TOKENS.labels(self.model, "cached").inc(usage.get("cached_tokens", 0))
+        # One line a turn (inside the turn's log context, so it carries run and session ids).
+        logger.info(
+            "Turn ended (%s) on %s with %s in %.2f s, first token %s, tokens in %d / out %d",
+            label,
+            self.channel,
+            self.model,
+            seconds,
+            "-" if self.first_token is None else f"{self.first_token:.2f} s",
+            usage["prompt_tokens"] if usage else 0,
+            usage["completion_tokens"] if usage else 0,
+        )
 
 
 def websocket_opened() -> None:

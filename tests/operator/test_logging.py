@@ -82,3 +82,22 @@ async def test_gateway_writes_json_logs_with_the_run_of_a_failed_turn(
     assert all(line["session"] == "agent:main:main" for line in failed)
     assert any("failed" in line["message"] for line in failed)
     assert "sk-secret-value-12345" not in gateway.output()
+
+
+@pytest.mark.e2e
+async def test_every_turn_logs_one_line_with_its_run_session_outcome_and_tokens(
+    gateway_factory: GatewayFactory, fake_openai: FakeOpenAI
+) -> None:
+    gateway = gateway_factory(OPENCLAW_LOG_FORMAT="json")
+    async with gateway.connect() as ws:
+        end, _ = await ProtocolClient(ws).chat("hi")
+    assert end["event"] == "chat.final"
+    assert gateway.terminate() == 0
+    lines = [json.loads(line) for line in gateway.output().splitlines() if line.startswith("{")]
+    turns = [line for line in lines if line["message"].startswith("Turn ended")]
+    assert len(turns) == 1, gateway.output()
+    (turn,) = turns
+    assert turn["level"] == "INFO" and turn["logger"] == "gateway.metrics"
+    assert turn["run_id"] == end["data"]["run"] and turn["session"] == "agent:main:main"
+    assert turn["message"].startswith("Turn ended (stop) on web with ")
+    assert "tokens in " in turn["message"]
