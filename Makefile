@@ -37,8 +37,11 @@ browser:
 		apt-get install -y --no-install-recommends chromium || \
 		(apt-get update && apt-get install -y --no-install-recommends chromium)
 
+# Workers: most of the suite waits on gateway processes, so three share two cores well.
+TEST_WORKERS ?= 3
+
 test: install-dev browser
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS)
 
 check: install-dev
 	$(VENV)/bin/ruff check .
@@ -46,7 +49,7 @@ check: install-dev
 	$(VENV)/bin/mypy .
 
 test-services: install-dev
-	DATABASE_URL=$(SERVICES_DATABASE_URL) REDIS_URL=$(SERVICES_REDIS_URL) $(PY) -m pytest -m services
+	DATABASE_URL=$(SERVICES_DATABASE_URL) REDIS_URL=$(SERVICES_REDIS_URL) $(PY) -m pytest -n $(TEST_WORKERS) -m services
 
 ci: test check test-services
 
