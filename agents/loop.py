@@ -9,7 +9,6 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -111,10 +110,6 @@ def agent_model_chain(agent: AgentConfig, model: str) -> list[ModelSettings]:
     return chain
 
 
-def _now(timezone: str) -> str:
-    return datetime.now(agent_zone(timezone)).strftime("%Y-%m-%d %H:%M %Z (%A)")
-
-
 def _add(total: Usage, more: Usage | None) -> Usage:
     if more is None:
         return total
@@ -192,7 +187,8 @@ class _Turn:
         self.round_start = 0  # index in `parts` where the current round's text begins
         # User messages not yet on disk: written first by the next append or model call.
         self.pending: list[Entry] = []
-        self.now = _now(self.session.agent.timezone)  # one clock per turn: rounds share a prefix
+        # No clock in the prompt: user messages carry their own entry's time, in this zone.
+        self.zone = agent_zone(self.session.agent.timezone)
         # The tool specs are the same every round: built and measured once per turn.
         self.specs = [tool_spec(t) for t in self.tools]
         self.spec_tokens = sum(estimate_tokens(str(spec)) for spec in self.specs)
@@ -285,8 +281,9 @@ class _Turn:
             )
             if notes:
                 entries.append(make_entry("context", content=notes))
+        meta = {"sender": self.request.sender} if self.request.sender else None
         entries += [
-            make_entry("message", role="user", content=t, run=self.request.run_id)
+            make_entry("message", role="user", content=t, run=self.request.run_id, meta=meta)
             for t in self.request.texts
         ]
         self.pending += entries
@@ -313,10 +310,9 @@ class _Turn:
             file_cap=settings.OPENCLAW_BOOTSTRAP_FILE_CHARS,
             total_cap=settings.OPENCLAW_BOOTSTRAP_TOTAL_CHARS,
             memory=working,
-            now=self.now,
             channel=self.request.channel,
             session_key=self.session.key,
-            sender=self.request.sender,
+            zone=self.zone,
         )
 
     def _budget(self, tools: Sequence[Tool]) -> int:
@@ -335,7 +331,7 @@ class _Turn:
         system_tokens = estimate_tokens(inputs.instructions) + sum(
             estimate_tokens(f.content) for f in inputs.files
         )
-        over = force_compact or history_tokens(entries) + system_tokens > budget
+        over = force_compact or history_tokens(entries, self.zone) + system_tokens > budget
         if over and await self._compact(entries):
             entries = await read_entries_async(self.path)
         messages = build_messages(inputs, entries, budget_tokens=budget)

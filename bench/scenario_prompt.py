@@ -1,11 +1,16 @@
 """(d) The prompt a fresh workspace sends for "hello": the system prompt and tool specs exactly
 as the fake model received them, in tokens and bytes, and the number of tools; then how much of
-the system + tools serialisation stays a byte-identical prefix over 10 turns (what provider
-prompt caches reuse), and after a workspace file changes. References: the figures of issue 8.
+the system + tools serialisation, and of the whole prompt (system + tools + history), stays a
+byte-identical prefix of the next turn's over 10 turns (what provider prompt caches reuse), with
+at least one pair of turns on either side of a minute boundary, and after a workspace file
+changes. References: the figures of issue 8.
 """
 
+import asyncio
 import itertools
 import json
+import re
+import time
 from typing import Any
 
 from bench.harness import JSON, Context, Report, Row, at_most, connect, running_gateway
@@ -14,7 +19,8 @@ from bench.tokens import count_tokens
 OPENCLAW_TOKENS, OPENCLAW_TOOLS = 14_300, 12
 NANOBOT_TOKENS, NANOBOT_TOOLS = 7_800, 23
 TURNS = 10
-TAIL_MARK = "\n\nNow: "  # agents.context.dynamic_tail: the only part meant to change per turn
+# agents.context.stamp: the time a user message was sent, in front of it (minute resolution)
+STAMP = re.compile(r"\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (\d{4}-\d\d-\d\d \d\d:\d\d) ")
 
 
 def system_text(body: JSON) -> str:
@@ -31,10 +37,24 @@ def cacheable(body: JSON) -> str:
     return system_text(body) + tools_text(body)
 
 
-def clock_of(system: str) -> str:
-    """The `Now: ...` value of the dynamic tail ("" when there is none)."""
-    at = system.find(TAIL_MARK)
-    return "" if at < 0 else system[at + len(TAIL_MARK) :].split(". ", 1)[0]
+def whole_prompt(body: JSON) -> str:
+    """System prompt, tool specs, then every other message as sent, in order."""
+    rest = [m for m in body["messages"] if m["role"] != "system"]
+    return cacheable(body) + "".join(
+        json.dumps(m, ensure_ascii=False, separators=(",", ":")) for m in rest
+    )
+
+
+def clock_of(body: JSON) -> str:
+    """The minute stamped on the newest user message ("" when it has none)."""
+    users = [m.get("content") or "" for m in body["messages"] if m["role"] == "user"]
+    stamped = STAMP.match(users[-1]) if users else None
+    return stamped.group(1) if stamped else ""
+
+
+async def next_minute() -> None:
+    """Wait until just after the next minute boundary (the stamps' resolution)."""
+    await asyncio.sleep(60.2 - time.time() % 60)
 
 
 def prefix_share(before: str, after: str) -> float:
@@ -51,6 +71,8 @@ async def hello_prompt(ctx: Context) -> Report:
     with running_gateway(home, ctx.fake) as gateway:
         async with connect(gateway) as client:
             for i in range(TURNS):
+                if i == TURNS // 2:  # so that one pair of turns surely crosses a minute
+                    await next_minute()
                 await client.chat("hello" if i == 0 else f"hello again ({i})", "agent:main:main")
             records = await ctx.fake.log()
             user_md = home / "workspaces" / "main" / "USER.md"
@@ -64,13 +86,17 @@ async def hello_prompt(ctx: Context) -> Report:
     system, tools = system_text(first), tools_text(first)
     keys = [cacheable(b) for b in bodies]
     shares = [prefix_share(a, b) for a, b in itertools.pairwise(keys)]
+    wholes = [whole_prompt(b) for b in bodies]
+    whole_shares = [prefix_share(a, b) for a, b in itertools.pairwise(wholes)]
     edited = prefix_share(keys[-1], cacheable(json.loads(after_edit["body"])))
-    tail_at = system.find(TAIL_MARK)
-    clock_share = 100.0 * (tail_at if tail_at >= 0 else len(system)) / len(keys[0])
-    # The tail's clock has minute resolution: a pair of turns on either side of a minute
-    # boundary shares only the part before it, whatever the prompt assembly does.
-    clocks = [clock_of(system_text(b)) for b in bodies]
-    crossed = sum(1 for a, b in itertools.pairwise(clocks) if a != b)
+    # The stamps have minute resolution: pairs on either side of a minute boundary are the
+    # ones a clock in the system prompt would have broken (it did until issue 8's fix).
+    clocks = [clock_of(b) for b in bodies]
+    crossed = [
+        share
+        for (a, b), share in zip(itertools.pairwise(clocks), whole_shares, strict=True)
+        if a != b
+    ]
     tokens = float(hello["prompt_tokens"])
     n_tools = float(len(first.get("tools") or []))
     size = len((system + tools).encode("utf-8"))
@@ -85,10 +111,13 @@ async def hello_prompt(ctx: Context) -> Report:
         Row("d", "system prompt + tool specs", size, "bytes"),
         Row("d", f"stable prefix over {TURNS} turns, min", min(shares), "%", None, "",
             "100", min(shares) >= 100.0),
+        Row("d", f"whole prompt kept as the next turn's prefix over {TURNS} turns, min",
+            min(whole_shares), "%", None, "", "100", min(whole_shares) >= 100.0),
+        Row("d", "  the same, pairs across a minute boundary, min", min(crossed, default=0.0),
+            "%", None, "", "100", bool(crossed) and min(crossed) >= 100.0),
+        Row("d", f"turn pairs that crossed a minute (of {TURNS - 1})", len(crossed), "pairs"),
         Row("d", "stable prefix after USER.md changed", edited, "%", None, "",
             "< 100 (file changed)", edited < 100.0),
-        Row("d", "prefix left when the clock minute changes", clock_share, "%"),
-        Row("d", f"turn pairs that crossed a clock minute (of {TURNS - 1})", crossed, "pairs"),
     ]  # fmt: skip
     details = {
         "tokens_for_hello": tokens,
@@ -99,6 +128,7 @@ async def hello_prompt(ctx: Context) -> Report:
         "tool_spec_bytes": len(tools.encode("utf-8")),
         "request_bytes": hello["request_bytes"],
         "prefix_shares": shares,
+        "whole_prompt_shares": whole_shares,
         "clocks": clocks,
         "prefix_share_after_edit": edited,
         "system_prompt": system,

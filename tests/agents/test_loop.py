@@ -3,8 +3,11 @@ tools, failures, failover, filtering, queue modes, commands, compaction and budg
 
 import asyncio
 import json
+import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from channels.db import database_sync_to_async
@@ -37,12 +40,45 @@ async def transcript() -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines]
 
 
+STAMP = re.compile(r"\[(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{4}-\d\d-\d\d \d\d:\d\d [^\]]+\] ")
+
+
+def said(content: str) -> str:
+    """A user message as the model got it, without the time stamp it must start with."""
+    stamped = STAMP.match(content)
+    assert stamped, f"no time stamp on a user message: {content!r}"
+    return content[stamped.end() :]
+
+
+def user_texts(body: dict[str, Any]) -> list[str]:
+    return [said(m["content"]) for m in body["messages"] if m["role"] == "user"]
+
+
 def tool_events(client: ProtocolClient, run: str) -> list[tuple[str, str]]:
     return [
         (e["data"]["name"], e["data"]["status"])
         for e in client.events
         if e.get("event") == "chat.tool" and e["data"]["run"] == run
     ]
+
+
+async def test_the_model_gets_the_time_from_stamped_user_messages_not_a_clock(
+    client: ProtocolClient, fake_openai: FakeOpenAI
+) -> None:
+    await configure(timezone="Asia/Tokyo")
+    fake_openai.script(Text("one"), Text("two"))
+    await client.chat("first")
+    await client.chat("second")
+    first, second = (r.body["messages"] for r in fake_openai.requests[-2:])
+    assert second[: len(first)] == first  # the whole first prompt is the second one's prefix
+    system = first[0]["content"]
+    assert "Now:" not in system and "Time zone: Asia/Tokyo." in system
+    sent = [e for e in await transcript() if e["type"] == "message" and e["role"] == "user"]
+    for entry, message in zip(sent, [m for m in second if m["role"] == "user"], strict=True):
+        local = datetime.fromisoformat(entry["ts"]).astimezone(ZoneInfo("Asia/Tokyo"))
+        day = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[local.weekday()]
+        assert message["content"] == f"[{day} {local:%Y-%m-%d %H:%M} JST] {entry['content']}"
+        assert str(local.year) not in system
 
 
 async def test_a_tool_call_then_an_answer(client: ProtocolClient, fake_openai: FakeOpenAI) -> None:
@@ -191,7 +227,7 @@ async def test_collect_folds_messages_sent_during_a_run_into_one_turn(
     await client.until_event({"chat.final"}, first["result"]["run"])
     end = await client.until_event({"chat.final"}, second["result"]["run"])
     assert end["data"]["text"] == "both seen"
-    sent = [m["content"] for m in fake_openai.requests[-1].body["messages"] if m["role"] == "user"]
+    sent = user_texts(fake_openai.requests[-1].body)
     assert sent[-2:] == ["two", "three"]
     assert len(fake_openai.requests) == 2
 
@@ -220,7 +256,7 @@ async def test_steer_adds_to_the_running_turn_before_its_next_model_call(
     }
     end = await client.until_event({"chat.final"}, first["result"]["run"])
     assert end["data"]["text"] == "steered"
-    users = [m["content"] for m in fake_openai.requests[-1].body["messages"] if m["role"] == "user"]
+    users = user_texts(fake_openai.requests[-1].body)
     assert users[-1] == "only markdown files please"
 
 
@@ -364,7 +400,7 @@ async def test_past_the_queue_cap_messages_fold_into_the_last_turn(
     assert [r["queued"] for r in results] == ["queued", "queued", "queued", "merged", "merged"]
     assert results[4]["run"] == results[2]["run"]
     await client.until_event({"chat.final"}, results[2]["run"])
-    users = [m["content"] for m in fake_openai.requests[-1].body["messages"] if m["role"] == "user"]
+    users = user_texts(fake_openai.requests[-1].body)
     assert users[-3:] == ["m2", "m3", "m4"]
 
 
@@ -399,7 +435,7 @@ async def test_sessions_send_runs_a_turn_in_another_session_once(
         last = body["messages"][-1]
         if last["role"] == "tool":
             return Text("sent it")
-        return Text("noted: milk") if last["content"] == "remember milk" else ToolCalls(send)
+        return Text("noted: milk") if said(last["content"]) == "remember milk" else ToolCalls(send)
 
     fake_openai.script(reply, reply, reply)
     end, _ = await client.chat("tell my notes session about milk")

@@ -6,7 +6,8 @@ Endpoints: ``POST /v1/chat/completions`` (streamed SSE and plain JSON), ``GET /v
 ``POST /v1/embeddings`` (deterministic hash-based vectors, float or base64).
 
 Scripting: ``fake.script(*replies)`` appends to a FIFO consumed by chat completions; an
-empty script answers ``Text("echo: <last user message>")``. A reply is one of
+empty script answers ``Text("echo: <last user message>")``, without the time stamp openclaw
+puts before each user message (``said``). A reply is one of
 
 * ``Text(content, reasoning=(), finish_reason="stop", chunk_delay=0, latency=None, usage=None)``
   -- a ``str`` is streamed word by word (spaces kept), a sequence of strings chunk by chunk;
@@ -181,9 +182,25 @@ def _messages(body: JSON) -> list[JSON]:
     return [m for m in messages if isinstance(m, dict)] if isinstance(messages, list) else []
 
 
+# The stamp openclaw renders before each user message (agents.context.stamp):
+# `[Tue 2026-12-01 22:40 CET] ` or, with a sender, `[Tue 2026-12-01 22:40 CET · Ada] `.
+STAMP = re.compile(r"\[(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{4}-\d\d-\d\d \d\d:\d\d [^\]]+\] ")
+
+
+def said(content: object) -> str:
+    """What a user message says: its text without a leading time stamp."""
+    text = _text_of(content)
+    stamped = STAMP.match(text)
+    return text[stamped.end() :] if stamped else text
+
+
+def user_texts(body: JSON) -> list[str]:
+    """The user messages of a request body, without their time stamps."""
+    return [said(m.get("content")) for m in _messages(body) if m.get("role") == "user"]
+
+
 def _last_user_text(body: JSON) -> str:
-    users = [m for m in _messages(body) if m.get("role") == "user"]
-    return _text_of(users[-1].get("content")) if users else ""
+    return (user_texts(body) or [""])[-1]
 
 
 def _usage(body: JSON, override: Usage | None, deltas: list[JSON]) -> JSON:

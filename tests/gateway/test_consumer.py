@@ -8,7 +8,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import override_settings
 
 from openclaw.asgi import build_application
-from tests.fakes.openai_server import FakeOpenAI, Hang, Text
+from tests.fakes.openai_server import FakeOpenAI, Hang, Text, said
 from tests.wsclient import ProtocolClient
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
@@ -60,7 +60,7 @@ async def test_runs_of_one_session_answer_in_order(
     end2 = await client.until_event({"chat.final"}, second["result"]["run"])
     assert (end1["data"]["text"], end2["data"]["text"]) == ("one", "two")
     # the second turn saw the first one's answer
-    assert [m["content"] for m in fake_openai.requests[-1].body["messages"][1:]] == [
+    assert [said(m["content"]) for m in fake_openai.requests[-1].body["messages"][1:]] == [
         "a",
         "one",
         "b",
@@ -137,7 +137,7 @@ async def test_aborting_a_queued_run_keeps_its_message_but_never_runs_it(
     assert [e["content"] for e in skipped] == ["never mind"]
     fake_openai.script(Text("ok"))
     await client.chat("next")
-    sent = [m["content"] for m in fake_openai.requests[-1].body["messages"][1:]]
+    sent = [said(m["content"]) for m in fake_openai.requests[-1].body["messages"][1:]]
     assert "never mind" not in sent
 
 

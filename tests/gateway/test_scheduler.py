@@ -15,7 +15,7 @@ from django.utils import timezone
 from agents import jobs
 from agents.models import Agent, ScheduledJob, Session
 from gateway import scheduler
-from tests.fakes.openai_server import FakeOpenAI, Text
+from tests.fakes.openai_server import FakeOpenAI, Text, user_texts
 from tests.wsclient import ProtocolClient
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
@@ -48,7 +48,7 @@ async def run_tick() -> int:
 
 
 def last_user(fake: FakeOpenAI) -> Any:
-    return [m for m in fake.requests[-1].body["messages"] if m["role"] == "user"][-1]["content"]
+    return user_texts(fake.requests[-1].body)[-1]
 
 
 async def transcript(key: str) -> list[dict[str, Any]]:

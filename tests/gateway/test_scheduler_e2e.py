@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import GatewayFactory
-from tests.fakes.openai_server import FakeOpenAI, Text, ToolCall, ToolCalls
+from tests.fakes.openai_server import FakeOpenAI, Text, ToolCall, ToolCalls, user_texts
 from tests.fakes.telegram_server import FakeTelegram
 from tests.platforms.test_telegram_e2e import configure, manage
 from tests.wsclient import ProtocolClient
@@ -27,11 +27,7 @@ def cron(**args: Any) -> ToolCalls:
 
 def asked(fake: FakeOpenAI, text: str) -> int:
     """Model requests whose newest user message is `text`."""
-    return sum(
-        [m for m in r.body.get("messages", []) if m.get("role") == "user"][-1:]
-        == [{"role": "user", "content": text}]
-        for r in fake.requests
-    )
+    return sum(user_texts(r.body)[-1:] == [text] for r in fake.requests)
 
 
 def answers(home: Path, agent: str = "main") -> list[str]:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import GatewayFactory
-from tests.fakes.openai_server import FakeOpenAI, Text
+from tests.fakes.openai_server import FakeOpenAI, Text, user_texts
 from tests.fakes.telegram_server import FakeTelegram
 from tests.platforms.test_telegram_e2e import configure
 
@@ -51,5 +51,5 @@ def test_a_turn_cut_by_a_crash_is_answered_once_after_restart(
     )
     asked = [r for r in fake_openai.requests if r.path.endswith("/chat/completions")]
     assert len(asked) == 2  # the cut turn ran once more, and only once
-    users = [m["content"] for m in asked[-1].body["messages"] if m["role"] == "user"]
+    users = user_texts(asked[-1].body)
     assert users.count("tell me a long story") >= 1

@@ -17,7 +17,7 @@ import pytest
 
 from gateway.pairing import CODE_ALPHABET, CODE_LENGTH
 from tests.conftest import GatewayFactory
-from tests.fakes.openai_server import FakeOpenAI, Text
+from tests.fakes.openai_server import FakeOpenAI, Text, said
 from tests.fakes.slack_server import (
     APP_TOKEN,
     BOT_TOKEN,
@@ -132,7 +132,7 @@ def test_socket_mode_dm_goes_through_pairing_then_is_answered_once(
     assert replies(slack, "D0DM")[1] == "echo: What is 2 + 2?"
     assert [m.thread_ts for m in slack.messages] == ["", ""]  # a DM is answered in the DM
     assert len(fake_openai.requests) == 1
-    assert fake_openai.requests[0].body["messages"][-1]["content"] == "What is 2 + 2?"
+    assert said(fake_openai.requests[0].body["messages"][-1]["content"]) == "What is 2 + 2?"
 
 
 def test_channel_mention_is_answered_once_in_its_thread(
@@ -152,7 +152,7 @@ def test_channel_mention_is_answered_once_in_its_thread(
     assert message.thread_ts == "1700000100.000200"
     assert message.text == "Here is the *summary*: see <https://example.com/a_b|docs>."
     assert len(fake_openai.requests) == 1
-    assert fake_openai.requests[0].body["messages"][-1]["content"] == "summarise the day"
+    assert said(fake_openai.requests[0].body["messages"][-1]["content"]) == "summarise the day"
 
 
 def test_the_same_envelope_delivered_twice_is_answered_once(

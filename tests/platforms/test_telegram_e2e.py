@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import GatewayFactory
-from tests.fakes.openai_server import FakeOpenAI, Text
+from tests.fakes.openai_server import FakeOpenAI, Text, user_texts
 from tests.fakes.telegram_server import FakeTelegram
 from tests.gateway_process import ROOT, Gateway, base_env
 
@@ -115,11 +115,7 @@ def channel(gateway: Gateway) -> Any:
 
 def asked(model: FakeOpenAI, text: str) -> int:
     """Model requests whose newest user message is `text`."""
-    return sum(
-        [m for m in r.body.get("messages", []) if m.get("role") == "user"][-1:]
-        == [{"role": "user", "content": text}]
-        for r in model.requests
-    )
+    return sum(user_texts(r.body)[-1:] == [text] for r in model.requests)
 
 
 def test_readyz_shows_telegram_connected_after_get_me_and_delete_webhook(

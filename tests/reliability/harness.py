@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.fakes.openai_server import JSON, FakeOpenAI, Reply, Text, ToolCall, ToolCalls
+from tests.fakes.openai_server import JSON, FakeOpenAI, Reply, Text, ToolCall, ToolCalls, said
 from tests.fakes.telegram_server import FakeTelegram
 from tests.gateway_process import Gateway
 from tests.platforms.test_telegram_e2e import manage
@@ -64,7 +64,7 @@ def slow_model(fake: FakeOpenAI, pace: Pace) -> None:
     def reply(body: JSON) -> Reply:
         messages = body.get("messages", [])
         users = [m for m in messages if m.get("role") == "user"]
-        text = str(users[-1].get("content", "")) if users else ""
+        text = said(users[-1].get("content", "")) if users else ""  # without its time stamp
         if "remember" in text and messages and messages[-1].get("role") == "user":
             args = json.dumps({"text": f"note for {text}"})
             return ToolCalls(ToolCall("memory_append", args), chunk_delay=pace.chunk_delay)
