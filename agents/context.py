@@ -99,8 +99,8 @@ def system_prompt(inputs: PromptInputs) -> str:
 
 def stamp(entry: Entry, zone: tzinfo) -> str:
     """`[Tue 2026-12-01 22:40 CET · Ada] ` from the entry's own `ts` (and `meta.sender`), in
-    `zone`; "" when the entry has no readable `ts` (transcripts from before stamps). A `ts`
-    without an offset is taken as UTC, as `transcripts.now_iso` writes it."""
+    `zone`; "" when the entry has no readable `ts` (a damaged or hand-written line). A `ts`
+    without an offset is taken as UTC, the zone `transcripts.now_iso` writes in."""
     try:
         when = datetime.fromisoformat(entry.get("ts") or "")
     except (TypeError, ValueError):
