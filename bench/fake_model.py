@@ -10,6 +10,7 @@ prints `PORT <n>` when listening. Control: `POST /bench/config` (JSON of `Config
 import argparse
 import asyncio
 import json
+import re
 import time
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -37,10 +38,17 @@ class Config:
     keep_bodies: bool = False
 
 
+# The time stamp openclaw puts before each user message (agents.context.stamp).
+STAMP = re.compile(r"\[(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{4}-\d\d-\d\d \d\d:\d\d [^\]]+\] ")
+
+
 def _last_user_text(body: JSON) -> str:
+    """The newest user message without its time stamp: what the bench client sent."""
     for message in reversed(body.get("messages") or []):
         if message.get("role") == "user" and isinstance(message.get("content"), str):
-            return str(message["content"])
+            text = str(message["content"])
+            stamped = STAMP.match(text)
+            return text[stamped.end() :] if stamped else text
     return ""
 
 
