@@ -21,8 +21,38 @@ ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "e2e-test-token"
 
 
+def _port_block() -> Iterator[int]:
+    """Ports for servers a test starts in a child process, below the kernel's ephemeral range.
+
+    A port found by binding to port 0 and closing can be handed to any other socket that binds
+    to 0 (a fake server in another pytest-xdist worker) before the child binds it. Ports below
+    the ephemeral range are never handed out that way, and each worker takes its own block, so
+    only this worker's tests use its ports; they are taken in turn, skipping ports in use.
+    """
+    low = 32768
+    with contextlib.suppress(OSError, ValueError):
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    size = max((low - 10_000) // 16, 0)
+    start = 10_000 + (index % 16) * size
+    for _ in range(2 if size else 0):  # a second pass: ports freed since the first
+        yield from range(start, start + size)
+
+
+_ports = _port_block()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
+    """A port nothing listens on now, that no other test process will pick meanwhile."""
+    for port in _ports:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as sock:  # no room below the ephemeral range: the kernel's pick
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
