@@ -4,6 +4,7 @@ is append-only, so every original entry stays above the summary."""
 
 import logging
 from collections.abc import Sequence
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -65,11 +66,13 @@ async def compact(
     model: ChatModel,
     chain: Sequence[ModelSettings],
     run_id: str,
+    zone: tzinfo | None = None,
 ) -> bool:
     """Summarise all but the last `keep_turns` turns. Returns False when too little history
-    remains to compact (the caller then trims instead)."""
+    remains to compact (the caller then trims instead). With the agent's `zone`, the user
+    messages the summariser reads carry their times, so the summary can keep dates."""
     previous, recent = split_at_compaction(entries)
-    blocks = turn_blocks(recent)
+    blocks = turn_blocks(recent, zone)
     if len(blocks) <= keep_turns:
         return False
     old = [m for block in blocks[: len(blocks) - keep_turns] for m in block]

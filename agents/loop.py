@@ -350,6 +350,7 @@ class _Turn:
             model=self.model,
             chain=self.chain,
             run_id=self.request.run_id,
+            zone=self.zone,
         )
         if done:
             self.compacted = True

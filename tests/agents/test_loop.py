@@ -338,6 +338,9 @@ async def test_compaction_flushes_notes_then_summarises_and_tells_the_user(
     final_messages = fake_openai.requests[-1].body["messages"]
     assert "They asked questions 0-3." in final_messages[1]["content"]
     assert all("question 0" not in (m.get("content") or "") for m in final_messages[2:])
+    # The summariser reads the old turns with their times, so a summary can keep dates.
+    summarised = " ".join(str(m.get("content")) for m in fake_openai.requests[-2].body["messages"])
+    assert STAMP.search(summarised) and re.search(r"\] question 0 ", summarised)
 
 
 async def test_a_failed_flush_still_keeps_the_user_words_in_the_daily_log(
