@@ -10,14 +10,7 @@ from django.views.decorators.http import require_POST
 
 from gateway.adapters.base import AdapterError
 from gateway.runtime import runtime
-
-MAX_BODY_BYTES = 1024 * 1024  # Events API payloads are a few kilobytes
-
-
-def _too_big(request: HttpRequest) -> bool:
-    """Refused before the body is read (Django would read up to 2.5 MB and log an error)."""
-    declared = request.headers.get("Content-Length", "0")
-    return not declared.isdigit() or int(declared) > MAX_BODY_BYTES
+from gateway.webhooks import body_too_large
 
 
 @csrf_exempt  # Slack signs its requests; there is no browser session to protect
@@ -30,7 +23,7 @@ async def events(request: HttpRequest, account: str = "default") -> HttpResponse
     # for slack_sdk and aiohttp (0.3 s of start, 25 MB; bench/README.md "Optimisations").
     from gateway.adapters.slack import receive_event, signature_is_valid
 
-    if _too_big(request) or len(request.body) > MAX_BODY_BYTES:
+    if body_too_large(request):
         return JsonResponse({"error": "too large"}, status=413)
     if not signature_is_valid(conn.secret("signing_secret"), request.body, request.headers):
         return JsonResponse({"error": "invalid signature"}, status=401)

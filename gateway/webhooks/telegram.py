@@ -16,10 +16,10 @@ from gateway.adapters.base import AdapterError
 from gateway.adapters.telegram import TelegramAdapter, parse_update
 from gateway.connections import PlatformConnection
 from gateway.runtime import runtime
+from gateway.webhooks import body_too_large
 
 logger = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 1024 * 1024  # updates are a few kilobytes; media arrive as file ids
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105  # a header name
 
 
@@ -32,11 +32,6 @@ def _authorised(request: HttpRequest, conn: PlatformConnection) -> bool:
     given = request.headers.get(SECRET_HEADER, "")
     # No configured secret means no webhook: fail closed rather than accept anyone.
     return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
-
-
-def _too_big(request: HttpRequest) -> bool:
-    declared = request.headers.get("Content-Length", "0")
-    return not declared.isdigit() or int(declared) > MAX_BODY_BYTES
 
 
 async def _route(conn: PlatformConnection, adapter: TelegramAdapter, body: bytes) -> HttpResponse:
@@ -76,7 +71,7 @@ async def update(request: HttpRequest, account_id: str = "default") -> HttpRespo
         return _answer(404, "unknown account") if running else _answer(503, "not running")
     if not isinstance(conn.adapter, TelegramAdapter) or not _authorised(request, conn):
         return _answer(401, "bad secret token")
-    if _too_big(request) or len(request.body) > MAX_BODY_BYTES:
+    if body_too_large(request):
         return _answer(413, "too large")
     return await _route(conn, conn.adapter, request.body)
 

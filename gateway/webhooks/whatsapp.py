@@ -15,11 +15,9 @@ from gateway.adapters.base import AdapterError
 from gateway.adapters.whatsapp import WhatsAppAdapter, parse_webhook, signature_ok
 from gateway.connections import PlatformConnection
 from gateway.runtime import runtime
+from gateway.webhooks import body_too_large
 
 logger = logging.getLogger(__name__)
-
-# Meta batches updates but a batch of text messages is small; stays under Django's own cap.
-MAX_BODY_BYTES = 1024 * 1024
 
 
 def _text(body: str, status: int) -> HttpResponse:
@@ -40,11 +38,9 @@ async def webhook(request: HttpRequest, account_id: str = "default") -> HttpResp
 
 async def _receive(request: HttpRequest, conn: PlatformConnection) -> HttpResponse:
     """A signed notification: journal each message it carries (replying where due), then 200."""
-    if _declared_length(request) > MAX_BODY_BYTES:
+    if body_too_large(request):
         return _text("too large", 413)
     body = request.body
-    if len(body) > MAX_BODY_BYTES:
-        return _text("too large", 413)
     if not signature_ok(
         conn.secret("app_secret"), body, request.headers.get("X-Hub-Signature-256")
     ):
@@ -69,13 +65,6 @@ async def _receive(request: HttpRequest, conn: PlatformConnection) -> HttpRespon
             logger.exception("Routing a WhatsApp message failed")
             return _text("try again", 503)
     return _text("ok", 200)
-
-
-def _declared_length(request: HttpRequest) -> int:
-    try:
-        return int(request.headers.get("Content-Length") or 0)
-    except ValueError:
-        return MAX_BODY_BYTES + 1  # unreadable: treat as too large rather than guess
 
 
 def _subscribe(request: HttpRequest, conn: PlatformConnection) -> HttpResponse:

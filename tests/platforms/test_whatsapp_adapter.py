@@ -12,7 +12,8 @@ from gateway.adapters.whatsapp import WhatsAppAdapter, parse_webhook, signature_
 from gateway.connections import PlatformConnection
 from gateway.messages import InboundMessage, ReplyTarget
 from gateway.runtime import runtime
-from gateway.webhooks.whatsapp import MAX_BODY_BYTES, _receiver
+from gateway.webhooks import MAX_BODY_BYTES
+from gateway.webhooks.whatsapp import _receiver
 from tests.fakes.whatsapp_server import (
     TOKEN,
     Failure,
