@@ -5,9 +5,10 @@ happen. The model, the tools and the event sink are passed in, so tests hand it 
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -71,6 +72,9 @@ class TurnRequest:
     sender: str = ""
     steering: Steering | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    # Called on the loop once the answer (or error) is in the transcript, with the stop reason
+    # (or "error"): database work it returns runs in the thread hop of the usage bookkeeping.
+    settle: Callable[[str], Callable[[], None] | None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +171,14 @@ async def _working_memory(slug: str, version: tuple[int, int]) -> str:
     content = current.content
     _memory_seen[slug] = (version, content)
     return content
+
+
+def _bookkeeping(*work: Callable[[], object] | None) -> None:
+    """After a turn, in one thread hop: its usage bookkeeping and what the caller settles
+    with it (`TurnRequest.settle`), each when there is one."""
+    for step in work:
+        if step is not None:
+            step()
 
 
 class _Turn:
@@ -463,14 +475,19 @@ class _Turn:
             "chat.final", {"text": shown, "usage": self.usage, "stop_reason": stop_reason}
         )
         estimated, reported = self.last_prompt
-        await database_sync_to_async(usage_service.record_turn)(
+        record = functools.partial(
+            usage_service.record_turn,
             self.session.pk,
             self.chain[0].model,
             self.usage,
             token_ratio=(reported / estimated) if estimated and reported else None,
             title=self.request.texts[0][:80] if self.request.texts else "",
         )
+        await database_sync_to_async(_bookkeeping)(record, self._settle(stop_reason))
         return TurnOutcome(shown, stop_reason, self.usage)
+
+    def _settle(self, outcome: str) -> Callable[[], None] | None:
+        return self.request.settle(outcome) if self.request.settle is not None else None
 
     async def _fail(self, error: ModelError) -> TurnOutcome:
         logger.warning("Run %s in %s failed: %s", self.request.run_id, self.session.key, error)
@@ -492,10 +509,14 @@ class _Turn:
             )
         )
         await self.append(*entries)
+        record = None
         if self.usage["total_tokens"]:
-            await database_sync_to_async(usage_service.record_turn)(
-                self.session.pk, self.chain[0].model, self.usage
+            record = functools.partial(
+                usage_service.record_turn, self.session.pk, self.chain[0].model, self.usage
             )
+        settle = self._settle("error")
+        if record is not None or settle is not None:
+            await database_sync_to_async(_bookkeeping)(record, settle)
         await self.emit(
             "chat.error", {"code": error.code, "message": error.message, "partial": partial}
         )

@@ -3,10 +3,11 @@
     .venv/bin/python bench/profile_turn.py [--turns 300] [--pyinstrument FILE.txt] [--cprofile N]
         [--cprofile-out FILE.prof]
 
-The same code a `chat.send` runs once the frame is parsed: `runs.open_session`, then `run_turn`
-with the session's tools, the real `OpenAIChatModel` against bench/fake_model.py (0 ms) and the
-gateway's channel layer as the event sink, on a freshly migrated OPENCLAW_HOME. What is left out
-is Daphne and the WebSocket, so the figure is the agent side of scenario (a). CPU time
+The same code a `chat.send` runs once the frame is parsed: `webjournal.send` (the session, the
+journal entry, the lane), then `run_turn` with the session's tools and the real
+`OpenAIChatModel` against bench/fake_model.py (0 ms), its events through the gateway's channel
+layer to a subscribed channel, on a freshly migrated OPENCLAW_HOME. What is left out is Daphne,
+the consumer and the WebSocket, so the figure is the agent side of scenario (a). CPU time
 (`time.process_time`, all threads) is reported next to wall time because it is what a loaded
 machine does not distort; the DB queries per turn are counted too.
 """
@@ -37,15 +38,31 @@ def setup(home: Path, fake: FakeModel) -> None:
 
 
 async def turns(n: int, sessions: int, prefix: str) -> None:
-    from agents.loop import TurnRequest, run_turn
-    from gateway import runs
+    """`n` turns as `chat.send` runs them (`webjournal.send`: session, journal entry, lane,
+    `run_turn`), each awaited to its `chat.final` on a channel subscribed to the session."""
+    from channels.layers import get_channel_layer
+
+    from gateway import runs, webjournal
     from gateway.runtime import runtime
 
+    layer = get_channel_layer()
+    assert layer is not None  # the gateway's settings configure one
+    channel = await layer.new_channel()
+
+    async def subscribe(session_key: str) -> None:
+        await layer.group_add(runs.session_group(session_key), channel)
+
+    if runtime.state == "stopped":
+        await runtime.start(background=False)
     for i in range(n):
-        session = await runs.open_session(f"agent:main:{prefix}{i % sessions}", None)
-        request = TurnRequest(run_id=runs.new_run_id(), session=session, texts=(f"hi {i}",))
-        sink = runs.LayerSink(runs.session_group(session.key))
-        await run_turn(request, runtime.model, sink, runs.tools_for(session))
+        _, accepted = await webjournal.send(
+            f"agent:main:{prefix}{i % sessions}", f"hi {i}", key=None, sender="bench",
+            subscribe=subscribe,
+        )  # fmt: skip
+        while True:
+            message = await layer.receive(channel)
+            if message["event"] == "chat.final" and message["data"]["run"] == accepted.run:
+                break
 
 
 async def count_hops(n: int) -> float:
@@ -117,6 +134,9 @@ async def run(args: argparse.Namespace, fake: FakeModel) -> None:
         if args.cprofile_out:
             prof.dump_stats(args.cprofile_out)
         pstats.Stats(prof).sort_stats("tottime").print_stats(args.cprofile)
+    from gateway.runtime import runtime
+
+    await runtime.stop()  # lets the last run finish its bookkeeping
 
 
 def main() -> int:

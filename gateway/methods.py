@@ -14,7 +14,7 @@ import openclaw
 from agents import services
 from agents.services import NotFound
 from agents.transcripts import read_entries_async
-from gateway import approvals, inflight, runs, webjournal
+from gateway import approvals, inflight, webjournal
 from gateway.lanes import LanesClosed
 from gateway.protocol import ProtocolError, int_param, optional_str, require_str
 from gateway.ratelimit import check_ws_message
@@ -45,10 +45,12 @@ async def chat_send(conn: Connection, params: dict[str, Any]) -> Result:
     agent = optional_str(params, "agent", max_len=64)
     idempotency_key = optional_str(params, "idempotencyKey", max_len=128)
     try:
-        session = await runs.open_session(key, agent)
-        await conn.subscribe(session.key)
-        accepted = await webjournal.send(
-            session, text, key=idempotency_key, sender=_sender(conn.scope)
+        session, accepted = await webjournal.send(
+            key or services.main_session_key(agent),
+            text,
+            key=idempotency_key,
+            sender=_sender(conn.scope),
+            subscribe=conn.subscribe,
         )
     except NotFound as exc:
         raise ProtocolError("not_found", str(exc)) from None

@@ -2,10 +2,11 @@
 socket subscribed to that session through the channel layer."""
 
 import asyncio
+import functools
 import hashlib
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypedDict, get_args
@@ -134,6 +135,7 @@ class ChatJob:
                     channel=self.channel,
                     steering=self.steering,
                     options=self._tool_options(),
+                    settle=self._settle,
                 )
                 metered = TurnMetrics(self.channel, self.session.model)
                 with log_context(run_id, self.session.key), metered:
@@ -150,6 +152,15 @@ class ChatJob:
             self._done = True
             inflight.end(self.session.key)
         await self._close_records()
+
+    def _settle(self, outcome: str) -> Callable[[], None] | None:
+        """At the end of a turn, on the loop: the journal entries it answered, to close in the
+        turn's last thread hop. None while steered messages still wait for a turn of their own,
+        and for a run a shutdown cut (the next start answers its entries)."""
+        if not self.records or self.steering.texts or (outcome == "aborted" and _stopping()):
+            return None
+        records, self.records = self.records, []
+        return functools.partial(resume.mark_records_delivered, records)
 
     async def _close_records(self) -> None:
         if self.records:
@@ -245,10 +256,13 @@ async def submit_chat(
     channel: str = "web",
     can_send: bool = True,
     records: Sequence[int] = (),
+    run_id: str | None = None,
 ) -> Submitted:
     """Queue a turn on the session's lane following its queue mode. Raises `LanesClosed`.
-    `records`: the web chat journal entries this message came with (see `ChatJob`)."""
-    job = ChatJob(new_run_id(), session, text, channel, can_send=can_send, records=records)
+    `records`: the web chat journal entries this message came with (see `ChatJob`); `run_id`:
+    the id of the run if it gets one of its own (a fresh one when not given)."""
+    run = run_id or new_run_id()
+    job = ChatJob(run, session, text, channel, can_send=can_send, records=records)
     mode: QueueMode = "collect"
     for known in get_args(QueueMode):
         if session.queue_mode == known:
@@ -260,14 +274,19 @@ async def submit_chat(
 
 
 async def accept_message(
-    session: SessionRef, text: str, *, channel: str = "web", records: Sequence[int] = ()
+    session: SessionRef,
+    text: str,
+    *,
+    channel: str = "web",
+    records: Sequence[int] = (),
+    run_id: str | None = None,
 ) -> Submitted:
     """What every channel does with an incoming message: a chat command is answered at once;
-    anything else is queued as a turn."""
+    anything else is queued as a turn (`run_id`: see `submit_chat`)."""
     command = commands.parse(text)
     if command is None:
-        return await submit_chat(session, text, channel=channel, records=records)
-    run = new_run_id()
+        return await submit_chat(session, text, channel=channel, records=records, run_id=run_id)
+    run = run_id or new_run_id()
     reply = await commands.run_command(session, *command)
     usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
     final = {"run": run, "session": session.key, "text": reply, "usage": usage}

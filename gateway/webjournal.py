@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from weakref import WeakValueDictionary
 
@@ -37,7 +38,7 @@ def journal_message_id(session_key: str, key: str) -> str:
     return hashlib.sha256(session_key.encode("utf-8")).hexdigest()[:16] + ":" + key
 
 
-def _journal(session: SessionRef, key: str, text: str, sender: str) -> _Entry:
+def _journal(session: SessionRef, key: str, text: str, sender: str, run: str) -> _Entry:
     fields = {"channel": WEB, "account_id": session.agent.slug}
     message_id = journal_message_id(session.key, key)
     try:
@@ -49,11 +50,21 @@ def _journal(session: SessionRef, key: str, text: str, sender: str) -> _Entry:
                 sender_id=sender[:255],
                 session_key=session.key,
                 text=text,
+                run_id=run,
             )
     except IntegrityError:
         known = InboundRecord.objects.get(**fields, message_id=message_id)
         return _Entry(known.pk, known.run_id, created=False)
-    return _Entry(record.pk, "", created=True)
+    return _Entry(record.pk, run, created=True)
+
+
+def _open_and_journal(
+    session_key: str, key: str, text: str, sender: str, run: str
+) -> tuple[SessionRef, _Entry]:
+    """The session (created if new) and the message's journal entry, in one thread hop: the
+    entry names the run expected to answer it, so the common case needs no second write."""
+    session, _ = services.open_session(session_key)
+    return session, _journal(session, key, text, sender, run)
 
 
 def _set_run(record: int, run: str) -> None:
@@ -64,24 +75,36 @@ def _forget(record: int) -> None:
     InboundRecord.objects.filter(pk=record).delete()
 
 
-async def send(session: SessionRef, text: str, *, key: str | None, sender: str) -> runs.Submitted:
-    """Journal a web chat message, then accept it (`runs.accept_message`). A `key` already
-    journaled in this session returns the run that answers it (`duplicate`) and runs nothing.
-    Raises `LanesClosed` (the entry is then removed: the client was told it was not taken)."""
-    lock = _locks.setdefault(session.key, asyncio.Lock())
+async def send(
+    session_key: str,
+    text: str,
+    *,
+    key: str | None,
+    sender: str,
+    subscribe: Callable[[str], Awaitable[None]],
+) -> tuple[SessionRef, runs.Submitted]:
+    """Open the session and journal a web chat message, `subscribe` the socket to the session,
+    then accept the message (`runs.accept_message`). A `key` already journaled in this session
+    returns the run that answers it (`duplicate`) and runs nothing. Raises `NotFound` for an
+    unknown or disabled agent, `LanesClosed` (the entry is then removed: the client was told
+    it was not taken)."""
+    lock = _locks.setdefault(session_key, asyncio.Lock())
     async with lock:
-        entry = await database_sync_to_async(_journal)(
-            session, key or uuid.uuid4().hex, text, sender
+        run = runs.new_run_id()
+        session, entry = await database_sync_to_async(_open_and_journal)(
+            session_key, key or uuid.uuid4().hex, text, sender, run
         )
+        await subscribe(session.key)
         if not entry.created:
-            return runs.Submitted(entry.run, "duplicate")
+            return session, runs.Submitted(entry.run, "duplicate")
         try:
-            accepted = await runs.accept_message(session, text, records=(entry.record,))
+            accepted = await runs.accept_message(session, text, records=(entry.record,), run_id=run)
         except BaseException:
             await asyncio.shield(database_sync_to_async(_forget)(entry.record))
             raise
-        await database_sync_to_async(_set_run)(entry.record, accepted.run)
-    return accepted
+        if accepted.run != run:  # folded into a queued turn, or answered as a command
+            await database_sync_to_async(_set_run)(entry.record, accepted.run)
+    return session, accepted
 
 
 async def resume_web(pending: resume.Pending) -> None:

@@ -68,6 +68,27 @@ async def test_a_chat_command_closes_its_entry(
     assert record.status == "delivered"
 
 
+async def test_messages_folded_into_a_queued_turn_name_its_run_and_close_with_its_answer(
+    client: ProtocolClient, fake_openai: FakeOpenAI
+) -> None:
+    # The first turn is busy with a slow model; the next two wait, the third folded into the
+    # second (queue mode collect): its entry was written with a run id of its own.
+    fake_openai.script(Text("first answer", latency=0.5), Text("second answer"))
+    sent = [
+        (await client.request("chat.send", {"text": text, "idempotencyKey": text}))["result"]
+        for text in ("one", "two", "three")
+    ]
+    assert [s["queued"] for s in sent] == ["queued", "queued", "merged"]
+    assert sent[2]["run"] == sent[1]["run"]
+    await client.until_event({"chat.final"}, sent[1]["run"])
+    journal = await database_sync_to_async(records)()
+    assert [(r.text, r.run_id, r.status) for r in journal] == [
+        ("one", sent[0]["run"], "delivered"),
+        ("two", sent[1]["run"], "delivered"),
+        ("three", sent[1]["run"], "delivered"),
+    ]
+
+
 @pytest.mark.parametrize(("key", "code"), [(5, "bad_params"), ("k" * 129, "too_large")])
 async def test_a_bad_idempotency_key_is_refused_and_nothing_is_journaled(
     client: ProtocolClient, key: object, code: str
