@@ -10,6 +10,7 @@ caches hit. Untrusted text (messages, sender names, tool output, fetched pages, 
 the system prompt.
 """
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
@@ -101,17 +102,27 @@ def stamp(entry: Entry, zone: tzinfo) -> str:
     """`[Tue 2026-12-01 22:40 CET · Ada] ` from the entry's own `ts` (and `meta.sender`), in
     `zone`; "" when the entry has no readable `ts` (a damaged or hand-written line). A `ts`
     without an offset is taken as UTC, the zone `transcripts.now_iso` writes in."""
+    ts = entry.get("ts")
+    label = _time_label(ts, zone) if isinstance(ts, str) else ""
+    if not label:
+        return ""
+    sender = str(entry.get("meta", {}).get("sender") or "")
+    sender = " ".join(sender.replace("]", ")").split())[:64]  # one line, cannot close the stamp
+    return f"[{label} · {sender}] " if sender else f"[{label}] "
+
+
+@functools.lru_cache(maxsize=4096)
+def _time_label(ts: str, zone: tzinfo) -> str:
+    """`Tue 2026-12-01 22:40 CET`, or "" for an unreadable `ts`. Every model call stamps the
+    whole history again: remembered, as an entry's time never changes."""
     try:
-        when = datetime.fromisoformat(entry.get("ts") or "")
-    except (TypeError, ValueError):
+        when = datetime.fromisoformat(ts)
+    except ValueError:
         return ""
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     local = when.astimezone(zone)
-    label = f"{WEEKDAYS[local.weekday()]} {local:%Y-%m-%d %H:%M} {local.tzname() or zone}"
-    sender = str(entry.get("meta", {}).get("sender") or "")
-    sender = " ".join(sender.replace("]", ")").split())[:64]  # one line, cannot close the stamp
-    return f"[{label} · {sender}] " if sender else f"[{label}] "
+    return f"{WEEKDAYS[local.weekday()]} {local:%Y-%m-%d %H:%M} {local.tzname() or zone}"
 
 
 def split_at_compaction(entries: Sequence[Entry]) -> tuple[str | None, list[Entry]]:

@@ -148,13 +148,11 @@ def open_session(
     slug = agent_slug_of(key)
     if slug is None:
         raise NotFound(f"Malformed session key {key!r}: expected agent:<agent>:<name>.")
-    # Every turn opens its session: an existing one comes with its agent in one query.
-    session = (
-        Session.objects.select_related("agent")
-        .filter(key=key, status=Session.Status.ACTIVE, agent__slug=slug, agent__enabled=True)
-        .first()
-    )
-    if session is not None:
+    # Every turn opens its session: an existing one comes with its agent in one query, with as
+    # little for the ORM to compile as it takes (at most one active session per key: no order).
+    found = list(Session.objects.select_related("agent").filter(key=key, status="active")[:1])
+    session = found[0] if found else None
+    if session is not None and session.agent.slug == slug and session.agent.enabled:
         return _ref(session, session.agent), False
     agent = get_agent(slug)
     session = Session.objects.filter(key=key, status=Session.Status.ACTIVE).first()
