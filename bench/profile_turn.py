@@ -15,18 +15,21 @@ machine does not distort; the DB queries per turn are counted too.
 import argparse
 import asyncio
 import cProfile
+import json
 import os
 import pstats
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.harness import MODEL, FakeModel, gateway_env  # noqa: E402
-from tests.gateway_process import migrate  # noqa: E402
+from tests.gateway_process import TOKEN, migrate  # noqa: E402
 
 
 def setup(home: Path, fake: FakeModel) -> None:
@@ -37,13 +40,15 @@ def setup(home: Path, fake: FakeModel) -> None:
     django.setup()
 
 
-async def turns(n: int, sessions: int, prefix: str) -> None:
+Turns = Callable[[int, int, str], Awaitable[None]]
+
+
+async def journal_turns(n: int, sessions: int, prefix: str) -> None:
     """`n` turns as `chat.send` runs them (`webjournal.send`: session, journal entry, lane,
     `run_turn`), each awaited to its `chat.final` on a channel subscribed to the session."""
     from channels.layers import get_channel_layer
 
     from gateway import runs, webjournal
-    from gateway.runtime import runtime
 
     layer = get_channel_layer()
     assert layer is not None  # the gateway's settings configure one
@@ -52,8 +57,6 @@ async def turns(n: int, sessions: int, prefix: str) -> None:
     async def subscribe(session_key: str) -> None:
         await layer.group_add(runs.session_group(session_key), channel)
 
-    if runtime.state == "stopped":
-        await runtime.start(background=False)
     for i in range(n):
         _, accepted = await webjournal.send(
             f"agent:main:{prefix}{i % sessions}", f"hi {i}", key=None, sender="bench",
@@ -63,6 +66,31 @@ async def turns(n: int, sessions: int, prefix: str) -> None:
             message = await layer.receive(channel)
             if message["event"] == "chat.final" and message["data"]["run"] == accepted.run:
                 break
+
+
+def socket_turns(communicator: Any) -> Turns:
+    """Turns through the gateway's real ASGI application and consumer (`--socket`): frames in
+    and out as Daphne would pass them, without Daphne and the network."""
+
+    async def turns(n: int, sessions: int, prefix: str) -> None:
+        for i in range(n):
+            params = {"text": f"hi {i}", "session": f"agent:main:{prefix}{i % sessions}"}
+            await communicator.send_to(
+                text_data=json.dumps({"type": "req", "id": f"r{i}", "method": "chat.send",
+                                      "params": params})
+            )  # fmt: skip
+            run = None
+            while True:
+                frame = json.loads(await communicator.receive_from(timeout=30))
+                if frame.get("type") == "res":
+                    run = frame["result"]["run"]
+                elif frame.get("event") == "chat.final" and frame["data"]["run"] == run:
+                    break
+
+    return turns
+
+
+turns: Turns = journal_turns
 
 
 async def count_hops(n: int) -> float:
@@ -108,6 +136,20 @@ async def count_queries(n: int) -> float:
 
 async def run(args: argparse.Namespace, fake: FakeModel) -> None:
     # One event loop throughout: the model client's connection pool belongs to its loop.
+    global turns
+    from gateway.runtime import runtime
+
+    await runtime.start(background=False)
+    communicator = None
+    if args.socket:
+        from channels.testing import WebsocketCommunicator
+
+        from openclaw.asgi import build_application
+
+        communicator = WebsocketCommunicator(build_application(), f"/ws/gateway/?token={TOKEN}")
+        connected, _ = await communicator.connect()
+        assert connected, "the gateway refused the bench socket"
+        turns = socket_turns(communicator)
     await fake.configure(latency_ms=0, reply_words=0)
     await turns(30, args.sessions, "warm")  # first turns, caches, connections
     print(f"model {MODEL}; {args.turns} turns over {args.sessions} sessions")
@@ -134,8 +176,8 @@ async def run(args: argparse.Namespace, fake: FakeModel) -> None:
         if args.cprofile_out:
             prof.dump_stats(args.cprofile_out)
         pstats.Stats(prof).sort_stats("tottime").print_stats(args.cprofile)
-    from gateway.runtime import runtime
-
+    if communicator is not None:
+        await communicator.disconnect()
     await runtime.stop()  # lets the last run finish its bookkeeping
 
 
@@ -143,6 +185,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=300)
     parser.add_argument("--sessions", type=int, default=15, help="sessions the turns rotate over")
+    parser.add_argument(
+        "--socket", action="store_true", help="through the ASGI application and its consumer"
+    )
     parser.add_argument("--pyinstrument", type=Path, help="write a pyinstrument text profile")
     parser.add_argument("--cprofile", type=int, default=0, help="print the top N by own time")
     parser.add_argument("--cprofile-out", type=Path, help="also save the cProfile stats here")
