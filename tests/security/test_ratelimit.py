@@ -2,10 +2,18 @@
 
 import asyncio
 import uuid
+from typing import Any
 
 import pytest
+from limits.aio.strategies import MovingWindowRateLimiter
 
-from gateway.ratelimit import check_inbound, parse_rate, validate_rate, ws_identity
+from gateway.ratelimit import (
+    LoopMemoryStorage,
+    check_inbound,
+    parse_rate,
+    validate_rate,
+    ws_identity,
+)
 
 pytestmark = pytest.mark.services
 
@@ -52,6 +60,35 @@ async def test_blank_limits_are_off() -> None:
     account = fresh("acct")
     for _ in range(50):
         assert (await check_inbound(account, "s", "", None)).allowed
+
+
+async def test_the_memory_storage_works_on_the_loop_and_forgets_expired_windows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    handed_to_threads = 0
+    to_thread = asyncio.to_thread
+
+    async def counting(*args: Any, **kwargs: Any) -> Any:
+        nonlocal handed_to_threads
+        handed_to_threads += 1
+        return await to_thread(*args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "to_thread", counting)
+    monkeypatch.setattr(LoopMemoryStorage, "SWEEP_SECONDS", 0.0)
+    limiter = MovingWindowRateLimiter(LoopMemoryStorage())
+    second, hour = parse_rate("1/second"), parse_rate("5/hour")
+    assert await limiter.hit(second, "short")
+    assert not await limiter.hit(second, "short")
+    for sender in range(20):
+        assert await limiter.hit(hour, "long", str(sender))
+    await asyncio.sleep(0.3)  # let any clean-up task upstream would start run
+    assert handed_to_threads == 0
+    storage = limiter.storage
+    assert isinstance(storage, LoopMemoryStorage) and len(storage.events) == 21
+    await asyncio.sleep(1.1)
+    assert await limiter.hit(hour, "long", "0")  # a hit sweeps: the 1-second window is gone
+    assert len(storage.events) == 20 and not any("short" in key for key in storage.events)
+    assert await limiter.hit(second, "short")
 
 
 @pytest.mark.parametrize("text", ["10/minute", "2 per second", "60/hour", "5/2 minutes"])
