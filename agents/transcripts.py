@@ -10,10 +10,13 @@ import gzip
 import json
 import logging
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any, BinaryIO, Literal, NotRequired, TypedDict
 
 from django.conf import settings
 
@@ -112,14 +115,52 @@ def _write_error(path: Path, error: OSError) -> TranscriptWriteError:
 
 def read_entries(path: Path, skipped: list[int] | None = None) -> list[Entry]:
     """Read every entry; a torn or corrupt line (a crash mid-write) is skipped, not fatal.
-    The numbers of skipped lines are appended to `skipped` if given (the admin shows them)."""
+    The numbers of skipped lines are appended to `skipped` if given (the admin shows them).
+
+    Every model call reads its session's whole transcript, which only grows: the entries of
+    the whole lines read before are remembered (per file, while its inode, size and last bytes
+    say it was only appended to), so a call parses only what was appended since. Callers MUST
+    NOT modify the entries returned."""
+    if skipped is not None or path.suffix == ".gz":
+        try:
+            # A `.gz` path is a transcript archived by retention (memory/retention.py).
+            raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        except FileNotFoundError:
+            return []
+        return _parse(raw, path, 1, skipped)
     try:
-        # A `.gz` path is a transcript archived by retention (memory/retention.py).
-        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        with path.open("rb") as file:
+            info = os.fstat(file.fileno())
+            known = _parsed.get(path)
+            if known is not None and not known.continued_by(file, info):
+                known = None
+            file.seek(known.size if known is not None else 0)
+            data = file.read()
     except FileNotFoundError:
         return []
+    whole = data.rfind(b"\n") + 1  # a last line without its newline may still be being written
+    lines = known.lines if known is not None else 0
+    entries = [*known.entries] if known is not None else []
+    entries += _parse(data[:whole], path, lines + 1)
+    if whole:
+        _parsed.remember(
+            path,
+            _Parsed(
+                info.st_ino,
+                (known.size if known is not None else 0) + whole,
+                data[max(whole - _CHECK_BYTES, 0) : whole],
+                lines + data.count(b"\n", 0, whole),
+                tuple(entries),
+            ),
+        )
+    return entries + _parse(data[whole:], path, lines + data.count(b"\n", 0, whole) + 1)
+
+
+def _parse(
+    raw: bytes, path: Path, first_line: int, skipped: list[int] | None = None
+) -> list[Entry]:
     entries: list[Entry] = []
-    for number, line in enumerate(raw.splitlines(), start=1):
+    for number, line in enumerate(raw.splitlines(), start=first_line):
         if not line.strip():
             continue
         try:
@@ -132,6 +173,63 @@ def read_entries(path: Path, skipped: list[int] | None = None) -> list[Entry]:
         elif skipped is not None:
             skipped.append(number)
     return entries
+
+
+_CHECK_BYTES = 64  # the end of what was parsed, compared before parsing only what follows
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    """The entries of a transcript's first `size` bytes (whole lines), and how to tell the
+    file was only appended to since: same inode, not shorter, same bytes before `size`."""
+
+    inode: int
+    size: int
+    tail: bytes
+    lines: int
+    entries: tuple[Entry, ...]
+
+    def continued_by(self, file: BinaryIO, info: os.stat_result) -> bool:
+        if info.st_ino != self.inode or info.st_size < self.size:
+            return False
+        file.seek(self.size - len(self.tail))
+        return file.read(len(self.tail)) == self.tail
+
+
+class _ParsedCache:
+    """The most recently read transcripts' entries, up to `max_bytes` of their files (thread
+    safe: transcripts are read in worker threads)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[Path, _Parsed] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, path: Path) -> _Parsed | None:
+        with self._lock:
+            return self._items.get(path)
+
+    def remember(self, path: Path, parsed: _Parsed) -> None:
+        with self._lock:
+            old = self._items.pop(path, None)
+            self._bytes -= old.size if old is not None else 0
+            if parsed.size > self.max_bytes:
+                return
+            self._items[path] = parsed
+            self._bytes += parsed.size
+            while self._bytes > self.max_bytes:
+                _, dropped = self._items.popitem(last=False)
+                self._bytes -= dropped.size
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+
+# About three times this in memory as Python objects; a transcript past it is parsed each time.
+_parsed = _ParsedCache(max_bytes=16 * 1024 * 1024)
 
 
 async def append_entries_async(path: Path, entries: list[Entry], *, fsync: bool = False) -> None:

@@ -49,3 +49,61 @@ def test_an_oversized_entry_is_cut_with_a_notice(tmp_path: Path, settings: Setti
     assert entry["content"].startswith("x" * 10)
     assert "15 characters not kept" in entry["content"]
     assert entry["meta"]["truncated_chars"] == 15
+
+
+def _contents(path: Path) -> list[str]:
+    return [e.get("content", "") for e in read_entries(path)]
+
+
+def test_reads_after_appends_see_exactly_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    for i in range(5):
+        append_entries(path, [make_entry("message", role="user", content=f"m{i}")])
+        assert _contents(path) == [f"m{j}" for j in range(i + 1)]
+    first = read_entries(path)
+    first.append(make_entry("message", content="a caller's own list"))  # a copy each time
+    assert len(read_entries(path)) == 5
+
+
+def test_a_transcript_replaced_or_rewritten_is_read_again_in_full(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    append_entries(path, [make_entry("message", role="user", content="aaaa")])
+    append_entries(path, [make_entry("message", role="user", content="bbbb")])
+    assert _contents(path) == ["aaaa", "bbbb"]
+    # Rewritten in place with the same length (same inode, same size, other bytes).
+    path.write_bytes(path.read_bytes().replace(b"bbbb", b"cccc"))
+    assert _contents(path) == ["aaaa", "cccc"]
+    # Replaced by another file (a new inode), longer than before.
+    other = tmp_path / "other.jsonl"
+    for text in ("x", "y", "z"):
+        append_entries(other, [make_entry("message", role="user", content=text)])
+    other.replace(path)
+    assert _contents(path) == ["x", "y", "z"]
+    # Cut shorter.
+    path.write_bytes(path.read_bytes().split(b"\n", 1)[0] + b"\n")
+    assert _contents(path) == ["x"]
+
+
+def test_a_line_still_being_written_is_read_once_it_is_whole(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    append_entries(path, [make_entry("message", role="user", content="one")])
+    line = b'{"type":"message","role":"user","content":"two"}\n'
+    with open(path, "ab") as handle:
+        handle.write(line[:20])
+        handle.flush()
+        assert _contents(path) == ["one"]
+        handle.write(line[20:])
+    assert _contents(path) == ["one", "two"]
+
+
+def test_unreadable_lines_keep_their_numbers_when_read_in_parts(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    append_entries(path, [make_entry("message", role="user", content="one")])
+    assert _contents(path) == ["one"]
+    with open(path, "ab") as handle:
+        handle.write(b"not json\n")
+    append_entries(path, [make_entry("message", role="user", content="three")])
+    assert _contents(path) == ["one", "three"]
+    skipped: list[int] = []
+    read_entries(path, skipped)
+    assert skipped == [2]
