@@ -173,6 +173,20 @@ async def _working_memory(slug: str, version: tuple[int, int]) -> str:
     return content
 
 
+# id(tool) → (the tool, kept so its id stays its own; its spec; the spec's estimated tokens)
+_specs: dict[int, tuple[Tool, dict[str, Any], int]] = {}
+
+
+def _measured_spec(tool: Tool) -> tuple[dict[str, Any], int]:
+    """A tool's spec and its estimated tokens: the same for every turn and round, so built
+    once per tool (callers MUST NOT modify the spec)."""
+    known = _specs.get(id(tool))
+    if known is None or known[0] is not tool:
+        spec = tool_spec(tool)
+        known = _specs[id(tool)] = (tool, spec, estimate_tokens(str(spec)))
+    return known[1], known[2]
+
+
 def _bookkeeping(*work: Callable[[], object] | None) -> None:
     """After a turn, in one thread hop: its usage bookkeeping and what the caller settles
     with it (`TurnRequest.settle`), each when there is one."""
@@ -201,9 +215,9 @@ class _Turn:
         self.pending: list[Entry] = []
         # No clock in the prompt: user messages carry their own entry's time, in this zone.
         self.zone = agent_zone(self.session.agent.timezone)
-        # The tool specs are the same every round: built and measured once per turn.
-        self.specs = [tool_spec(t) for t in self.tools]
-        self.spec_tokens = sum(estimate_tokens(str(spec)) for spec in self.specs)
+        measured = [_measured_spec(t) for t in self.tools]
+        self.specs = [spec for spec, _ in measured]
+        self.spec_tokens = sum(tokens for _, tokens in measured)
 
     async def emit(self, event: str, data: dict[str, Any]) -> None:
         self.ended = self.ended or event in ("chat.final", "chat.error")

@@ -5,6 +5,7 @@ In-memory by default; Redis when `REDIS_URL` is set, so limits hold across gatew
 
 import asyncio
 import bisect
+import functools
 import math
 import time
 import weakref
@@ -36,8 +37,10 @@ class RateVerdict:
     scope: Literal["sender", "account"] | None = None
 
 
+@functools.lru_cache(maxsize=64)
 def parse_rate(value: str) -> limits.RateLimitItem:
-    """Parse "10/minute", "60 per hour", ... ; raises ValueError with the offending text."""
+    """Parse "10/minute", "60 per hour", ... ; raises ValueError with the offending text.
+    Remembered: every inbound message is checked against the same few settings."""
     items = limits.parse_many(value)
     if len(items) != 1:
         raise ValueError(f"Expected one rate such as '10/minute', got {value!r}.")
