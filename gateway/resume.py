@@ -10,6 +10,7 @@ from pathlib import Path
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from agents import services
@@ -98,5 +99,16 @@ def rebind(old_run: str, new_run: str, session_key: str) -> None:
 
 
 def mark_records_delivered(records: Sequence[int]) -> None:
-    """These journal entries are answered (web chat: the answer is in the transcript)."""
-    InboundRecord.objects.filter(pk__in=records).update(status=InboundRecord.Status.DELIVERED)
+    """These journal entries are answered (web chat: the answer is in the transcript).
+
+    Written as SQL: the ORM's `filter(...).update(...)` spent 0.1 ms of CPU compiling it,
+    after every turn, on the database thread all turns share (bench/README.md)."""
+    if not records:
+        return
+    table = connection.ops.quote_name(InboundRecord._meta.db_table)
+    marks = ", ".join(["%s"] * len(records))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s WHERE id IN ({marks})",  # noqa: S608  # params
+            [InboundRecord.Status.DELIVERED.value, *records],
+        )
