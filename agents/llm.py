@@ -1,37 +1,47 @@
-"""The only importer of `openai`: streamed chat completions against any OpenAI-compatible API.
+"""The model's HTTP client: streamed chat completions against any OpenAI-compatible API.
 
-`ChatModel` is the interface the loop depends on; `OpenAIChatModel` implements it with
-`AsyncOpenAI`, caching one client (and its connection pool) per provider; `embed` reuses it for
-`/v1/embeddings`. Every failure leaves as a `ModelError` with a stable code and a message that
-says what to fix.
+`ChatModel` is the interface the loop depends on; `OpenAIChatModel` implements it with one aiohttp
+POST to `/chat/completions` per call, read as server-sent events, over one connection pool per
+event loop: the openai SDK's request path cost ~2 ms of CPU a call more, the largest cost of a
+turn. `embed` still goes through the SDK (this module is its only importer), off the hot path.
+Every failure leaves as a `ModelError` with a stable code and a message that says what to fix.
 
-The SDK is imported at the first call, not at start: it is 0.45 s of CPU and 20 MB of memory
-(its types), which an idle gateway does not need (bench/README.md, "Optimisations").
+aiohttp and the SDK are imported at first use, in a worker thread: the SDK is 0.45 s of CPU and
+20 MB of memory (its types), aiohttp ~0.2 s, which an idle gateway does not need.
 """
 
 import asyncio
+import functools
 import importlib
 import json
 import logging
+import os
 import sys
 import weakref
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from agents.transcripts import Usage
+from openclaw import __version__
 
 if TYPE_CHECKING:
-    import openai
+    import aiohttp
     from openai import AsyncOpenAI
 
 logger = logging.getLogger(__name__)
 
+OPENAI_API = "https://api.openai.com/v1"
+USER_AGENT = f"openclaw/{__version__}"
+# One SSE line carries one chunk. Servers that send a tool call's arguments whole (Ollama, vLLM)
+# can make it long, and aiohttp refuses a line over twice its read buffer (128 KiB by default).
+READ_BUFFER = 2**21  # lines up to 4 MiB
 
-async def _load_sdk() -> None:
-    """Import `openai` once, in a worker thread: the event loop keeps serving meanwhile."""
-    if "openai" not in sys.modules:
-        await asyncio.to_thread(importlib.import_module, "openai")
+
+async def _load(module: str) -> None:
+    """Import `module` once, in a worker thread: the event loop keeps serving meanwhile."""
+    if module not in sys.modules:
+        await asyncio.to_thread(importlib.import_module, module)
 
 
 Message = dict[str, Any]
@@ -150,65 +160,240 @@ def _stream_error(chunk: dict[str, Any]) -> ModelError:
     return ModelError("model_error", f"The model stream reported an error: {detail}")
 
 
-def _retry_after(exc: "openai.APIStatusError") -> float | None:
+def _retry_after(headers: Mapping[str, str]) -> float | None:
     try:
-        return max(float(exc.response.headers.get("retry-after", "")), 0.0)
+        return max(float(headers.get("retry-after", "")), 0.0)
     except ValueError:  # absent, or an HTTP date we do not bother to parse
         return None
 
 
-def _translate(exc: Exception, settings: ModelSettings) -> ModelError:
-    import openai  # loaded by the call that failed
-
+def _status_error(
+    status: int, headers: Mapping[str, str], code: str | None, settings: ModelSettings
+) -> ModelError:
+    """An error status (and the error body's `code`), in the order the SDK's exception classes
+    were tested: 401, 404 and 429 by status first, then a context-length code, then the rest."""
     where = settings.base_url or "the OpenAI API"
-    if isinstance(exc, openai.APITimeoutError):
-        return ModelError("timeout", f"The model at {where} did not answer in time.", True)
-    if isinstance(exc, openai.APIConnectionError):
-        return ModelError(
-            "model_unreachable",
-            f"Cannot reach the model at {where}: check OPENAI_BASE_URL and that the server runs.",
-            True,
-        )
-    if isinstance(exc, openai.AuthenticationError):
+    if status == 401:
         return ModelError(
             "model_auth", f"{where} refused the API key: check {settings.api_key_env}.", False, 401
         )
-    if isinstance(exc, openai.NotFoundError):
+    if status == 404:
         return ModelError(
             "model_error", f"Model {settings.model!r} not found at {where}.", False, 404
         )
-    if isinstance(exc, openai.RateLimitError):
+    if status == 429:
+        retry_after = _retry_after(headers)
         return ModelError(
-            "rate_limited", f"{where} is rate limiting requests.", True, 429, _retry_after(exc)
+            "rate_limited", f"{where} is rate limiting requests.", True, 429, retry_after
         )
-    if isinstance(exc, openai.APIStatusError):
-        code = getattr(exc, "code", None)
-        if code == "context_length_exceeded":
-            return ModelError("context_length", "The conversation is too long for the model.")
-        status = exc.status_code
-        return ModelError(
-            "model_error",
-            f"The model API answered HTTP {status}.",
-            status >= 500 or status == 408,
-            status,
-            _retry_after(exc),
-        )
+    if code == "context_length_exceeded":
+        return ModelError("context_length", "The conversation is too long for the model.")
+    return ModelError(
+        "model_error",
+        f"The model API answered HTTP {status}.",
+        status >= 500 or status == 408,
+        status,
+        _retry_after(headers),
+    )
+
+
+def _timed_out(settings: ModelSettings) -> ModelError:
+    where = settings.base_url or "the OpenAI API"
+    return ModelError("timeout", f"The model at {where} did not answer in time.", True)
+
+
+def _unreachable(settings: ModelSettings) -> ModelError:
+    where = settings.base_url or "the OpenAI API"
+    return ModelError(
+        "model_unreachable",
+        f"Cannot reach the model at {where}: check OPENAI_BASE_URL and that the server runs.",
+        True,
+    )
+
+
+def _unreadable(exc: Exception) -> ModelError:
     return ModelError(
         "model_error", f"The model returned an unreadable answer ({type(exc).__name__})."
     )
 
 
+def _translate(exc: Exception, settings: ModelSettings) -> ModelError:
+    """An openai SDK exception (embeddings) as a `ModelError`."""
+    import openai  # loaded by the call that failed
+
+    if isinstance(exc, openai.APITimeoutError):
+        return _timed_out(settings)
+    if isinstance(exc, openai.APIConnectionError):
+        return _unreachable(settings)
+    if isinstance(exc, openai.APIStatusError):
+        return _status_error(exc.status_code, exc.response.headers, exc.code, settings)
+    return _unreadable(exc)
+
+
+def _failure(exc: Exception, settings: ModelSettings, answered: bool) -> ModelError:
+    """A transport or parse failure of a chat call, with the outcome the SDK's exceptions had:
+    before the answer's headers, a timeout or an unreachable server (both retryable); after,
+    the idle timeout, a read timeout, or an unreadable answer (a cut stream, a garbage line)."""
+    import aiohttp  # loaded by the call that failed
+
+    if isinstance(exc, TimeoutError):
+        if not answered or isinstance(exc, aiohttp.ServerTimeoutError):
+            return _timed_out(settings)
+        return ModelError(
+            "timeout", f"The model sent nothing for {settings.idle_timeout:g} s.", True
+        )
+    if not answered and isinstance(exc, aiohttp.ClientError | OSError):
+        return _unreachable(settings)
+    return _unreadable(exc)
+
+
+def _request_body(
+    messages: Sequence[Message], settings: ModelSettings, tools: Sequence[dict[str, Any]] | None
+) -> bytes:
+    body: dict[str, Any] = {
+        "model": settings.model,
+        "messages": list(messages),
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    if tools:
+        body["tools"] = list(tools)
+    if settings.temperature is not None:
+        body["temperature"] = settings.temperature
+    if settings.max_tokens:
+        body["max_tokens"] = settings.max_tokens
+    # As httpx encoded the SDK's body: UTF-8 as is, compact, no NaN.
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+@functools.lru_cache(maxsize=8)
+def _timeouts(seconds: float) -> "aiohttp.ClientTimeout":
+    """`seconds` for the connection (from the pool, DNS and TLS included) and for each read, as
+    httpx applied the SDK's timeout: an answer that keeps streaming is never cut by it."""
+    import aiohttp
+
+    return aiohttp.ClientTimeout(total=None, connect=seconds, sock_read=seconds)
+
+
+@functools.lru_cache(maxsize=32)
+def _route(base_url: str) -> tuple[str, str | None, Mapping[str, str] | None]:
+    """The chat completions URL, and the proxy the environment names for it with its
+    credentials (HTTP_PROXY, HTTPS_PROXY, NO_PROXY; the proxy's password in the URL or in
+    ~/.netrc), read once per URL as httpx read them once per client."""
+    from aiohttp.helpers import get_env_proxy_for_url
+    from yarl import URL
+
+    url = f"{(base_url or OPENAI_API).rstrip('/')}/chat/completions"
+    try:
+        proxy, auth = get_env_proxy_for_url(URL(url))
+    except LookupError:  # no proxy for this scheme, or the host is in NO_PROXY
+        return url, None, None
+    return url, str(proxy), None if auth is None else {"Proxy-Authorization": auth.encode()}
+
+
+def _new_session() -> "aiohttp.ClientSession":
+    import aiohttp
+
+    headers = {
+        "User-Agent": USER_AGENT,
+        "Accept": "text/event-stream",
+        "Content-Type": "application/json",
+    }
+    # Read from the environment as the SDK did: accounts in several organisations or projects.
+    for header, variable in (
+        ("OpenAI-Organization", "OPENAI_ORG_ID"),
+        ("OpenAI-Project", "OPENAI_PROJECT_ID"),
+    ):
+        if value := os.environ.get(variable):
+            headers[header] = value
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=1000),  # kept alive; the SDK's pool size
+        headers=headers,
+        # No `trust_env`: it reads the proxy variables and ~/.netrc in worker threads at every
+        # request (two thread hops a turn); `_route` reads the variables once per URL.
+        read_bufsize=READ_BUFFER,
+    )
+
+
+async def _error_code(response: "aiohttp.ClientResponse") -> str | None:
+    """The `code` of an error body (`{"error": {"code": ...}}`, or of the object itself), read as
+    the SDK read it."""
+    try:
+        body = json.loads(await response.read())
+    except Exception:  # no body, a cut one, or a proxy's HTML page: the status alone decides
+        return None
+    error = body.get("error", body) if isinstance(body, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return None if code is None else str(code)
+
+
+async def _lines(content: "aiohttp.StreamReader") -> AsyncIterator[str]:
+    """The body's lines without their line ends (LF or CRLF), each decoded once."""
+    readline = content.readline
+    while line := await readline():
+        yield line.rstrip(b"\r\n").decode(errors="replace")
+
+
+async def _closing(session: "aiohttp.ClientSession") -> AsyncGenerator[None]:
+    """Held suspended for a session's life. `asyncio.run` and `asyncio.Runner` (pytest's loops)
+    close every suspended async generator before they close their loop: the session is then
+    closed on its own loop even when no one called `aclose()`."""
+    try:
+        yield
+    finally:
+        await session.close()
+
+
 class OpenAIChatModel:
-    """`ChatModel` over `openai.AsyncOpenAI`, one cached client per provider settings."""
+    """`ChatModel` over aiohttp, one connection pool per event loop; embeddings over
+    `openai.AsyncOpenAI`, one cached client per provider settings.
+
+    A pool belongs to the loop that made it (the gateway has one; tests and commands run
+    several in turn). `aclose()` SHOULD be awaited on each loop that streamed, before it ends;
+    a loop ended by `asyncio.run` closes its pool anyway."""
 
     def __init__(self) -> None:
         self._clients: dict[tuple[str, str, float], AsyncOpenAI] = {}
+        self._sessions: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
+        self._closers: dict[asyncio.AbstractEventLoop, AsyncGenerator[None]] = {}
+
+    async def _session(self) -> "aiohttp.ClientSession":
+        """The running loop's session, made at its first call."""
+        await _load("aiohttp")
+        loop = asyncio.get_running_loop()
+        session = self._sessions.get(loop)  # made by another call while the import ran
+        if session is None:
+            await self._forget_closed_loops()
+            session = _new_session()
+            closer = self._closers[loop] = _closing(session)
+            await anext(closer)
+            self._sessions[loop] = session
+        return session
+
+    async def _forget_closed_loops(self) -> None:
+        """Drop the pools of loops that have ended; one still open (its loop was closed by
+        hand) is marked closed, without I/O, so that it does not warn when collected."""
+        for loop in [loop for loop in list(self._closers) if loop.is_closed()]:
+            self._sessions.pop(loop, None)
+            closer = self._closers.pop(loop, None)
+            if closer is not None:
+                await closer.aclose()
+
+    async def aclose(self) -> None:
+        """Close the running loop's connections. The model stays usable: a later call on this
+        loop opens a new pool."""
+        loop = asyncio.get_running_loop()
+        self._sessions.pop(loop, None)
+        closer = self._closers.pop(loop, None)
+        await self._forget_closed_loops()
+        if closer is not None:
+            await closer.aclose()
 
     async def _client(self, settings: ModelSettings) -> "AsyncOpenAI":
         key = (settings.base_url, settings.api_key, settings.timeout)
         client = self._clients.get(key)
         if client is None:
-            await _load_sdk()
+            await _load("openai")
             from openai import AsyncOpenAI
 
             client = AsyncOpenAI(
@@ -229,33 +414,29 @@ class OpenAIChatModel:
         tools: Sequence[dict[str, Any]] | None = None,
     ) -> AsyncIterator[ModelEvent]:
         check_configured(settings)
-        # Messages and tools travel in `extra_body`, which the SDK sends as they are: its typed
-        # path walks every message against its type hints, ~5 ms a call on a long history
-        # (bench scenario a). They are plain JSON already; the wire body is the same.
-        body: dict[str, Any] = {"messages": list(messages)}
-        if tools:
-            body["tools"] = list(tools)
-        kwargs: dict[str, Any] = {
-            "model": settings.model,
-            "messages": [],
-            "stream": True,
-            "stream_options": {"include_usage": True},
-            "extra_body": body,
-        }
-        if settings.temperature is not None:
-            kwargs["temperature"] = settings.temperature
-        if settings.max_tokens:
-            kwargs["max_tokens"] = settings.max_tokens
         stop_reason: str | None = None
         usage: Usage | None = None
+        response: aiohttp.ClientResponse | None = None
         try:
-            client = await self._client(settings)
-            # The SDK sends the request and turns an error status into its exception; the
-            # stream itself is read here as plain JSON: its typed chunk objects cost ~1 ms of
-            # CPU a turn (bench/README.md, "Optimisations"), for fields we copy out at once.
-            request = client.chat.completions.with_streaming_response.create(**kwargs)
+            session = self._sessions.get(asyncio.get_running_loop()) or await self._session()
+            url, proxy, proxy_headers = _route(settings.base_url)
+            request = session.post(
+                url,
+                data=_request_body(messages, settings, tools),
+                headers={"Authorization": f"Bearer {settings.api_key}"}
+                if settings.api_key
+                else None,
+                timeout=_timeouts(settings.timeout),
+                proxy=proxy,
+                proxy_headers=proxy_headers,
+            )
             async with request as response:
-                events = _sse_data(response.iter_lines())
+                if not 200 <= response.status < 300:
+                    code = await _error_code(response)
+                    raise _status_error(response.status, response.headers, code, settings)
+                # Read as plain JSON: typed chunk objects cost ~1 ms of CPU a turn
+                # (bench/README.md, "Optimisations"), for fields we copy out at once.
+                events = _sse_data(_lines(response.content))
                 while True:
                     try:
                         async with asyncio.timeout(settings.idle_timeout):
@@ -283,15 +464,11 @@ class OpenAIChatModel:
                             )
                         if choice.get("finish_reason"):
                             stop_reason = choice["finish_reason"]
-        except TimeoutError:
-            raise ModelError(
-                "timeout", f"The model sent nothing for {settings.idle_timeout:g} s.", True
-            ) from None
         except ModelError:
             raise
-        except Exception as exc:  # SDK, transport and parse errors all end here, translated
+        except Exception as exc:  # transport and parse errors all end here, translated
             logger.debug("Model call failed", exc_info=True)
-            raise _translate(exc, settings) from exc
+            raise _failure(exc, settings, response is not None) from exc
         if stop_reason is None:
             raise ModelError("model_error", "The model stream ended without finishing.", True)
         yield Finished(stop_reason, usage)

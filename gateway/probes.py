@@ -89,14 +89,17 @@ def explain_model_error(error: ModelError, call: ModelSettings, wait: float) -> 
 async def probe_model(call: ModelSettings, wait: float) -> Finding:
     """One short completion (at most 16 tokens); ok names the model and where it answered."""
     where = call.base_url or "https://api.openai.com/v1"
+    model = OpenAIChatModel()
     try:
         async with asyncio.timeout(wait + 1):
-            async for _event in OpenAIChatModel().stream(MODEL_CHECK_PROMPT, call):
+            async for _event in model.stream(MODEL_CHECK_PROMPT, call):
                 pass
     except ModelError as error:
         return explain_model_error(error, call, wait)
     except TimeoutError:
         return explain_model_error(ModelError("timeout", "no answer"), call, wait)
+    finally:
+        await model.aclose()
     return Finding("ok", f"Model {call.model!r} answers at {where}.")
 
 

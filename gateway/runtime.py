@@ -194,6 +194,8 @@ class GatewayRuntime:
             except Exception:
                 logger.exception("Closing %s:%s failed", conn.channel, conn.account_id)
         self.connections = {}
+        if isinstance(self.model, OpenAIChatModel):  # its connections belong to this loop
+            await self.model.aclose()
         self.state = "stopped"
         logger.info("Gateway runtime stopped")
 

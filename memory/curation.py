@@ -148,14 +148,18 @@ async def _complete(
     parts: list[str] = []
     usage: Usage | None = None
     policy = RetryPolicy(retries=settings.OPENCLAW_MODEL_MAX_RETRIES)
-    async with asyncio.timeout(settings.OPENCLAW_RUN_DEADLINE):
-        # A fresh client per call: its connection pool belongs to this asyncio.run loop.
-        events = stream_with_failover(OpenAIChatModel(), messages, chain, policy=policy)
-        async for event in events:
-            if isinstance(event, TextDelta):
-                parts.append(event.text)
-            elif isinstance(event, Finished):
-                usage = event.usage
+    # A fresh client per call: its connection pool belongs to this asyncio.run loop.
+    model = OpenAIChatModel()
+    try:
+        async with asyncio.timeout(settings.OPENCLAW_RUN_DEADLINE):
+            events = stream_with_failover(model, messages, chain, policy=policy)
+            async for event in events:
+                if isinstance(event, TextDelta):
+                    parts.append(event.text)
+                elif isinstance(event, Finished):
+                    usage = event.usage
+    finally:
+        await model.aclose()
     return "".join(parts), usage
 
 

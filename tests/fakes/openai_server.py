@@ -19,11 +19,14 @@ puts before each user message (``said``). A reply is one of
 * ``CutStream(content, after_chunks=2)`` -- a few chunks, then the connection is dropped.
 * ``Hang(partial="")`` -- never finishes (until the client gives up or the server stops).
 * ``Garbage(data="this is not json")`` -- a ``data:`` line that is not JSON.
+* ``Raw(body, status=200, content_type="text/event-stream")`` -- a body sent as it is, for wire
+  details the other replies never produce (CRLF line ends, a proxy's HTML error page).
 * a callable ``(request_json) -> reply`` for replies that depend on the request.
 
 Usage: prompt_tokens = chars of all message contents // 4 (min 1), completion_tokens = number
 of content, reasoning and tool-argument chunks; ``Usage(...)`` on a reply overrides them.
-``fake.requests`` lists ``RecordedRequest(method, path, headers, body)``;
+``fake.requests`` lists ``RecordedRequest(method, path, headers, body, peer)`` (``peer``: the
+client's address, the same for requests over one kept-alive connection);
 ``fake.wait_for_requests(n)`` blocks until n arrived (threaded mode only).
 
 Run it threaded (``with FakeOpenAI() as fake:`` / ``start()`` / ``stop()``) or inside the
@@ -132,7 +135,14 @@ class Garbage:
     data: str = "this is not json"
 
 
-Reply = Text | ToolCalls | Error | CutStream | Hang | Garbage
+@dataclass(frozen=True)
+class Raw:
+    body: str | bytes
+    status: int = 200
+    content_type: str = "text/event-stream"
+
+
+Reply = Text | ToolCalls | Error | CutStream | Hang | Garbage | Raw
 Scripted = Reply | Callable[[JSON], Reply]
 
 
@@ -142,6 +152,7 @@ class RecordedRequest:
     path: str
     headers: Mapping[str, str]
     body: JSON
+    peer: tuple[str, int] | None = None
 
     @property
     def authorization(self) -> str | None:
@@ -384,8 +395,11 @@ class FakeOpenAI:
                 loaded = await request.json()
                 body = loaded if isinstance(loaded, dict) else {"input": loaded}
         headers = CIMultiDictProxy(CIMultiDict(request.headers))
+        transport = request.transport
+        peer = tuple(transport.get_extra_info("peername")[:2]) if transport is not None else None
+        recorded = RecordedRequest(request.method, request.path, headers, body, peer)
         with self._cond:
-            self._requests.append(RecordedRequest(request.method, request.path, headers, body))
+            self._requests.append(recorded)
             self._cond.notify_all()
         return body
 
@@ -428,6 +442,9 @@ class FakeOpenAI:
             err = {"message": reply.message, "type": reply.type, "param": None, "code": reply.code}
             headers = {} if reply.retry_after is None else {"Retry-After": f"{reply.retry_after:g}"}
             return web.json_response({"error": err}, status=reply.status, headers=headers)
+        if isinstance(reply, Raw):
+            raw = reply.body.encode() if isinstance(reply.body, str) else reply.body
+            return web.Response(body=raw, status=reply.status, content_type=reply.content_type)
         if body.get("stream"):
             return await self._stream(request, body, reply)
         if isinstance(reply, Hang):
