@@ -1,48 +1,32 @@
-"""The model's HTTP client: streamed chat completions against any OpenAI-compatible API.
+"""The model's client: streamed chat completions against any OpenAI-compatible API.
 
-`ChatModel` is the interface the loop depends on; `OpenAIChatModel` implements it with one aiohttp
-POST to `/chat/completions` per call, read as server-sent events, over one connection pool per
-event loop: the openai SDK's request path cost ~2 ms of CPU a call more, the largest cost of a
-turn. `embed` still goes through the SDK (this module is its only importer), off the hot path.
-Every failure leaves as a `ModelError` with a stable code and a message that says what to fix.
+`ChatModel` is the interface the loop depends on; `OpenAIChatModel` implements it with one
+aiohttp POST to `/chat/completions` per call, read as server-sent events, over one connection
+pool per event loop (`agents.llm_http`): the openai SDK's request path cost ~2 ms of CPU a call
+more, the largest cost of a turn. `embed` still goes through the SDK (this module is its only
+importer), off the hot path. Every failure leaves as a `ModelError` with a stable code and a
+message that says what to fix.
 
 aiohttp and the SDK are imported at first use, in a worker thread: the SDK is 0.45 s of CPU and
 20 MB of memory (its types), aiohttp ~0.2 s, which an idle gateway does not need.
 """
 
 import asyncio
-import functools
-import importlib
 import json
 import logging
-import os
-import sys
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from agents import llm_http
 from agents.transcripts import Usage
-from openclaw import __version__
 
 if TYPE_CHECKING:
     import aiohttp
     from openai import AsyncOpenAI
 
 logger = logging.getLogger(__name__)
-
-OPENAI_API = "https://api.openai.com/v1"
-USER_AGENT = f"openclaw/{__version__}"
-# One SSE line carries one chunk. Servers that send a tool call's arguments whole (Ollama, vLLM)
-# can make it long, and aiohttp refuses a line over twice its read buffer (128 KiB by default).
-READ_BUFFER = 2**21  # lines up to 4 MiB
-
-
-async def _load(module: str) -> None:
-    """Import `module` once, in a worker thread: the event loop keeps serving meanwhile."""
-    if module not in sys.modules:
-        await asyncio.to_thread(importlib.import_module, module)
-
 
 Message = dict[str, Any]
 
@@ -266,84 +250,6 @@ def _request_body(
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
-@functools.lru_cache(maxsize=8)
-def _timeouts(seconds: float) -> "aiohttp.ClientTimeout":
-    """`seconds` for the connection (from the pool, DNS and TLS included) and for each read, as
-    httpx applied the SDK's timeout: an answer that keeps streaming is never cut by it."""
-    import aiohttp
-
-    return aiohttp.ClientTimeout(total=None, connect=seconds, sock_read=seconds)
-
-
-@functools.lru_cache(maxsize=32)
-def _route(base_url: str) -> tuple[str, str | None, Mapping[str, str] | None]:
-    """The chat completions URL, and the proxy the environment names for it with its
-    credentials (HTTP_PROXY, HTTPS_PROXY, NO_PROXY; the proxy's password in the URL or in
-    ~/.netrc), read once per URL as httpx read them once per client."""
-    from aiohttp.helpers import get_env_proxy_for_url
-    from yarl import URL
-
-    url = f"{(base_url or OPENAI_API).rstrip('/')}/chat/completions"
-    try:
-        proxy, auth = get_env_proxy_for_url(URL(url))
-    except LookupError:  # no proxy for this scheme, or the host is in NO_PROXY
-        return url, None, None
-    return url, str(proxy), None if auth is None else {"Proxy-Authorization": auth.encode()}
-
-
-def _new_session() -> "aiohttp.ClientSession":
-    import aiohttp
-
-    headers = {
-        "User-Agent": USER_AGENT,
-        "Accept": "text/event-stream",
-        "Content-Type": "application/json",
-    }
-    # Read from the environment as the SDK did: accounts in several organisations or projects.
-    for header, variable in (
-        ("OpenAI-Organization", "OPENAI_ORG_ID"),
-        ("OpenAI-Project", "OPENAI_PROJECT_ID"),
-    ):
-        if value := os.environ.get(variable):
-            headers[header] = value
-    return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=1000),  # kept alive; the SDK's pool size
-        headers=headers,
-        # No `trust_env`: it reads the proxy variables and ~/.netrc in worker threads at every
-        # request (two thread hops a turn); `_route` reads the variables once per URL.
-        read_bufsize=READ_BUFFER,
-    )
-
-
-async def _error_code(response: "aiohttp.ClientResponse") -> str | None:
-    """The `code` of an error body (`{"error": {"code": ...}}`, or of the object itself), read as
-    the SDK read it."""
-    try:
-        body = json.loads(await response.read())
-    except Exception:  # no body, a cut one, or a proxy's HTML page: the status alone decides
-        return None
-    error = body.get("error", body) if isinstance(body, dict) else None
-    code = error.get("code") if isinstance(error, dict) else None
-    return None if code is None else str(code)
-
-
-async def _lines(content: "aiohttp.StreamReader") -> AsyncIterator[str]:
-    """The body's lines without their line ends (LF or CRLF), each decoded once."""
-    readline = content.readline
-    while line := await readline():
-        yield line.rstrip(b"\r\n").decode(errors="replace")
-
-
-async def _closing(session: "aiohttp.ClientSession") -> AsyncGenerator[None]:
-    """Held suspended for a session's life. `asyncio.run` and `asyncio.Runner` (pytest's loops)
-    close every suspended async generator before they close their loop: the session is then
-    closed on its own loop even when no one called `aclose()`."""
-    try:
-        yield
-    finally:
-        await session.close()
-
-
 class OpenAIChatModel:
     """`ChatModel` over aiohttp, one connection pool per event loop; embeddings over
     `openai.AsyncOpenAI`, one cached client per provider settings.
@@ -354,46 +260,18 @@ class OpenAIChatModel:
 
     def __init__(self) -> None:
         self._clients: dict[tuple[str, str, float], AsyncOpenAI] = {}
-        self._sessions: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
-        self._closers: dict[asyncio.AbstractEventLoop, AsyncGenerator[None]] = {}
-
-    async def _session(self) -> "aiohttp.ClientSession":
-        """The running loop's session, made at its first call."""
-        await _load("aiohttp")
-        loop = asyncio.get_running_loop()
-        session = self._sessions.get(loop)  # made by another call while the import ran
-        if session is None:
-            await self._forget_closed_loops()
-            session = _new_session()
-            closer = self._closers[loop] = _closing(session)
-            await anext(closer)
-            self._sessions[loop] = session
-        return session
-
-    async def _forget_closed_loops(self) -> None:
-        """Drop the pools of loops that have ended; one still open (its loop was closed by
-        hand) is marked closed, without I/O, so that it does not warn when collected."""
-        for loop in [loop for loop in list(self._closers) if loop.is_closed()]:
-            self._sessions.pop(loop, None)
-            closer = self._closers.pop(loop, None)
-            if closer is not None:
-                await closer.aclose()
+        self._pools = llm_http.Pools()
 
     async def aclose(self) -> None:
         """Close the running loop's connections. The model stays usable: a later call on this
         loop opens a new pool."""
-        loop = asyncio.get_running_loop()
-        self._sessions.pop(loop, None)
-        closer = self._closers.pop(loop, None)
-        await self._forget_closed_loops()
-        if closer is not None:
-            await closer.aclose()
+        await self._pools.aclose()
 
     async def _client(self, settings: ModelSettings) -> "AsyncOpenAI":
         key = (settings.base_url, settings.api_key, settings.timeout)
         client = self._clients.get(key)
         if client is None:
-            await _load("openai")
+            await llm_http.load("openai")
             from openai import AsyncOpenAI
 
             client = AsyncOpenAI(
@@ -418,25 +296,33 @@ class OpenAIChatModel:
         usage: Usage | None = None
         response: aiohttp.ClientResponse | None = None
         try:
-            session = self._sessions.get(asyncio.get_running_loop()) or await self._session()
-            url, proxy, proxy_headers = _route(settings.base_url)
+            session = self._pools.current() or await self._pools.session()
+            url, proxy, proxy_headers = llm_http.route(settings.base_url)
             request = session.post(
                 url,
                 data=_request_body(messages, settings, tools),
                 headers={"Authorization": f"Bearer {settings.api_key}"}
                 if settings.api_key
                 else None,
-                timeout=_timeouts(settings.timeout),
+                timeout=llm_http.timeouts(settings.timeout),
                 proxy=proxy,
                 proxy_headers=proxy_headers,
             )
             async with request as response:
                 if not 200 <= response.status < 300:
-                    code = await _error_code(response)
+                    code, said = await llm_http.error_details(response)
+                    # What the provider said goes to the log only (masked by its filter).
+                    logger.warning(
+                        "Model %s at %s answered HTTP %d: %s",
+                        settings.model,
+                        settings.base_url or llm_http.OPENAI_API,
+                        response.status,
+                        said or "(no message)",
+                    )
                     raise _status_error(response.status, response.headers, code, settings)
                 # Read as plain JSON: typed chunk objects cost ~1 ms of CPU a turn
                 # (bench/README.md, "Optimisations"), for fields we copy out at once.
-                events = _sse_data(_lines(response.content))
+                events = _sse_data(llm_http.lines(response.content))
                 while True:
                     try:
                         async with asyncio.timeout(settings.idle_timeout):

@@ -100,7 +100,9 @@ async def test_secret_values_never_reach_logs_transcripts_database_or_clients(
     # the key really was used (so a leak was possible), and the redaction really fired
     assert fake_openai.requests[0].authorization == f"Bearer {API_KEY}"
     outputs = await asyncio.to_thread(_outputs_of, gateway)
-    assert MASK in outputs["gateway log"], "expected the SDK error (echoing the key), masked"
+    assert MASK in outputs["gateway log"], (
+        "expected the provider's error (echoing the key) in the log, masked"
+    )
     assert any(name.endswith(".jsonl") for name in outputs)
     outputs["client frames"] = "\n".join(frames)
     leaks = {name: _leaks(text) for name, text in outputs.items() if _leaks(text)}
