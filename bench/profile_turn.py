@@ -18,6 +18,7 @@ import cProfile
 import json
 import os
 import pstats
+import statistics
 import sys
 import tempfile
 import time
@@ -68,13 +69,16 @@ async def journal_turns(n: int, sessions: int, prefix: str) -> None:
                 break
 
 
-def socket_turns(communicator: Any) -> Turns:
+def socket_turns(communicator: Any, stamps: dict[str, tuple[int, int]] | None = None) -> Turns:
     """Turns through the gateway's real ASGI application and consumer (`--socket`): frames in
-    and out as Daphne would pass them, without Daphne and the network."""
+    and out as Daphne would pass them, without Daphne and the network. With `stamps`, each
+    message's send and `chat.final` times (monotonic ns) are kept under its text."""
 
     async def turns(n: int, sessions: int, prefix: str) -> None:
         for i in range(n):
-            params = {"text": f"hi {i}", "session": f"agent:main:{prefix}{i % sessions}"}
+            text = f"{prefix} {i}"
+            params = {"text": text, "session": f"agent:main:{prefix}{i % sessions}"}
+            sent = time.monotonic_ns()
             await communicator.send_to(
                 text_data=json.dumps({"type": "req", "id": f"r{i}", "method": "chat.send",
                                       "params": params})
@@ -86,8 +90,27 @@ def socket_turns(communicator: Any) -> Turns:
                     run = frame["result"]["run"]
                 elif frame.get("event") == "chat.final" and frame["data"]["run"] == run:
                     break
+            if stamps is not None:
+                stamps[text] = (sent, time.monotonic_ns())
 
     return turns
+
+
+async def socket_split(communicator: Any, fake: FakeModel, n: int) -> None:
+    """Scenario (a)'s split, in process: overhead, inbound → model request and model end →
+    `chat.final`, as medians over `n` turns (the fake's log joined by message text)."""
+    stamps: dict[str, tuple[int, int]] = {}
+    await fake.log()  # clear
+    await socket_turns(communicator, stamps)(n, max(n // 20, 1), "split")
+    records = {r["marker"]: r for r in await fake.log()}
+    parts: dict[str, list[float]] = {"overhead": [], "inbound": [], "outbound": []}
+    for text, (sent, final) in stamps.items():
+        start, end = records[text]["start_ns"], records[text]["end_ns"]
+        parts["overhead"].append((final - sent - (end - start)) / 1e6)
+        parts["inbound"].append((start - sent) / 1e6)
+        parts["outbound"].append((final - end) / 1e6)
+    medians = ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in parts.items())
+    print(f"p50 over {n} turns (ms): {medians}")
 
 
 turns: Turns = journal_turns
@@ -159,6 +182,8 @@ async def run(args: argparse.Namespace, fake: FakeModel) -> None:
     await turns(args.turns, args.sessions, "t")
     cpu, wall = time.process_time() - c0, time.perf_counter() - w0
     print(f"CPU per turn {1000 * cpu / args.turns:.2f} ms, wall {1000 * wall / args.turns:.2f} ms")
+    if communicator is not None:
+        await socket_split(communicator, fake, args.turns)
     if args.pyinstrument:
         from pyinstrument import Profiler
 
