@@ -1,10 +1,10 @@
 """The database side of keyword search: DDL for the full-text index and the ranked query,
-one implementation per backend (SQLite FTS5 with bm25, PostgreSQL tsvector with ts_rank)."""
+one implementation per backend (SQLite FTS5 with bm25; PostgreSQL ts_rank read from a postings
+table that triggers keep in step with the tsvectors)."""
 
 # ruff: noqa: S608  # SQL text here is built from this module's table-name constants only;
 # every value (query words, ids, limits) goes in as a parameter.
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,6 +14,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 CHUNKS = "memory_memorychunk"
 FTS = "memory_chunk_fts"
+TERMS = "memory_chunk_terms"
 
 _SQLITE_INSTALL = [
     # External content: the text lives once, in the chunk table; the FTS table is the index.
@@ -41,6 +42,8 @@ _PG_INSTALL = [
     # from a second table, which made ranking three times slower.
     f"ALTER TABLE {CHUNKS} ALTER COLUMN search_vector SET STORAGE MAIN",
     # The built-in trigger function keeps search_vector equal to to_tsvector(search_text).
+    # Dropped first, so that `rebuild` can run this list again to repair a missing trigger.
+    f"DROP TRIGGER IF EXISTS {CHUNKS}_tsv ON {CHUNKS}",
     f"CREATE TRIGGER {CHUNKS}_tsv BEFORE INSERT OR UPDATE ON {CHUNKS} FOR EACH ROW "
     "EXECUTE FUNCTION tsvector_update_trigger(search_vector, 'pg_catalog.simple', search_text)",
     f"UPDATE {CHUNKS} SET search_vector = to_tsvector('pg_catalog.simple', search_text)",
@@ -50,6 +53,88 @@ _PG_UNINSTALL = [
     f"DROP INDEX IF EXISTS {CHUNKS}_tsv_gin",
     f"DROP TRIGGER IF EXISTS {CHUNKS}_tsv ON {CHUNKS}",
 ]
+
+# Postings (migration 0004): one row per (chunk, lexeme) with the lexeme's ts_rank in that
+# chunk, so a query reads its words' postings from one index and sums them, instead of
+# evaluating @@ and ts_rank on the tsvector of every matching chunk (over half of an agent's
+# chunks for a typical query). Statement triggers keep the rows equal to the chunks'
+# tsvectors through every INSERT, UPDATE, DELETE and TRUNCATE of the chunk table.
+_PG_LEXEME_QUERY = r"""('''' || replace(replace(t.lexeme, '\', '\\'), '''', '''''') || '''')"""
+_PG_POSTINGS_OF = (
+    "SELECT c.agent_id, t.lexeme, c.id, "
+    f"ts_rank(c.search_vector, {_PG_LEXEME_QUERY}::tsquery, 1) "
+    "FROM {chunks} c, unnest(c.search_vector) t"
+)
+# enable_seqscan off inside the function: with no statistics (right after a bulk write, before
+# autovacuum analyses the table, or on a server with autovacuum off) the planner guesses that a
+# chunk id matches 1/200 of the postings and scans them all; that made each one-file delete
+# take 0.4 s on ten years. The function never needs a sequential scan of the postings.
+_PG_TERMS_SYNC = f"""CREATE OR REPLACE FUNCTION {TERMS}_sync() RETURNS trigger
+LANGUAGE plpgsql SET enable_seqscan = off AS $$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        TRUNCATE {TERMS};
+        RETURN NULL;
+    END IF;
+    IF TG_OP IN ('DELETE', 'UPDATE') THEN
+        DELETE FROM {TERMS} WHERE chunk_id = ANY(ARRAY(SELECT id FROM old_chunks));
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO {TERMS} (agent_id, lexeme, chunk_id, rank)
+        {_PG_POSTINGS_OF.format(chunks="new_chunks")};
+    END IF;
+    RETURN NULL;
+END
+$$"""
+# A trigger with transition tables can fire on one event only: one trigger per event.
+_PG_TERMS_TRIGGERS = {
+    f"{TERMS}_ai": "AFTER INSERT ON {t} REFERENCING NEW TABLE AS new_chunks",
+    f"{TERMS}_ad": "AFTER DELETE ON {t} REFERENCING OLD TABLE AS old_chunks",
+    f"{TERMS}_au": "AFTER UPDATE ON {t} "
+    "REFERENCING OLD TABLE AS old_chunks NEW TABLE AS new_chunks",
+    f"{TERMS}_at": "AFTER TRUNCATE ON {t}",
+}
+_PG_TERMS_INSTALL = [
+    f"CREATE TABLE IF NOT EXISTS {TERMS} (agent_id bigint NOT NULL, lexeme text NOT NULL, "
+    "chunk_id bigint NOT NULL, rank real NOT NULL)",
+    # INCLUDE makes reading a word's postings an index-only scan.
+    f"CREATE INDEX IF NOT EXISTS {TERMS}_lookup ON {TERMS} (agent_id, lexeme) "
+    "INCLUDE (chunk_id, rank)",
+    f"CREATE INDEX IF NOT EXISTS {TERMS}_chunk ON {TERMS} (chunk_id)",
+    _PG_TERMS_SYNC,
+    *(f"DROP TRIGGER IF EXISTS {name} ON {CHUNKS}" for name in _PG_TERMS_TRIGGERS),
+    *(
+        f"CREATE TRIGGER {name} {when.format(t=CHUNKS)} FOR EACH STATEMENT "
+        f"EXECUTE FUNCTION {TERMS}_sync()"
+        for name, when in _PG_TERMS_TRIGGERS.items()
+    ),
+    f"TRUNCATE {TERMS}",
+    f"INSERT INTO {TERMS} (agent_id, lexeme, chunk_id, rank) "
+    + _PG_POSTINGS_OF.format(chunks=CHUNKS),
+]
+_PG_TERMS_UNINSTALL = [
+    *(f"DROP TRIGGER IF EXISTS {name} ON {CHUNKS}" for name in _PG_TERMS_TRIGGERS),
+    f"DROP FUNCTION IF EXISTS {TERMS}_sync()",
+    f"DROP TABLE IF EXISTS {TERMS}",
+]
+# A query's words become lexemes the way to_tsquery made them (the same parser as the
+# index); each word's weight is bm25's IDF over the agent's chunks, its document frequency
+# counted from the postings just read.
+_PG_SEARCH = f"""
+WITH lexemes AS (
+    SELECT DISTINCT lexeme FROM unnest(%s::text[]) word,
+    unnest(tsvector_to_array(to_tsvector('pg_catalog.simple', word))) lexeme
+), postings AS MATERIALIZED (
+    SELECT chunk_id, lexeme, rank FROM {TERMS}
+    WHERE agent_id = %s AND lexeme IN (SELECT lexeme FROM lexemes)
+), total AS (
+    SELECT count(*)::float8 AS n FROM {CHUNKS} WHERE agent_id = %s
+), weights AS (
+    SELECT lexeme, ln(1 + (total.n - count(*) + 0.5) / (count(*) + 0.5)) AS idf
+    FROM postings, total GROUP BY lexeme, total.n
+)
+SELECT p.chunk_id, sum(w.idf * p.rank) AS score FROM postings p JOIN weights w USING (lexeme)
+GROUP BY p.chunk_id ORDER BY score DESC, p.chunk_id LIMIT %s"""
 
 
 def _run(connection: BaseDatabaseWrapper, statements: list[str]) -> None:
@@ -72,6 +157,18 @@ def uninstall(connection: BaseDatabaseWrapper) -> None:
         _run(connection, _PG_UNINSTALL)
 
 
+def install_postings(connection: BaseDatabaseWrapper) -> None:
+    """Create (or repair) PostgreSQL's postings table and its triggers, and fill it from the
+    chunks' tsvectors. Idempotent; a no-op on other backends (SQLite ranks inside FTS5)."""
+    if connection.vendor == "postgresql":
+        _run(connection, _PG_TERMS_INSTALL)
+
+
+def uninstall_postings(connection: BaseDatabaseWrapper) -> None:
+    if connection.vendor == "postgresql":
+        _run(connection, _PG_TERMS_UNINSTALL)
+
+
 def installed(connection: BaseDatabaseWrapper = default_connection) -> bool:
     """True when the index and its triggers exist (False on other backends)."""
     with connection.cursor() as cursor:
@@ -82,14 +179,19 @@ def installed(connection: BaseDatabaseWrapper = default_connection) -> bool:
             )
             return bool(cursor.fetchone()[0] == 4)
         if connection.vendor == "postgresql":
-            cursor.execute("SELECT count(*) FROM pg_trigger WHERE tgname = %s", [f"{CHUNKS}_tsv"])
-            return bool(cursor.fetchone()[0] == 1)
+            names = [f"{CHUNKS}_tsv", *_PG_TERMS_TRIGGERS]
+            cursor.execute(
+                "SELECT count(*) FROM pg_trigger WHERE tgname = ANY(%s) AND tgrelid = %s::regclass",
+                [names, CHUNKS],
+            )
+            return bool(cursor.fetchone()[0] == len(names))
     return False
 
 
 def rebuild(connection: BaseDatabaseWrapper = default_connection) -> None:
     """Recreate whatever is missing and rebuild the index from the chunk table."""
     install(connection)
+    install_postings(connection)
     if connection.vendor == "sqlite":
         _run(connection, [f"INSERT INTO {FTS}({FTS}) VALUES ('rebuild')"])
 
@@ -98,8 +200,10 @@ def keyword_scores(agent_id: int, words: Sequence[str], limit: int) -> list[tupl
     """(chunk id, score) of the agent's chunks matching any of `words`, best first.
 
     `words` MUST be output of memory.markdown.tokens (letters and digits only). Scores are
-    positive, higher is better: -bm25 on SQLite; on PostgreSQL ts_rank per word weighted by
-    the word's inverse document frequency, which is the part of bm25 ts_rank lacks.
+    positive, higher is better: -bm25 on SQLite; on PostgreSQL ts_rank per word (saturating
+    term frequency, log-length normalisation) weighted by the word's inverse document
+    frequency, the part of bm25 ts_rank lacks. A word the PostgreSQL parser splits (rare
+    numeral signs) counts as its parts, each its own word.
     """
     if not words:
         return []
@@ -138,20 +242,5 @@ def _sqlite_scores(cursor: Any, match: str, agent_id: int, limit: int) -> list[t
 def _postgres_scores(
     cursor: Any, words: Sequence[str], agent_id: int, limit: int
 ) -> list[tuple[int, float]]:
-    # One pass over the matching rows fetches each word's ts_rank; the document frequencies
-    # and the IDF-weighted sum are then computed here, which costs half of doing both in SQL.
-    lexemes = ["'" + w.replace("'", "''") + "'" for w in words]  # quoted: no tsquery syntax
-    match = "to_tsquery('pg_catalog.simple', %s)"
-    ranks = ", ".join(f"ts_rank(search_vector, {match}, 1)" for _ in words)
-    cursor.execute(f"SELECT count(*) FROM {CHUNKS} WHERE agent_id = %s", [agent_id])
-    total = int(cursor.fetchone()[0])
-    cursor.execute(
-        f"SELECT id, {ranks} FROM {CHUNKS} WHERE agent_id = %s AND search_vector @@ {match}",
-        [*lexemes, agent_id, " | ".join(lexemes)],
-    )
-    rows = cursor.fetchall()
-    freqs = [sum(1 for row in rows if row[i + 1] > 0) for i in range(len(words))]
-    idf = [math.log(1 + (total - n + 0.5) / (n + 0.5)) for n in freqs]
-    scored = [(sum(w * r for w, r in zip(idf, row[1:], strict=True)), row[0]) for row in rows]
-    scored.sort(key=lambda pair: (-pair[0], pair[1]))
-    return [(int(cid), float(score)) for score, cid in scored[:limit]]
+    cursor.execute(_PG_SEARCH, [list(words), agent_id, agent_id, limit])
+    return [(int(cid), float(score)) for cid, score in cursor.fetchall()]
