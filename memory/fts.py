@@ -118,23 +118,25 @@ _PG_TERMS_UNINSTALL = [
     f"DROP TABLE IF EXISTS {TERMS}",
 ]
 # A query's words become lexemes the way to_tsquery made them (the same parser as the
-# index); each word's weight is bm25's IDF over the agent's chunks, its document frequency
-# counted from the postings just read.
+# index). Each lexeme's weight is bm25's IDF over the agent's chunks, its document frequency
+# counted on the index; the postings then stream straight into one sum per chunk (a CTE of
+# postings joined back to per-word counts took 30 % longer).
 _PG_SEARCH = f"""
-WITH lexemes AS (
-    SELECT DISTINCT lexeme FROM unnest(%s::text[]) word,
-    unnest(tsvector_to_array(to_tsvector('pg_catalog.simple', word))) lexeme
-), postings AS MATERIALIZED (
-    SELECT chunk_id, lexeme, rank FROM {TERMS}
-    WHERE agent_id = %s AND lexeme IN (SELECT lexeme FROM lexemes)
-), total AS (
-    SELECT count(*)::float8 AS n FROM {CHUNKS} WHERE agent_id = %s
-), weights AS (
-    SELECT lexeme, ln(1 + (total.n - count(*) + 0.5) / (count(*) + 0.5)) AS idf
-    FROM postings, total GROUP BY lexeme, total.n
+WITH total AS (
+    SELECT count(*)::float8 AS n FROM {CHUNKS} WHERE agent_id = %(agent)s
+), words AS (
+    SELECT l.lexeme, ln(1 + (total.n - df.n + 0.5) / (df.n + 0.5)) AS idf
+    FROM (
+        SELECT DISTINCT lexeme FROM unnest(%(words)s::text[]) word,
+        unnest(tsvector_to_array(to_tsvector('pg_catalog.simple', word))) lexeme
+    ) l, total, LATERAL (
+        SELECT count(*)::float8 AS n FROM {TERMS} t
+        WHERE t.agent_id = %(agent)s AND t.lexeme = l.lexeme
+    ) df
 )
-SELECT p.chunk_id, sum(w.idf * p.rank) AS score FROM postings p JOIN weights w USING (lexeme)
-GROUP BY p.chunk_id ORDER BY score DESC, p.chunk_id LIMIT %s"""
+SELECT t.chunk_id, sum(w.idf * t.rank) AS score
+FROM words w JOIN {TERMS} t ON t.agent_id = %(agent)s AND t.lexeme = w.lexeme
+GROUP BY t.chunk_id ORDER BY score DESC, t.chunk_id LIMIT %(limit)s"""
 
 
 def _run(connection: BaseDatabaseWrapper, statements: list[str]) -> None:
@@ -242,5 +244,5 @@ def _sqlite_scores(cursor: Any, match: str, agent_id: int, limit: int) -> list[t
 def _postgres_scores(
     cursor: Any, words: Sequence[str], agent_id: int, limit: int
 ) -> list[tuple[int, float]]:
-    cursor.execute(_PG_SEARCH, [list(words), agent_id, agent_id, limit])
+    cursor.execute(_PG_SEARCH, {"words": list(words), "agent": agent_id, "limit": limit})
     return [(int(cid), float(score)) for cid, score in cursor.fetchall()]
