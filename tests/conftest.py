@@ -13,6 +13,18 @@ from tests.gateway_process import Gateway, base_env, free_port, migrate, prepare
 from tests.wsclient import CommunicatorSocket, ProtocolClient
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _thread_connections_closed(django_db_setup: None) -> Iterator[None]:
+    """Database calls of async tests run in asgiref's one sync thread, whose connections are
+    kept (CONN_MAX_AGE=None, as in production): closed before the test databases are dropped,
+    which PostgreSQL refuses while a connection is open."""
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
+
+
 @pytest.fixture
 def fake_openai() -> Iterator[FakeOpenAI]:
     with FakeOpenAI() as fake:
