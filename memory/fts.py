@@ -8,7 +8,7 @@ table that triggers keep in step with the tsvectors)."""
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import NotSupportedError
+from django.db import NotSupportedError, transaction
 from django.db import connection as default_connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 
@@ -97,10 +97,6 @@ _PG_TERMS_TRIGGERS = {
 _PG_TERMS_INSTALL = [
     f"CREATE TABLE IF NOT EXISTS {TERMS} (agent_id bigint NOT NULL, lexeme text NOT NULL, "
     "chunk_id bigint NOT NULL, rank real NOT NULL)",
-    # INCLUDE makes reading a word's postings an index-only scan.
-    f"CREATE INDEX IF NOT EXISTS {TERMS}_lookup ON {TERMS} (agent_id, lexeme) "
-    "INCLUDE (chunk_id, rank)",
-    f"CREATE INDEX IF NOT EXISTS {TERMS}_chunk ON {TERMS} (chunk_id)",
     _PG_TERMS_SYNC,
     *(f"DROP TRIGGER IF EXISTS {name} ON {CHUNKS}" for name in _PG_TERMS_TRIGGERS),
     *(
@@ -111,6 +107,11 @@ _PG_TERMS_INSTALL = [
     f"TRUNCATE {TERMS}",
     f"INSERT INTO {TERMS} (agent_id, lexeme, chunk_id, rank) "
     + _PG_POSTINGS_OF.format(chunks=CHUNKS),
+    # Indexes last: on a new table, building them over the rows beats growing them row by row.
+    # INCLUDE makes reading a word's postings an index-only scan.
+    f"CREATE INDEX IF NOT EXISTS {TERMS}_lookup ON {TERMS} (agent_id, lexeme) "
+    "INCLUDE (chunk_id, rank)",
+    f"CREATE INDEX IF NOT EXISTS {TERMS}_chunk ON {TERMS} (chunk_id)",
 ]
 _PG_TERMS_UNINSTALL = [
     *(f"DROP TRIGGER IF EXISTS {name} ON {CHUNKS}" for name in _PG_TERMS_TRIGGERS),
@@ -192,8 +193,16 @@ def installed(connection: BaseDatabaseWrapper = default_connection) -> bool:
 
 def rebuild(connection: BaseDatabaseWrapper = default_connection) -> None:
     """Recreate whatever is missing and rebuild the index from the chunk table."""
+    if connection.vendor == "postgresql":
+        # One transaction, so searches meanwhile wait for the new postings instead of failing.
+        # The postings go first: while install() rewrites every tsvector their triggers would
+        # replace every row one statement at a time (17 s instead of 6 on ten years).
+        with transaction.atomic(using=connection.alias):
+            uninstall_postings(connection)
+            install(connection)
+            install_postings(connection)
+        return
     install(connection)
-    install_postings(connection)
     if connection.vendor == "sqlite":
         _run(connection, [f"INSERT INTO {FTS}({FTS}) VALUES ('rebuild')"])
 
