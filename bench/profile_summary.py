@@ -1,6 +1,7 @@
 """Summarise a py-spy collapsed-stack profile (`bench/run.py --profile FILE.txt`) as text.
 
     .venv/bin/python bench/profile_summary.py /tmp/a.txt [--top 25] [--match agents/]
+        [--callbacks] [--tree FUNCTION --depth 3]
 
 Prints, per thread kind (the event loop vs worker threads), the share of samples spent in each
 function including its callees (inclusive) and in the function itself (self), so a profile can be
@@ -58,13 +59,53 @@ def summarise(stacks: list[tuple[list[str], int]], top: int, match: str) -> list
     return lines
 
 
+def callbacks(stacks: list[tuple[list[str], int]]) -> list[str]:
+    """The event loop's samples by what it was running: the module of the first frame under
+    asyncio's `Handle._run` (a task of ours, Channels' consumer, Twisted's reading...)."""
+    total = sum(count for _, count in stacks)
+    by: Counter[str] = Counter()
+    for frames, count in stacks:
+        run = next((i for i, f in enumerate(frames) if f.endswith(":Handle._run")), None)
+        name = "the loop itself (select, scheduling)"
+        if run is not None and run + 1 < len(frames):
+            name = frames[run + 1].rpartition(":")[0]
+        by[name] += count
+    return [f"  {100 * n / total:5.1f} %  {name}" for name, n in by.most_common()] if total else []
+
+
+def tree(stacks: list[tuple[list[str], int]], root: str, depth: int) -> list[str]:
+    """Callees of the first frame matching `root`, `depth` levels down, as % of all samples."""
+    total = sum(count for _, count in stacks)
+    paths: Counter[tuple[str, ...]] = Counter()
+    for frames, count in stacks:
+        start = next((i for i, f in enumerate(frames) if root in f), None)
+        if start is None:
+            continue
+        for level in range(1, depth + 1):
+            if start + level < len(frames):
+                paths[tuple(frames[start : start + level + 1])] += count
+    lines = []
+    for path, count in sorted(paths.items(), key=lambda pc: (pc[0][:-1], -pc[1])):
+        if total and 100 * count / total >= 1.0:
+            lines.append(f"  {100 * count / total:5.1f} %  " + "  " * (len(path) - 2) + path[-1])
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("profile", type=Path)
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--match", default="", help="only functions whose path contains this")
+    parser.add_argument("--callbacks", action="store_true", help="the loop's samples by callback")
+    parser.add_argument("--tree", default="", help="callees of this function (loop samples)")
+    parser.add_argument("--depth", type=int, default=3)
     args = parser.parse_args(argv)
-    for kind, stacks in parse(args.profile).items():
+    kinds = parse(args.profile)
+    if args.callbacks or args.tree:
+        lines = callbacks(kinds["loop"]) if args.callbacks else []
+        print("\n".join(lines + (tree(kinds["loop"], args.tree, args.depth) if args.tree else [])))
+        return 0
+    for kind, stacks in kinds.items():
         print(f"[{kind}]")
         print("\n".join(summarise(stacks, args.top, args.match)))
     return 0
