@@ -236,7 +236,8 @@ class _Turn:
             async with asyncio.timeout(settings.OPENCLAW_RUN_DEADLINE):
                 return await self._run()
         except asyncio.CancelledError:
-            await asyncio.shield(self._finish("aborted"))
+            if not self.ended:  # after the answer went out there is nothing to abort
+                await asyncio.shield(self._finish("aborted"))
             raise
         except TimeoutError:
             error = ModelError(

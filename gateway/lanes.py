@@ -27,6 +27,12 @@ class Job(Protocol):
 
     async def skip(self, reason: str) -> None: ...
 
+    @property
+    def answered(self) -> bool:
+        """True once the job's last answer went out and only its bookkeeping is left: an abort
+        (`/stop`, `chat.abort`) leaves it to finish and does not count it."""
+        ...
+
     def absorb(self, other: "Job") -> bool:
         """Take `other`'s messages into this queued job (collect); False if it cannot."""
         ...
@@ -110,10 +116,18 @@ class Lanes:
             count += 1
         return count
 
+    def _answered(self, run_id: str) -> bool:
+        return any(
+            lane.current is not None and lane.current.run_id == run_id and lane.current.answered
+            for lane in self._lanes.values()
+        )
+
     def abort(self, run_id: str) -> bool:
         """Cancel a running run or drop a queued one; False when the run is unknown or done."""
         task = self._running.get(run_id)
         if task is not None:
+            if task.done() or self._answered(run_id):
+                return False  # its answer is out: nothing left to stop
             task.cancel()
             return True
         for lane in self._lanes.values():

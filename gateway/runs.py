@@ -108,6 +108,7 @@ class ChatJob:
         self.sink: EventSink = LayerSink(session_group(session.key))
         self.steering = Steering()
         self._started = self._done = False
+        self._answered = False  # the current turn's answer went out (see `Job.answered`)
 
     def absorb(self, other: Job) -> bool:
         if self._started or not isinstance(other, ChatJob) or not other.mergeable:
@@ -116,9 +117,14 @@ class ChatJob:
         self.records += other.records
         return True
 
+    @property
+    def answered(self) -> bool:
+        return self._answered
+
     def steer(self, other: Job) -> bool:
         if not self._started or self._done or not isinstance(other, ChatJob) or not other.mergeable:
             return False
+        self._answered = False  # another turn will answer these
         self.steering.texts += other.texts
         self.records += other.records
         return True
@@ -128,6 +134,7 @@ class ChatJob:
         run_id, texts = self.run_id, list(self.texts)
         try:
             while texts:
+                self._answered = False
                 request = TurnRequest(
                     run_id=run_id,
                     session=self.session,
@@ -157,6 +164,7 @@ class ChatJob:
         """At the end of a turn, on the loop: the journal entries it answered, to close in the
         turn's last thread hop. None while steered messages still wait for a turn of their own,
         and for a run a shutdown cut (the next start answers its entries)."""
+        self._answered = not self.steering.texts
         if not self.records or self.steering.texts or (outcome == "aborted" and _stopping()):
             return None
         records, self.records = self.records, []

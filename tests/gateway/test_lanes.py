@@ -15,6 +15,7 @@ class Probe:
     delay: float = 0.0
     fail: bool = False
     hang: bool = False
+    answered: bool = False
     skipped: list[str] = field(default_factory=list)
 
     async def run(self) -> None:
@@ -120,3 +121,15 @@ async def test_drain_past_its_deadline_cancels_and_skips() -> None:
     await lanes.drain(deadline=0.05)
     assert queued.skipped == ["shutdown"]
     assert lanes.busy == 0
+
+
+async def test_a_run_whose_answer_went_out_is_not_stopped() -> None:
+    lanes = Lanes(max_concurrent=4, backstop_seconds=30)
+    log: list[str] = []
+    winding_down = Probe("r1", log, delay=0.2, answered=True)  # only bookkeeping left
+    lanes.submit("s", winding_down)
+    await asyncio.sleep(0.05)
+    assert lanes.abort_session("s") == 0
+    assert lanes.abort("r1") is False
+    await asyncio.sleep(0.3)
+    assert log == ["start r1", "end r1"]  # it finished, uncancelled
