@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from channels.testing import WebsocketCommunicator
 from django.test import override_settings
+from pytest_django import DjangoDbBlocker
 
 from tests.fakes.openai_server import FakeOpenAI
 from tests.gateway_process import Gateway, base_env, free_port, migrate, prepare_home
@@ -14,15 +15,24 @@ from tests.wsclient import CommunicatorSocket, ProtocolClient
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _thread_connections_closed(django_db_setup: None) -> Iterator[None]:
-    """Database calls of async tests run in asgiref's one sync thread, whose connections are
-    kept (CONN_MAX_AGE=None, as in production): closed before the test databases are dropped,
-    which PostgreSQL refuses while a connection is open."""
+def _thread_connections_closed(
+    django_db_setup: None, django_db_blocker: DjangoDbBlocker
+) -> Iterator[None]:
+    """Database calls of async tests run in worker threads (asgiref's sync thread, mostly) whose
+    connections are kept (CONN_MAX_AGE=None, as in production): closed before the test
+    databases are dropped, which PostgreSQL refuses while a connection is open."""
     yield
     from asgiref.sync import SyncToAsync
-    from django.db import connections
+    from django.db import connection, connections
 
     SyncToAsync.single_thread_executor.submit(connections.close_all).result()
+    if connection.vendor == "postgresql":  # and those of other threads and processes
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+    connections.close_all()
 
 
 @pytest.fixture
