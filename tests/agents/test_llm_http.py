@@ -348,6 +348,7 @@ def test_one_model_serves_one_loop_after_another_without_leaks() -> None:
     """The gateway's model is a process singleton, and tests and commands each run their own
     loop: a pool belongs to one loop, so every loop gets its own, closed without warnings."""
     models = [OpenAIChatModel()]
+    gc.collect()  # earlier tests' garbage (an unclosed temporary file, say) warns now, not below
     with FakeOpenAI() as fake, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         settings = call(fake.base_url)
