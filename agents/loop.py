@@ -486,11 +486,7 @@ class _Turn:
         await self.append(entry)
         shown = "" if stop_reason == "no_reply" else text
         estimated, reported = self.last_prompt
-        record = functools.partial(
-            usage_service.record_turn,
-            self.session.pk,
-            self.chain[0].model,
-            self.usage,
+        record = self._record_usage(
             token_ratio=(reported / estimated) if estimated and reported else None,
             title=self.request.texts[0][:80] if self.request.texts else "",
         )
@@ -507,6 +503,12 @@ class _Turn:
         finally:
             await asyncio.shield(bookkeeping)
         return TurnOutcome(shown, stop_reason, self.usage)
+
+    def _record_usage(self, **details: Any) -> Callable[[], object]:
+        """The turn's usage bookkeeping, to run in the database thread."""
+        return functools.partial(
+            usage_service.record_turn, self.session.pk, self.chain[0].model, self.usage, **details
+        )
 
     def _settle(self, outcome: str) -> Callable[[], None] | None:
         return self.request.settle(outcome) if self.request.settle is not None else None
@@ -531,11 +533,7 @@ class _Turn:
             )
         )
         await self.append(*entries)
-        record = None
-        if self.usage["total_tokens"]:
-            record = functools.partial(
-                usage_service.record_turn, self.session.pk, self.chain[0].model, self.usage
-            )
+        record = self._record_usage() if self.usage["total_tokens"] else None
         settle = self._settle("error")
         if record is not None or settle is not None:
             await database_sync_to_async(_bookkeeping)(record, settle)

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Model
+from django.db import IntegrityError, transaction
 
 from agents.models import Agent, Session
 from agents.workspace import create_workspace
+from openclaw import rows
 
 logger = logging.getLogger(__name__)
 
@@ -167,29 +167,17 @@ def open_session(
     return _ref(session, agent), created
 
 
-# Every turn opens its session. Written as SQL, the two lookups cost 0.4 ms of CPU against
-# 1.1 ms for the ORM query with `select_related` (most of it compiling the query), on the one
-# thread all database calls of the gateway share (bench/README.md, "Optimisations"). The
-# instances are the ORM's own (`raw` applies the fields' converters).
+# Every turn opens its session: read as SQL, 0.26 ms of CPU against 0.73 ms for the ORM query
+# with `select_related` (`openclaw.rows`).
 
 
 def _active_session(key: str) -> Session | None:
     """The active session for `key` (at most one exists)."""
-    sql = f"SELECT * FROM {_table(Session)} WHERE {_column('key')} = %s AND status = %s"  # noqa: S608
-    return next(iter(Session.objects.raw(sql, [key, Session.Status.ACTIVE.value])), None)
+    return rows.first_where(Session, {"key": key, "status": Session.Status.ACTIVE.value})
 
 
 def _agent_by_pk(pk: int) -> Agent | None:
-    sql = f"SELECT * FROM {_table(Agent)} WHERE id = %s"  # noqa: S608  # names from the models
-    return next(iter(Agent.objects.raw(sql, [pk])), None)
-
-
-def _table(model: type[Model]) -> str:
-    return str(connection.ops.quote_name(model._meta.db_table))
-
-
-def _column(name: str) -> str:
-    return str(connection.ops.quote_name(name))
+    return rows.first_where(Agent, {"id": pk})
 
 
 def _ref(session: Session, agent: Agent) -> SessionRef:

@@ -9,18 +9,15 @@ from django.utils import timezone
 
 from agents.models import DailyUsage, ModelPrice, Session
 from agents.transcripts import Usage
+from openclaw import rows
 
 MILLION = Decimal(1_000_000)
 
 
 def turn_cost(model: str, usage: Usage) -> Decimal:
     """Cost of one call from the price table; zero for a model without a price.
-
-    Read with `Model.objects.raw` (the ORM's instance and converters, no query to compile):
-    0.18 → 0.04 ms of CPU, after every turn, on the database thread all turns share."""
-    table = connection.ops.quote_name(ModelPrice._meta.db_table)
-    sql = f"SELECT * FROM {table} WHERE {connection.ops.quote_name('model')} = %s"  # noqa: S608
-    price = next(iter(ModelPrice.objects.raw(sql, [model])), None)
+    Read as SQL (`openclaw.rows`): 0.18 → 0.04 ms of CPU after every turn."""
+    price = rows.first_where(ModelPrice, {"model": model})
     return Decimal(0) if price is None else cost_at(price, usage)
 
 
@@ -83,7 +80,7 @@ def _decimal(value: Decimal) -> str | None:
 def _add_to_session(
     session_pk: int, usage: Usage, cost: Decimal, token_ratio: float | None, title: str
 ) -> None:
-    table = connection.ops.quote_name(Session._meta.db_table)
+    table = rows.table(Session)
     sets = [
         "turns = turns + 1",
         "tokens_in = tokens_in + %s",
@@ -113,8 +110,7 @@ def _add_to_session(
 
 def _add_to_day(session_pk: int, day: date, model: str, usage: Usage, cost: Decimal) -> bool:
     """Add to the agent's row for `day` and `model`; False when that row does not exist yet."""
-    table = connection.ops.quote_name(DailyUsage._meta.db_table)
-    sessions = connection.ops.quote_name(Session._meta.db_table)
+    table, sessions = rows.table(DailyUsage), rows.table(Session)
     # Names from the models, values as parameters.
     sql = (
         f"UPDATE {table} SET turns = turns + 1, prompt_tokens = prompt_tokens + %s, "  # noqa: S608

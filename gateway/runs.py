@@ -161,9 +161,10 @@ class ChatJob:
         await self._close_records()
 
     def _settle(self, outcome: str) -> Callable[[], None] | None:
-        """At the end of a turn, on the loop: the journal entries it answered, to close in the
-        turn's last thread hop. None while steered messages still wait for a turn of their own,
-        and for a run a shutdown cut (the next start answers its entries)."""
+        """At the end of a turn, on the loop, just before its answer goes out: marks the job
+        `answered` unless steered messages wait for a turn of their own, and returns closing the
+        journal entries it answered, to run in the turn's last thread hop. None while steered
+        messages wait, and for a run a shutdown cut (the next start answers its entries)."""
         self._answered = not self.steering.texts
         if not self.records or self.steering.texts or (outcome == "aborted" and _stopping()):
             return None

@@ -1,4 +1,5 @@
-"""Memory fixtures: an agent whose workspace lives in this test's tmp dir."""
+"""Memory fixtures: an agent whose workspace lives in this test's tmp dir, and the fixed search
+corpus on disk."""
 
 from pathlib import Path
 
@@ -6,6 +7,8 @@ import pytest
 from django.conf import LazySettings
 
 from agents.models import Agent
+from memory import services
+from tests.memory.corpus import LOGS, MEMORY
 
 
 @pytest.fixture
@@ -22,3 +25,13 @@ def agent(workspaces: Path) -> Agent:
     ada = Agent.objects.create(slug="ada", name="Ada")
     (ada.workspace / "memory").mkdir(parents=True)
     return ada
+
+
+@pytest.fixture
+def corpus(agent: Agent) -> Agent:
+    """The agent with the fixed search corpus (tests/memory/corpus.py) on disk and synced."""
+    (agent.workspace / "MEMORY.md").write_text(MEMORY)
+    for day, text in LOGS.items():
+        (agent.workspace / "memory" / f"{day}.md").write_text(text)
+    services.sync_agent(agent)
+    return agent

@@ -14,18 +14,9 @@ from memory.embeddings import embed_pending, embed_query
 from memory.models import ChunkEmbedding
 from memory.search import MAX_QUERY_WORDS, search
 from tests.fakes.openai_server import FakeOpenAI
-from tests.memory.corpus import EXPECTED, LOGS, MEMORY
+from tests.memory.corpus import EXPECTED, LOGS
 
 pytestmark = pytest.mark.services
-
-
-@pytest.fixture
-def corpus(agent: Agent) -> Agent:
-    (agent.workspace / "MEMORY.md").write_text(MEMORY)
-    for day, text in LOGS.items():
-        (agent.workspace / "memory" / f"{day}.md").write_text(text)
-    services.sync_agent(agent)
-    return agent
 
 
 @pytest.mark.django_db

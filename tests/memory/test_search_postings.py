@@ -18,7 +18,7 @@ from memory import fts, services
 from memory.models import MemoryChunk
 from memory.search import query_words, search
 from memory.sync import sync_document
-from tests.memory.corpus import EXPECTED, LOGS, MEMORY
+from tests.memory.corpus import EXPECTED, LOGS
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 on_postgres = pytest.mark.skipif(
@@ -65,15 +65,6 @@ def _write_log(agent: Agent, day: dt.date, text: str) -> None:
 
 def _hits(agent: Agent, query: str) -> list[tuple[str, int, int]]:
     return [(h.path, h.start_line, h.end_line) for h in search(agent, query, 10).hits]
-
-
-@pytest.fixture
-def corpus(agent: Agent) -> Agent:
-    (agent.workspace / "MEMORY.md").write_text(MEMORY)
-    for day, text in LOGS.items():
-        (agent.workspace / "memory" / f"{day}.md").write_text(text)
-    services.sync_agent(agent)
-    return agent
 
 
 @on_postgres
