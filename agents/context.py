@@ -171,43 +171,67 @@ def turn_blocks(entries: Sequence[Entry], zone: tzinfo | None = None) -> list[li
     return blocks
 
 
+@dataclass(frozen=True, slots=True)
+class History:
+    """A transcript since its latest compaction: the summary, the chat messages grouped by
+    turn (`turn_blocks`) and each turn's estimated tokens. Built once per model call, then both
+    measured (`tokens`) and cut to a budget (`messages`)."""
+
+    summary: str | None
+    blocks: list[list[dict[str, Any]]]
+    sizes: list[int]
+
+    @classmethod
+    def of(cls, entries: Sequence[Entry], zone: tzinfo | None = None) -> "History":
+        summary, recent = split_at_compaction(entries)
+        blocks = turn_blocks(recent, zone)
+        return cls(summary, blocks, [sum(message_tokens(m) for m in block) for block in blocks])
+
+    def tokens(self) -> int:
+        """Estimated size of the whole history since the last compaction."""
+        return estimate_tokens(self.summary or "") + sum(self.sizes)
+
+    def messages(self, budget_tokens: int) -> list[dict[str, Any]]:
+        """The summary, then the newest whole turns that fit the budget."""
+        picked: list[list[dict[str, Any]]] = []
+        spent = 0
+        head: list[dict[str, Any]] = []
+        if self.summary:
+            head = [{"role": "user", "content": SUMMARY_HEADER + self.summary}]
+            spent = message_tokens(head[0])
+        for block, cost in zip(reversed(self.blocks), reversed(self.sizes), strict=True):
+            if spent + cost > budget_tokens:
+                break
+            spent += cost
+            picked.append(block)
+        return head + [m for block in reversed(picked) for m in block]
+
+
 def history_messages(
     entries: Sequence[Entry], budget_tokens: int, zone: tzinfo | None = None
 ) -> list[dict[str, Any]]:
     """The latest compaction summary, then the newest whole turns that fit the budget (user
     messages stamped in `zone`, if given)."""
-    summary, recent = split_at_compaction(entries)
-    picked: list[list[dict[str, Any]]] = []
-    spent = 0
-    head: list[dict[str, Any]] = []
-    if summary:
-        head = [{"role": "user", "content": SUMMARY_HEADER + summary}]
-        spent = message_tokens(head[0])
-    for block in reversed(turn_blocks(recent, zone)):
-        cost = sum(message_tokens(m) for m in block)
-        if spent + cost > budget_tokens:
-            break
-        spent += cost
-        picked.append(block)
-    return head + [m for block in reversed(picked) for m in block]
+    return History.of(entries, zone).messages(budget_tokens)
 
 
 def history_tokens(entries: Sequence[Entry], zone: tzinfo | None = None) -> int:
     """Estimated size of the whole history since the last compaction."""
-    summary, recent = split_at_compaction(entries)
-    total = estimate_tokens(summary or "")
-    return total + sum(message_tokens(m) for block in turn_blocks(recent, zone) for m in block)
+    return History.of(entries, zone).tokens()
 
 
 def build_messages(
     inputs: PromptInputs,
-    history: Sequence[Entry],
+    history: Sequence[Entry] | History,
     *,
     budget_tokens: int,
 ) -> list[dict[str, Any]]:
     """System prompt plus the history that fits `budget_tokens` (the new user message is
-    already the last entry of `history`), user messages stamped in the agent's zone."""
+    already the last entry of `history`), user messages stamped in the agent's zone (a
+    `History` already built must have been built in that zone)."""
     system = system_prompt(inputs)
     remaining = budget_tokens - estimate_tokens(system)
-    shown = history_messages(history, max(remaining, 0), inputs.zone)
+    if not isinstance(history, History):
+        history = History.of(history, inputs.zone)
+    shown = history.messages(max(remaining, 0))
     return [{"role": "system", "content": system}, *shown]

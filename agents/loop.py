@@ -15,10 +15,11 @@ from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.db import transaction
 
 from agents import usage as usage_service
 from agents.compaction import compact
-from agents.context import PromptInputs, build_messages, estimate_tokens, history_tokens
+from agents.context import History, PromptInputs, build_messages, estimate_tokens
 from agents.failover import PartialStream, RetryPolicy, stream_with_failover
 from agents.llm import ChatModel as ChatModel
 from agents.llm import Finished, ModelError, ModelSettings, TextDelta, ToolCallDelta
@@ -188,10 +189,11 @@ def _measured_spec(tool: Tool) -> tuple[dict[str, Any], int]:
 
 
 def _bookkeeping(*work: Callable[[], object] | None) -> None:
-    """After a turn, in one thread hop: its usage bookkeeping and what the caller settles
-    with it (`TurnRequest.settle`), each when there is one."""
-    for step in work:
-        if step is not None:
+    """After a turn, in one thread hop and one transaction: its usage bookkeeping and what the
+    caller settles with it (`TurnRequest.settle`), each when there is one."""
+    steps = [step for step in work if step is not None]
+    with transaction.atomic() if len(steps) > 1 else contextlib.nullcontext():
+        for step in steps:
             step()
 
 
@@ -358,10 +360,11 @@ class _Turn:
         system_tokens = estimate_tokens(inputs.instructions) + sum(
             estimate_tokens(f.content) for f in inputs.files
         )
-        over = force_compact or history_tokens(entries, self.zone) + system_tokens > budget
+        history = History.of(entries, self.zone)
+        over = force_compact or history.tokens() + system_tokens > budget
         if over and await self._compact(entries):
-            entries = await read_entries_async(self.path)
-        messages = build_messages(inputs, entries, budget_tokens=budget)
+            history = History.of(await read_entries_async(self.path), self.zone)
+        messages = build_messages(inputs, history, budget_tokens=budget)
         estimated = sum(estimate_tokens(m.get("content") or "") for m in messages)
         # The provider counts the tool specs too: so must the estimate it calibrates.
         estimated += self.spec_tokens if tools else 0

@@ -46,7 +46,7 @@ def record_turn(
     cost = turn_cost(model, usage)
     day = day or timezone.localdate()
     model = model or "?"
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # joins the caller's transaction, if any
         _add_to_session(session_pk, usage, cost, token_ratio, title)
         if not _add_to_day(session_pk, day, model, usage, cost):
             agent_id = (

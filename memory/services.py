@@ -23,6 +23,7 @@ from memory.sync import (
     doc_hash,
     resolve_agent,
     sync_document,
+    synced_document,
     write_document,
 )
 from memory.sync import MemoryConflict as MemoryConflict
@@ -63,18 +64,11 @@ def _file(doc: Document) -> MemoryFile:
     return MemoryFile(doc.path, content, doc_hash(doc), doc.missing, doc.updated_by, doc.updated_at)
 
 
-def _document(agent: Agent, date: dt.date | None) -> Document | None:
-    if date is None:
-        return WorkingMemory.objects.filter(agent=agent).first()
-    return DailyLog.objects.filter(agent=agent, date=date).first()
-
-
 def read_working_memory(agent: Agent | str) -> MemoryFile:
     """MEMORY.md as it is on disk now (a change made there is picked up first)."""
     agent = resolve_agent(agent)
-    sync_document(agent, None)
-    doc = _document(agent, None)
-    if doc is None:  # sync_document always leaves a row for MEMORY.md
+    doc = synced_document(agent, None)
+    if doc is None:  # syncing always leaves a row for MEMORY.md
         raise NotFound(f"No working memory for agent {agent.slug!r}.")
     return _file(doc)
 
@@ -176,8 +170,7 @@ def get_memory_file(
     Raises files.UnsafePath for any other path and NotFound for a file that does not exist."""
     agent = resolve_agent(agent)
     date = files.parse_relpath(relpath)
-    sync_document(agent, date)
-    doc = _document(agent, date)
+    doc = synced_document(agent, date)
     if doc is None or doc.missing:
         raise NotFound(f"{relpath} does not exist.")
     all_lines = split_lines(doc.content)
@@ -346,8 +339,7 @@ def session_start_context(agent_slug: str, cap_chars: int, today: dt.date | None
     sections: list[str] = []
     budget = cap_chars
     for label, date in (("today", today), ("yesterday", today - dt.timedelta(days=1))):
-        sync_document(agent, date)
-        doc = _document(agent, date)
+        doc = synced_document(agent, date)
         if doc is None or doc.missing or not doc.content.strip():
             continue
         header = f"{doc.path} ({label}):\n"

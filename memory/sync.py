@@ -20,6 +20,7 @@ from memory import files
 from memory.embeddings import embed_pending
 from memory.index import Document, index_document
 from memory.models import DailyLog, MemoryRevision, WorkingMemory
+from openclaw import rows
 
 logger = logging.getLogger(__name__)
 
@@ -62,10 +63,10 @@ class SyncReport:
 def resolve_agent(agent: Agent | str) -> Agent:
     if isinstance(agent, Agent):
         return agent
-    try:
-        return Agent.objects.get(slug=agent)
-    except Agent.DoesNotExist:
-        raise NotFound(f"No agent {agent!r}.") from None
+    found = rows.first_where(Agent, {"slug": agent})
+    if found is None:
+        raise NotFound(f"No agent {agent!r}.")
+    return found
 
 
 def agent_now(agent: Agent) -> dt.datetime:
@@ -162,6 +163,28 @@ def sync_document(agent: Agent | str, date: dt.date | None) -> bool:
     if known is None and info is None and date is not None:
         return False  # no file, no row: nothing to mirror
     return _sync_locked(agent, date, path)
+
+
+def synced_document(agent: Agent | str, date: dt.date | None) -> Document | None:
+    """The row of one memory file (None: a daily log with neither file nor row), after picking
+    up a change on disk. When nothing changed: one `stat` and one query (`openclaw.rows`: a
+    new session reads two of these before its first turn)."""
+    agent = resolve_agent(agent)
+    path = files.resolve(agent.workspace, date)
+    info = files.stat(path)
+    doc = _row(agent, date)
+    if doc is not None and _same((doc.mtime_ns, doc.size, doc.missing), info):
+        return doc
+    if doc is None and info is None and date is not None:
+        return None
+    _sync_locked(agent, date, path)
+    return _row(agent, date)
+
+
+def _row(agent: Agent, date: dt.date | None) -> Document | None:
+    if date is None:
+        return rows.first_where(WorkingMemory, {"agent": agent.pk})
+    return rows.first_where(DailyLog, {"agent": agent.pk, "date": date})
 
 
 def _same(known: tuple[int | None, int | None, bool], info: os.stat_result | None) -> bool:

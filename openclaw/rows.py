@@ -1,11 +1,26 @@
 """The few statements every turn runs, as plain SQL: compiling the ORM's version of them cost
 more CPU than running them (bench/README.md, "Optimisations"), on the one thread all database
-calls of the gateway share. Names come from the models, every value is a parameter."""
+calls of the gateway share. Names come from the models, every value is a parameter.
 
+`first_where` and `insert` build their statement and the fields' converters once per model,
+columns and connection, then only execute: rows come back as the ORM's own instances
+(`Model.from_db`, with each field's converters applied) and inserted values go through each
+field's `get_db_prep_save`, as the ORM's would. Neither sends model signals."""
+
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from django.db import connection
-from django.db.models import Model
+from django.db import connection, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Field, Model
+from django.db.models.sql import Query
+from django.utils import timezone
+
+# Converter as the ORM's compiler applies it: `converter(value, expression, connection)`.
+_Converter = tuple[int, list[Callable[..., Any]], Any]
 
 
 def table(model: type[Model]) -> str:
@@ -13,9 +28,114 @@ def table(model: type[Model]) -> str:
     return str(connection.ops.quote_name(model._meta.db_table))
 
 
+@dataclass(frozen=True, slots=True)
+class _Select:
+    sql: str
+    where: list[Field[Any, Any]]
+    attnames: list[str]
+    converters: list[_Converter]
+
+
+@dataclass(frozen=True, slots=True)
+class _Insert:
+    sql: str
+    fields: list[Field[Any, Any]]
+    pk: str
+    returning: bool
+
+
+# Plans per connection (each thread has its own): converters are bound to its operations.
+_plans: WeakKeyDictionary[BaseDatabaseWrapper, dict[tuple[Any, ...], Any]] = WeakKeyDictionary()
+
+
+def _cached[P](db: BaseDatabaseWrapper, key: tuple[Any, ...], build: Callable[[], P]) -> P:
+    plans = _plans.get(db)
+    if plans is None:
+        plans = _plans[db] = {}
+    plan: P | None = plans.get(key)
+    if plan is None:
+        plan = plans[key] = build()
+    return plan
+
+
+def _column_field(model: type[Model], name: str) -> Field[Any, Any]:
+    field = model._meta.get_field(name)
+    if not isinstance(field, Field) or field.column is None:
+        raise TypeError(f"{model.__name__}.{name} is not a column")
+    return field
+
+
+def _select_plan(db: BaseDatabaseWrapper, model: type[Model], where: Sequence[str]) -> _Select:
+    meta = model._meta
+    fields = list(meta.concrete_fields)
+    quote = db.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    where_fields = [_column_field(model, name) for name in where]
+    condition = " AND ".join(f"{quote(f.column)} = %s" for f in where_fields)
+    compiler = db.ops.compiler("SQLCompiler")(Query(model), db, db.alias)
+    converters = compiler.get_converters([f.get_col(meta.db_table) for f in fields])
+    return _Select(
+        # Names from the model, values are parameters.
+        sql=f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {condition} LIMIT 1",  # noqa: S608
+        where=where_fields,
+        attnames=[f.attname for f in fields],
+        converters=[(pos, convs, expr) for pos, (convs, expr) in converters.items()],
+    )
+
+
 def first_where[M: Model](model: type[M], equals: dict[str, Any]) -> M | None:
-    """The first row whose columns equal `equals`, as the ORM's own instance (`raw` applies the
-    fields' converters), or None."""
-    where = " AND ".join(f"{connection.ops.quote_name(column)} = %s" for column in equals)
-    sql = f"SELECT * FROM {table(model)} WHERE {where}"  # noqa: S608  # names from the model
-    return next(iter(model._default_manager.raw(sql, list(equals.values()))), None)
+    """The first row whose fields equal `equals` (field names or attribute names: `agent` or
+    `agent_id` take the related row's key), as the ORM's own instance, or None."""
+    db = connections[model._default_manager.db]
+    plan = _cached(db, ("select", model, *equals), lambda: _select_plan(db, model, list(equals)))
+    params = [f.get_db_prep_value(v, db) for f, v in zip(plan.where, equals.values(), strict=True)]
+    with db.cursor() as cursor:
+        cursor.execute(plan.sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    for pos, convs, expression in plan.converters:
+        value = values[pos]
+        for convert in convs:
+            value = convert(value, expression, db)
+        values[pos] = value
+    return model.from_db(db.alias, plan.attnames, values)
+
+
+def _insert_plan(db: BaseDatabaseWrapper, model: type[Model]) -> _Insert:
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if f is not meta.auto_field]
+    quote = db.ops.quote_name
+    pk = meta.pk.column if meta.pk is not None else "id"
+    returning = bool(db.features.can_return_columns_from_insert and meta.auto_field)
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+        + (f" RETURNING {quote(pk)}" if returning else "")
+    )
+    return _Insert(sql, fields, pk, returning)
+
+
+def insert(model: type[Model], values: dict[str, Any]) -> Any:
+    """Insert one row of `model` (attribute names → values; the fields' defaults and
+    `auto_now(_add)` for the rest) and return its primary key. Raises the backend's
+    `IntegrityError` like `Model.objects.create`; inside a transaction, a savepoint keeps that
+    transaction usable when the row is refused."""
+    db = connections[model._default_manager.db]
+    plan = _cached(db, ("insert", model), lambda: _insert_plan(db, model))
+    params = []
+    for field in plan.fields:
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            value = timezone.now()
+        elif field.attname in values:
+            value = values[field.attname]
+        else:
+            value = field.get_default()
+        params.append(field.get_db_prep_save(value, db))
+    guard = transaction.atomic(using=db.alias) if db.in_atomic_block else nullcontext()
+    with guard, db.cursor() as cursor:
+        cursor.execute(plan.sql, params)
+        if plan.returning:
+            return cursor.fetchone()[0]
+        return db.ops.last_insert_id(cursor, model._meta.db_table, plan.pk)
