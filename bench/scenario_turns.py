@@ -39,6 +39,11 @@ from bench.harness import (
 
 WARMUP = 10
 TURNS_PER_SESSION = 20  # (a) rotates sessions so history stays short, as in a real chat
+# (a) also sends a quarter as many messages this long after the previous answer, as a person
+# would: back to back, each message finds the previous turn's after-answer work (usage,
+# journal close, log line) still holding the database thread and the GIL; after a pause it
+# finds a gateway gone idle instead (bench/README.md compares the two).
+PAUSE_S = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,8 +154,15 @@ async def turn_overhead(ctx: Context, profile: Path | None = None) -> Report:
                     turn = await client.chat(marker, f"agent:main:a{i // TURNS_PER_SESSION}")
                     sent[marker] = (turn.sent_ns, turn.final_ns)
                 cpu = cpu_seconds(gateway.pid) - cpu
+            paused: dict[str, tuple[int, int]] = {}
+            for i in range(n // 4):
+                await asyncio.sleep(PAUSE_S)
+                marker = f"bench a paused {i}"
+                turn = await client.chat(marker, f"agent:main:ap{i // TURNS_PER_SESSION}")
+                paused[marker] = (turn.sent_ns, turn.final_ns)
         records = await ctx.fake.log()
     ours = match(sent, records)
+    idle = match(paused, records)
     base_sent: dict[str, tuple[int, int]] = {}
     sdk = sdk_client(ctx.fake)
     for i in range(WARMUP):
@@ -176,6 +188,8 @@ async def turn_overhead(ctx: Context, profile: Path | None = None) -> Report:
             p(base, "outbound", 50), label),
         Row("a", "round trip p50 (model incl.)", p(ours, "total", 50), "ms",
             p(base, "total", 50), label),
+        Row("a", f"turn overhead p50, {PAUSE_S * 1000:.0f} ms after the last answer",
+            p(idle, "overhead", 50), "ms", p(base, "overhead", 50), label),
         Row("a", "gateway CPU per turn (mean)", 1000 * cpu / n, "ms"),
     ]  # fmt: skip
     details = {
@@ -184,6 +198,8 @@ async def turn_overhead(ctx: Context, profile: Path | None = None) -> Report:
         "turns_per_session": TURNS_PER_SESSION,
         "request_bytes": len(json.dumps(body)),
         "gateway": _summary(ours),
+        "gateway_after_pause": _summary(idle),
+        "pause_s": PAUSE_S,
         "baseline_direct_sdk": _summary(base),
     }
     return Report(rows, details)
