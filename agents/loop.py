@@ -220,10 +220,53 @@ class _Turn:
         measured = [_measured_spec(t) for t in self.tools]
         self.specs = [spec for spec, _ in measured]
         self.spec_tokens = sum(tokens for _, tokens in measured)
+        # Streamed text not sent yet (`_delta`), the flush planned for it, and the lock that
+        # keeps events in order when a flush and the turn both send.
+        self.unsent: list[str] = []
+        self.flush_soon: asyncio.Handle | None = None
+        self.flushing: asyncio.Future[None] | None = None
+        self.sending = asyncio.Lock()
 
     async def emit(self, event: str, data: dict[str, Any]) -> None:
         self.ended = self.ended or event in ("chat.final", "chat.error")
-        await self.sink.emit(event, {**self.ids, **data})
+        async with self.sending:
+            if event == "chat.final":
+                self.unsent.clear()  # the final holds the whole answer
+            else:
+                await self._send_unsent()
+            await self.sink.emit(event, {**self.ids, **data})
+
+    def _delta(self, text: str) -> None:
+        """Stream `text`: it goes out in one `chat.delta` with whatever else the model sent
+        before the turn next waits on it, so chunks read together make one frame (each frame
+        costs the channel layer, the consumer and the socket once), and an answer that arrived
+        whole goes out in its `chat.final` alone. Nothing is held back while the model is
+        slower than the loop: the flush runs as soon as the turn waits."""
+        self.unsent.append(text)
+        if self.flush_soon is None:
+            self.flush_soon = asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self.flush_soon = None
+        self.flushing = asyncio.ensure_future(self._send_unsent_in_order())
+
+    async def _send_unsent_in_order(self) -> None:
+        async with self.sending:
+            await self._send_unsent()
+
+    async def _send_unsent(self) -> None:
+        """Send the text streamed so far and not sent yet (the caller holds `sending`)."""
+        if self.unsent:
+            text = "".join(self.unsent)
+            self.unsent.clear()
+            await self.sink.emit("chat.delta", {**self.ids, "text": text})
+
+    def _stream_ended(self) -> None:
+        """The model call is over: what is unsent goes out with the next event (or is part
+        of `chat.final`), not on its own."""
+        if self.flush_soon is not None:
+            self.flush_soon.cancel()
+            self.flush_soon = None
 
     async def append(self, *entries: Entry) -> None:
         # Taken before the await: a cancelled await still lets the thread write them, and the
@@ -414,7 +457,7 @@ class _Turn:
                     if isinstance(event, TextDelta):
                         if out := reply.feed(event.text):
                             self.parts.append(out)
-                            await self.emit("chat.delta", {"text": out})
+                            self._delta(out)
                     elif isinstance(event, ToolCallDelta):
                         assembler.add(event)
                     else:
@@ -431,7 +474,8 @@ class _Turn:
             assert finished is not None  # noqa: S101  # ChatModel contract
             if out := reply.finish():
                 self.parts.append(out)
-                await self.emit("chat.delta", {"text": out})
+                self.unsent.append(out)
+            self._stream_ended()
             self.usage = _add(self.usage, finished.usage)
             if finished.usage:
                 self.last_prompt = (self.last_prompt[0], finished.usage["prompt_tokens"])

@@ -270,6 +270,7 @@ class Turn:
     final_ns: int
     run: str
     data: JSON
+    frames: int  # received while waiting for the end: the `res`, deltas, the final...
 
 
 class GatewayClient:
@@ -288,8 +289,10 @@ class GatewayClient:
         ended: dict[str, tuple[int, JSON]] = {}
         sent = time.monotonic_ns()
         await self.ws.send(payload)
+        frames = 0
         while run is None or run not in ended:
             raw = await self.ws.recv()
+            frames += 1
             now = time.monotonic_ns()
             message = json.loads(raw)
             if message["type"] == "res" and message["id"] == request_id:
@@ -301,7 +304,7 @@ class GatewayClient:
         final_ns, final = ended[run]
         if final["event"] == "chat.error":
             raise RuntimeError(f"run failed: {final['data']}")
-        return Turn(sent, final_ns, run, final["data"])
+        return Turn(sent, final_ns, run, final["data"], frames)
 
 
 @contextlib.asynccontextmanager

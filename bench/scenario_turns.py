@@ -144,6 +144,7 @@ def profiled(pid: int, out: Path | None) -> Iterator[None]:
 async def turn_overhead(ctx: Context, profile: Path | None = None) -> Report:
     n = 100 if ctx.quick else 1000
     sent: dict[str, tuple[int, int]] = {}
+    frames = 0
     with running_gateway(ctx.homes.fresh(), ctx.fake) as gateway:
         async with connect(gateway) as client:
             body = await sample_body(ctx, client.chat)
@@ -153,6 +154,7 @@ async def turn_overhead(ctx: Context, profile: Path | None = None) -> Report:
                     marker = f"bench a {i}"
                     turn = await client.chat(marker, f"agent:main:a{i // TURNS_PER_SESSION}")
                     sent[marker] = (turn.sent_ns, turn.final_ns)
+                    frames += turn.frames
                 cpu = cpu_seconds(gateway.pid) - cpu
             paused: dict[str, tuple[int, int]] = {}
             for i in range(n // 4):
@@ -191,6 +193,7 @@ async def turn_overhead(ctx: Context, profile: Path | None = None) -> Report:
         Row("a", f"turn overhead p50, {PAUSE_S * 1000:.0f} ms after the last answer",
             p(idle, "overhead", 50), "ms", p(base, "overhead", 50), label),
         Row("a", "gateway CPU per turn (mean)", 1000 * cpu / n, "ms"),
+        Row("a", "frames to the client per turn (mean)", frames / n, "frames"),
     ]  # fmt: skip
     details = {
         "turns": n,

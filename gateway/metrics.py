@@ -81,13 +81,15 @@ RUNTIME_UP = Gauge(
 
 
 class _FirstTokenSink:
-    """Passes events on, noting when the first text delta went out."""
+    """Passes events on, noting when the first text went out (a text delta, or the final
+    answer of a turn whose answer arrived whole)."""
 
     def __init__(self, inner: EventSink, turn: "TurnMetrics") -> None:
         self.inner, self.turn = inner, turn
 
     async def emit(self, event: str, data: dict[str, Any]) -> None:
-        if event == "chat.delta" and self.turn.first_token is None:
+        first_text = event == "chat.delta" or (event == "chat.final" and data.get("text"))
+        if first_text and self.turn.first_token is None:
             self.turn.first_token = time.monotonic() - self.turn.started
         await self.inner.emit(event, data)
 

@@ -20,6 +20,7 @@ from tests.fakes.openai_server import (
     Error,
     FakeOpenAI,
     Hang,
+    Raw,
     Text,
     ToolCall,
     ToolCalls,
@@ -93,6 +94,38 @@ async def test_a_tool_call_then_an_answer(client: ProtocolClient, fake_openai: F
     assert "SOUL.md" in second[-1]["content"]
     kinds = [(e["type"], e.get("role")) for e in await transcript()]
     assert kinds[-3:] == [("message", "assistant"), ("tool_result", None), ("message", "assistant")]
+
+
+async def test_text_goes_out_as_read_and_an_answer_that_came_whole_in_its_final_alone(
+    client: ProtocolClient, fake_openai: FakeOpenAI
+) -> None:
+    chunks = [
+        {"role": "assistant", "content": ""},
+        {"content": "All of it "},
+        {"content": "at once."},
+    ]
+    stream = "".join(
+        "data: " + json.dumps({"choices": [{"index": 0, "delta": delta}]}) + "\n\n"
+        for delta in chunks
+    )
+    stop = {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+    fake_openai.script(Raw(stream + f"data: {json.dumps(stop)}\n\ndata: [DONE]\n\n"))
+    end, deltas = await client.chat("quick?")  # the whole stream in one write: read at once
+    assert deltas == [] and end["data"]["text"] == "All of it at once."
+    assert end["data"]["stop_reason"] == "stop"
+    # Text streamed before tool calls goes out before the tools' events (not with the final).
+    fake_openai.script(
+        ToolCalls(ToolCall("list_dir", "{}"), content=["Let me ", "look. "]), Text("Found it.")
+    )
+    sent = await client.request("chat.send", {"text": "look around"})
+    run = sent["result"]["run"]
+    end = await client.until_event({"chat.final"}, run)
+    ours = [e for e in client.events if e["data"]["run"] == run]
+    kinds = [e["event"] for e in ours]
+    tools = kinds.index("chat.tool")
+    assert set(kinds[:tools]) == {"chat.delta"} and kinds[tools : tools + 2] == ["chat.tool"] * 2
+    assert "".join(e["data"]["text"] for e in ours[:tools]) == "Let me look. "
+    assert end["data"]["text"] == "Let me look. Found it."
 
 
 async def test_parallel_tool_calls_return_in_call_order(

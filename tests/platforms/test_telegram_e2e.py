@@ -245,7 +245,7 @@ def test_rejected_html_is_resent_as_plain_text_once(
 ) -> None:
     chat = 1006
     fake.reject_html(chat_id=chat, times=2)  # the final edit of the answer, then a new message
-    model.script(Text("Some **bold** text"))
+    model.script(Text("Some **bold** text", chunk_delay=0.05))  # streamed, then edited
     fake.push_update(fake.text(chat, "format this"))
     wait_texts(fake, chat, ["Some **bold** text"])
     fake.push_update(fake.photo(chat))  # answered at once with sendMessage
