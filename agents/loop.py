@@ -220,8 +220,8 @@ class _Turn:
         measured = [_measured_spec(t) for t in self.tools]
         self.specs = [spec for spec, _ in measured]
         self.spec_tokens = sum(tokens for _, tokens in measured)
-        # Streamed text not sent yet (`_delta`), the flush planned for it, and the lock that
-        # keeps events in order when a flush and the turn both send.
+        # Streamed text not sent yet (`_delta`), the flush planned for it and the task sending
+        # it (kept referenced), and the lock that keeps events in order when both send.
         self.unsent: list[str] = []
         self.flush_soon: asyncio.Handle | None = None
         self.flushing: asyncio.Future[None] | None = None
@@ -251,8 +251,11 @@ class _Turn:
         self.flushing = asyncio.ensure_future(self._send_unsent_in_order())
 
     async def _send_unsent_in_order(self) -> None:
-        async with self.sending:
-            await self._send_unsent()
+        try:
+            async with self.sending:
+                await self._send_unsent()
+        except Exception:  # a task of its own: nobody else would hear of it
+            logger.exception("Run %s: streaming a delta failed", self.request.run_id)
 
     async def _send_unsent(self) -> None:
         """Send the text streamed so far and not sent yet (the caller holds `sending`)."""

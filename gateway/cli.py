@@ -62,7 +62,7 @@ class ChatClient:
         self._run: str | None = None  # the run being streamed, for Ctrl-C
         self._active = False  # between chat.send and the end of its run
         self._abort_wanted = False
-        self._streamed = False
+        self._streamed = ""  # the text of this run's deltas, printed as they came
         self._at_line_start = True
         self._dim = out.isatty()
 
@@ -87,7 +87,7 @@ class ChatClient:
             await self._ws.close()
 
     async def exchange(self, text: str, params: dict[str, str]) -> bool:
-        self._run, self._abort_wanted, self._streamed = None, False, False
+        self._run, self._abort_wanted, self._streamed = None, False, ""
         self._active = True  # before sending, so a Ctrl-C right away still aborts the run
         early: list[dict[str, Any]] = []  # events may precede the response (protocol §3)
         try:
@@ -135,12 +135,15 @@ class ChatClient:
             return None  # another client's run in this session
         event = frame.get("event")
         if event == "chat.delta":
-            self._streamed = True
-            self._write(str(data.get("text", "")))
+            text = str(data.get("text", ""))
+            self._streamed += text
+            self._write(text)
         elif event == "chat.final":
-            # Commands and aborted-while-queued runs stream nothing: the final holds the text.
-            if not self._streamed and data.get("text"):
-                self._write(str(data["text"]))
+            # The final holds the whole answer: print what the deltas did not bring (all of it
+            # for commands and answers that arrived at once, the tail otherwise).
+            text = str(data.get("text") or "")
+            if text.startswith(self._streamed):
+                self._write(text[len(self._streamed) :])
             self._line_break()
             if data.get("stop_reason") in _STOP_NOTES:
                 self._note(_STOP_NOTES[data["stop_reason"]])

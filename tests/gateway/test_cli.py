@@ -66,3 +66,26 @@ def test_status_without_a_gateway_says_it_is_not_running(gateway_factory: Gatewa
     assert status.returncode == 0, status.stderr
     assert "Gateway: not running" in status.stdout
     assert "Sessions active today: 0" in status.stdout
+
+
+@pytest.mark.parametrize(
+    "deltas",
+    [
+        [],  # the answer arrived at once: in the final only
+        ["echo: "],  # the tail came with the end of the stream
+        ["echo: ", "hi ", "there"],  # all of it streamed
+    ],
+)
+def test_chat_prints_each_answer_once_however_it_was_split(deltas: list[str]) -> None:
+    import io
+
+    from gateway.cli import ChatClient
+
+    out, err = io.StringIO(), io.StringIO()
+    client = ChatClient("ws://unused", TOKEN, out, err)
+    client._run = "r1"  # the run `exchange` would have sent
+    for text in deltas:
+        client._show({"event": "chat.delta", "data": {"run": "r1", "text": text}})
+    final = {"run": "r1", "text": "echo: hi there", "stop_reason": "stop"}
+    assert client._show({"event": "chat.final", "data": final}) is True
+    assert out.getvalue() == "echo: hi there\n" and err.getvalue() == ""
