@@ -53,14 +53,29 @@ class EventSink(Protocol):
     async def emit(self, event: str, data: dict[str, Any]) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Said:
+    """A user message for a turn, and who sent it when the chat has several people ("" in a
+    private chat): the model reads the name in the message's stamp (`context.stamp`)."""
+
+    text: str
+    sender: str = ""
+
+    def entry(self, run_id: str, **meta: Any) -> Entry:
+        """Its transcript entry (`meta`: more to note on it)."""
+        if self.sender:
+            meta["sender"] = self.sender
+        return make_entry("message", role="user", content=self.text, run=run_id, meta=meta or None)
+
+
 @dataclass
 class Steering:
     """Messages that arrive while a turn runs (queue mode `steer`): read before each model call."""
 
-    texts: list[str] = field(default_factory=list)
+    said: list[Said] = field(default_factory=list)
 
-    def take(self) -> list[str]:
-        taken, self.texts = self.texts, []
+    def take(self) -> list[Said]:
+        taken, self.said = self.said, []
         return taken
 
 
@@ -68,9 +83,8 @@ class Steering:
 class TurnRequest:
     run_id: str
     session: SessionRef
-    texts: tuple[str, ...]
+    said: tuple[Said, ...]
     channel: str = "web"
-    sender: str = ""
     steering: Steering | None = None
     options: dict[str, Any] = field(default_factory=dict)
     # Called on the loop once the answer (or error) is in the transcript, with the stop reason
@@ -332,10 +346,7 @@ class _Turn:
         for round_no in range(agent.max_tool_rounds + 1):
             last_round = round_no == agent.max_tool_rounds
             steer = self.request.steering.take() if self.request.steering else []
-            self.pending += [
-                make_entry("message", role="user", content=t, run=self.request.run_id)
-                for t in steer
-            ]
+            self.pending += [said.entry(self.request.run_id) for said in steer]
             messages = await self._messages(tools)
             if last_round and tools:
                 messages.append({"role": "system", "content": LAST_ROUND_NOTE})
@@ -356,11 +367,7 @@ class _Turn:
             )
             if notes:
                 entries.append(make_entry("context", content=notes))
-        meta = {"sender": self.request.sender} if self.request.sender else None
-        entries += [
-            make_entry("message", role="user", content=t, run=self.request.run_id, meta=meta)
-            for t in self.request.texts
-        ]
+        entries += [said.entry(self.request.run_id) for said in self.request.said]
         self.pending += entries
 
     async def _read(self) -> _Disk:
@@ -538,7 +545,7 @@ class _Turn:
         estimated, reported = self.last_prompt
         record = self._record_usage(
             token_ratio=(reported / estimated) if estimated and reported else None,
-            title=self.request.texts[0][:80] if self.request.texts else "",
+            title=self.request.said[0].text[:80] if self.request.said else "",
         )
         # The answer is on disk: the bookkeeping starts in the database thread while the answer
         # goes out (the user need not wait on it, and the thread is free sooner for the next

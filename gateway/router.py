@@ -152,6 +152,10 @@ async def route(
         return Routed("replied", reply=reply, record=admitted.record)
     if on_session is not None:
         await on_session(session.key)
-    accepted = await runs.accept_message(session, message.text, channel=message.channel)
+    # In a group, the model must know who says what: the name goes in the message's stamp.
+    sender = (message.sender_name or message.sender_id) if message.is_group else ""
+    accepted = await runs.accept_message(
+        session, message.text, channel=message.channel, sender=sender
+    )
     await database_sync_to_async(_set_run)(admitted.record, accepted.run)
     return Routed("accepted", accepted.run, session.key, record=admitted.record)

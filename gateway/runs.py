@@ -16,11 +16,11 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from agents import services
-from agents.loop import EventSink, Steering, TurnRequest, run_turn
+from agents.loop import EventSink, Said, Steering, TurnRequest, run_turn
 from agents.services import SessionRef
 from agents.tools.base import Tool
 from agents.tools.catalog import ALL_TOOLS, allowed_tool_names
-from agents.transcripts import append_entries_async, make_entry
+from agents.transcripts import append_entries_async
 from gateway import approvals, commands, inflight, resume
 from gateway.lanes import Job, QueueMode
 from gateway.metrics import TurnMetrics
@@ -100,10 +100,11 @@ class ChatJob:
         *,
         can_send: bool = True,
         records: Sequence[int] = (),
+        sender: str = "",
     ) -> None:
         self.run_id, self.session, self.channel = run_id, session, channel
         self.can_send = can_send
-        self.texts = [text]
+        self.said = [Said(text, sender)]
         self.records = list(records)
         self.sink: EventSink = LayerSink(session_group(session.key))
         self.steering = Steering()
@@ -113,7 +114,7 @@ class ChatJob:
     def absorb(self, other: Job) -> bool:
         if self._started or not isinstance(other, ChatJob) or not other.mergeable:
             return False
-        self.texts += other.texts
+        self.said += other.said
         self.records += other.records
         return True
 
@@ -125,20 +126,20 @@ class ChatJob:
         if not self._started or self._done or not isinstance(other, ChatJob) or not other.mergeable:
             return False
         self._answered = False  # another turn will answer these
-        self.steering.texts += other.texts
+        self.steering.said += other.said
         self.records += other.records
         return True
 
     async def run(self) -> None:
         self._started = True
-        run_id, texts = self.run_id, list(self.texts)
+        run_id, said = self.run_id, list(self.said)
         try:
-            while texts:
+            while said:
                 self._answered = False
                 request = TurnRequest(
                     run_id=run_id,
                     session=self.session,
-                    texts=tuple(texts),
+                    said=tuple(said),
                     channel=self.channel,
                     steering=self.steering,
                     options=self._tool_options(),
@@ -149,7 +150,7 @@ class ChatJob:
                     sink, tools = metered.sink(self.sink), tools_for(self.session)
                     metered.finish(await run_turn(request, runtime.model, sink, tools))
                 # Steering that arrived after the last model call gets a turn of its own.
-                texts, run_id = self.steering.take(), new_run_id()
+                said, run_id = self.steering.take(), new_run_id()
         except asyncio.CancelledError:
             self._done = True
             if not _stopping():  # aborted by the user: the transcript holds the aborted answer
@@ -165,8 +166,8 @@ class ChatJob:
         `answered` unless steered messages wait for a turn of their own, and returns closing the
         journal entries it answered, to run in the turn's last thread hop. None while steered
         messages wait, and for a run a shutdown cut (the next start answers its entries)."""
-        self._answered = not self.steering.texts
-        if not self.records or self.steering.texts or (outcome == "aborted" and _stopping()):
+        self._answered = not self.steering.said
+        if not self.records or self.steering.said or (outcome == "aborted" and _stopping()):
             return None
         records, self.records = self.records, []
         return functools.partial(resume.mark_records_delivered, records)
@@ -208,10 +209,7 @@ class ChatJob:
 
     async def skip(self, reason: str) -> None:
         # The messages were accepted: keep them in the transcript though no run answers them.
-        entries = [
-            make_entry("message", role="user", content=t, run=self.run_id, meta={"skipped": reason})
-            for t in self.texts
-        ]
+        entries = [said.entry(self.run_id, skipped=reason) for said in self.said]
         await append_entries_async(Path(self.session.transcript), entries)
         data = {"run": self.run_id, "session": self.session.key}
         if reason == "shutdown":  # the journal entries stay open: the next start answers them
@@ -266,12 +264,14 @@ async def submit_chat(
     can_send: bool = True,
     records: Sequence[int] = (),
     run_id: str | None = None,
+    sender: str = "",
 ) -> Submitted:
     """Queue a turn on the session's lane following its queue mode. Raises `LanesClosed`.
     `records`: the web chat journal entries this message came with (see `ChatJob`); `run_id`:
-    the id of the run if it gets one of its own (a fresh one when not given)."""
+    the id of the run if it gets one of its own (a fresh one when not given); `sender`: who
+    wrote it, in a chat of several people (see `Said`)."""
     run = run_id or new_run_id()
-    job = ChatJob(run, session, text, channel, can_send=can_send, records=records)
+    job = ChatJob(run, session, text, channel, can_send=can_send, records=records, sender=sender)
     mode: QueueMode = "collect"
     for known in get_args(QueueMode):
         if session.queue_mode == known:
@@ -289,12 +289,15 @@ async def accept_message(
     channel: str = "web",
     records: Sequence[int] = (),
     run_id: str | None = None,
+    sender: str = "",
 ) -> Submitted:
     """What every channel does with an incoming message: a chat command is answered at once;
-    anything else is queued as a turn (`run_id`: see `submit_chat`)."""
+    anything else is queued as a turn (`run_id`, `sender`: see `submit_chat`)."""
     command = commands.parse(text)
     if command is None:
-        return await submit_chat(session, text, channel=channel, records=records, run_id=run_id)
+        return await submit_chat(
+            session, text, channel=channel, records=records, run_id=run_id, sender=sender
+        )
     run = run_id or new_run_id()
     reply = await commands.run_command(session, *command)
     usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}

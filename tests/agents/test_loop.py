@@ -265,6 +265,33 @@ async def test_collect_folds_messages_sent_during_a_run_into_one_turn(
     assert len(fake_openai.requests) == 2
 
 
+async def test_folded_group_messages_keep_each_senders_name(
+    client: ProtocolClient, fake_openai: FakeOpenAI
+) -> None:
+    from agents.services import open_session
+    from gateway import runs
+
+    fake_openai.script(Text("all seen"))
+    session, _ = await database_sync_to_async(open_session)(MAIN)
+    await client.request("chat.attach", {"session": MAIN})  # this socket hears the session
+    said = [("one", "Ada"), ("two", "Bob"), ("three", "Cy ] x")]
+    accepted = [
+        await runs.accept_message(session, text, channel="telegram", sender=name)
+        for text, name in said
+    ]
+    assert len({a.run for a in accepted}) == 1  # sent together: folded into one turn
+    await client.until_event({"chat.final"}, accepted[0].run)
+    sent = [m["content"] for m in fake_openai.requests[-1].body["messages"] if m["role"] == "user"]
+    stamps = [re.match(r"\[[^\]]+ · ([^\]]+)\] (.*)", text) for text in sent[-3:]]
+    assert [(m[2], m[1]) if m else None for m in stamps] == [
+        ("one", "Ada"),
+        ("two", "Bob"),
+        ("three", "Cy ) x"),  # a name cannot close the stamp
+    ]
+    users = [e for e in await transcript() if e.get("role") == "user"]
+    assert [e["meta"]["sender"] for e in users[-3:]] == ["Ada", "Bob", "Cy ] x"]
+
+
 async def test_followup_answers_each_message(
     client: ProtocolClient, fake_openai: FakeOpenAI
 ) -> None:

@@ -141,18 +141,25 @@ def test_private_chat_pairs_then_the_model_answers_once(
     fake.push_update(fake.text(chat, "are you there?"))
     wait_texts(fake, chat, [pairing, "echo: are you there?"])
     assert asked(model, "hello") == 0 and asked(model, "are you there?") == 1
+    [request] = [r for r in model.requests if user_texts(r.body)[-1:] == ["are you there?"]]
+    said = [m["content"] for m in request.body["messages"] if m["role"] == "user"][-1]
+    assert " · " not in said  # a private chat has one person: no name in the stamp
     typing = [c.params for c in fake.calls_to("sendChatAction")]
     assert {"chat_id": chat, "action": "typing"} in typing
 
 
 def test_group_mention_is_answered_once_replying_to_the_message(
-    polling: Gateway, fake: FakeTelegram
+    polling: Gateway, fake: FakeTelegram, model: FakeOpenAI
 ) -> None:
     group = GROUPS[0]
     update = fake.push_update(fake.text(group, "@openclaw_bot what is up", sender=2001))
     wait_texts(fake, group, ["echo: what is up"])
     [answer] = fake.messages(group)
     assert answer.reply_to == update["message"]["message_id"] and answer.thread_id is None
+    # Several people talk in a group: the model reads who wrote each message in its stamp.
+    [request] = [r for r in model.requests if user_texts(r.body)[-1:] == ["what is up"]]
+    said = [m["content"] for m in request.body["messages"] if m["role"] == "user"][-1]
+    assert re.fullmatch(r"\[[^\]]+ · User2001\] what is up", said), said
 
 
 def test_group_message_without_mention_is_ignored(
