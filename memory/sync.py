@@ -8,7 +8,6 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from channels.db import database_sync_to_async
 from django.db import transaction
@@ -152,33 +151,28 @@ def _apply_disk(doc: Document, state: files.FileState | None) -> bool:
 def sync_document(agent: Agent | str, date: dt.date | None) -> bool:
     """Pick up a change on disk to one file; True if the row changed. Cheap when nothing did:
     one `stat` and one query."""
-    agent = resolve_agent(agent)
-    path = files.resolve(agent.workspace, date)
-    info = files.stat(path)
-    model = WorkingMemory if date is None else DailyLog
-    lookup: dict[str, Any] = {"agent": agent} if date is None else {"agent": agent, "date": date}
-    known = model.objects.filter(**lookup).values_list("mtime_ns", "size", "missing").first()
-    if known is not None and _same(known, info):
-        return False
-    if known is None and info is None and date is not None:
-        return False  # no file, no row: nothing to mirror
-    return _sync_locked(agent, date, path)
+    return _sync(resolve_agent(agent), date, read_back=False)[1]
 
 
 def synced_document(agent: Agent | str, date: dt.date | None) -> Document | None:
     """The row of one memory file (None: a daily log with neither file nor row), after picking
     up a change on disk. When nothing changed: one `stat` and one query (`openclaw.rows`: a
     new session reads two of these before its first turn)."""
-    agent = resolve_agent(agent)
+    return _sync(resolve_agent(agent), date, read_back=True)[0]
+
+
+def _sync(agent: Agent, date: dt.date | None, *, read_back: bool) -> tuple[Document | None, bool]:
+    """The row and whether syncing changed it; after a sync, the row is read again only when
+    `read_back` (else it is the one read before)."""
     path = files.resolve(agent.workspace, date)
     info = files.stat(path)
     doc = _row(agent, date)
     if doc is not None and _same((doc.mtime_ns, doc.size, doc.missing), info):
-        return doc
+        return doc, False
     if doc is None and info is None and date is not None:
-        return None
-    _sync_locked(agent, date, path)
-    return _row(agent, date)
+        return None, False  # no file, no row: nothing to mirror
+    changed = _sync_locked(agent, date, path)
+    return (_row(agent, date) if read_back else doc), changed
 
 
 def _row(agent: Agent, date: dt.date | None) -> Document | None:
