@@ -22,7 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,35 @@ def setup(home: Path, fake: FakeModel) -> None:
     import django
 
     django.setup()
+
+
+def run_in_process(
+    run: Callable[[argparse.Namespace, FakeModel], Coroutine[Any, Any, None]],
+    args: argparse.Namespace,
+    prefix: str,
+) -> None:
+    """`run(args, fake)` on one event loop, against a fresh fake model and a freshly migrated
+    OPENCLAW_HOME (removed after)."""
+    fake = FakeModel()
+    try:
+        with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+            setup(Path(tmp), fake)
+            asyncio.run(run(args, fake))
+    finally:
+        fake.stop()
+
+
+async def gateway_socket() -> Any:
+    """A connected socket to the gateway's real ASGI application and consumer (a
+    `WebsocketCommunicator`: frames in and out as Daphne would pass them)."""
+    from channels.testing import WebsocketCommunicator
+
+    from openclaw.asgi import build_application
+
+    communicator = WebsocketCommunicator(build_application(), f"/ws/gateway/?token={TOKEN}")
+    connected, _ = await communicator.connect()
+    assert connected, "the gateway refused the bench socket"
+    return communicator
 
 
 Turns = Callable[[int, int, str], Awaitable[None]]
@@ -165,13 +194,7 @@ async def run(args: argparse.Namespace, fake: FakeModel) -> None:
     await runtime.start(background=False)
     communicator = None
     if args.socket:
-        from channels.testing import WebsocketCommunicator
-
-        from openclaw.asgi import build_application
-
-        communicator = WebsocketCommunicator(build_application(), f"/ws/gateway/?token={TOKEN}")
-        connected, _ = await communicator.connect()
-        assert connected, "the gateway refused the bench socket"
+        communicator = await gateway_socket()
         turns = socket_turns(communicator)
     await fake.configure(latency_ms=0, reply_words=0)
     await turns(30, args.sessions, "warm")  # first turns, caches, connections
@@ -216,14 +239,7 @@ def main() -> int:
     parser.add_argument("--pyinstrument", type=Path, help="write a pyinstrument text profile")
     parser.add_argument("--cprofile", type=int, default=0, help="print the top N by own time")
     parser.add_argument("--cprofile-out", type=Path, help="also save the cProfile stats here")
-    args = parser.parse_args()
-    fake = FakeModel()
-    try:
-        with tempfile.TemporaryDirectory(prefix="openclaw-profile-") as tmp:
-            setup(Path(tmp), fake)
-            asyncio.run(run(args, fake))
-    finally:
-        fake.stop()
+    run_in_process(run, parser.parse_args(), "openclaw-profile-")
     return 0
 
 

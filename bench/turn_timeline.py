@@ -19,7 +19,6 @@ import inspect
 import json
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,8 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.harness import FakeModel  # noqa: E402
-from bench.profile_turn import setup  # noqa: E402
-from tests.gateway_process import TOKEN  # noqa: E402
+from bench.profile_turn import gateway_socket, run_in_process  # noqa: E402
 
 # (module, attribute or Class.method, label)
 STEPS = [
@@ -87,16 +85,11 @@ def instrument() -> None:
 
 
 async def run(args: argparse.Namespace, fake: FakeModel) -> None:
-    from channels.testing import WebsocketCommunicator
-
     from gateway.runtime import runtime
-    from openclaw.asgi import build_application
 
     instrument()
     await runtime.start(background=False)
-    communicator = WebsocketCommunicator(build_application(), f"/ws/gateway/?token={TOKEN}")
-    connected, _ = await communicator.connect()
-    assert connected, "the gateway refused the bench socket"
+    communicator = await gateway_socket()
     await fake.configure(latency_ms=0, reply_words=0)
     windows: list[tuple[int, int]] = []
     for i in range(40 + args.turns):  # the first 40 warm caches and connections
@@ -139,14 +132,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=400)
     parser.add_argument("--pause-ms", type=float, default=0.0)
-    args = parser.parse_args()
-    fake = FakeModel()
-    try:
-        with tempfile.TemporaryDirectory(prefix="openclaw-timeline-") as tmp:
-            setup(Path(tmp), fake)
-            asyncio.run(run(args, fake))
-    finally:
-        fake.stop()
+    run_in_process(run, parser.parse_args(), "openclaw-timeline-")
     return 0
 
 
