@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import transaction
 
@@ -40,6 +39,7 @@ from agents.transcripts import (
 )
 from agents.workspace import WorkspaceFile, read_bootstrap_files
 from memory import services as memory
+from openclaw import offload
 
 logger = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ async def _working_memory(slug: str, version: tuple[int, int]) -> str:
     seen = _memory_seen.get(slug)
     if seen is not None and seen[0] == version:
         return seen[1]
-    current: memory.MemoryFile = await database_sync_to_async(memory.read_working_memory)(slug)
+    current: memory.MemoryFile = await offload.database(memory.read_working_memory, slug)
     content = current.content
     _memory_seen[slug] = (version, content)
     return content
@@ -333,7 +333,7 @@ class _Turn:
     async def _run(self) -> TurnOutcome:
         agent = self.session.agent
         if agent.daily_token_budget:
-            used = await database_sync_to_async(usage_service.tokens_used_today)(agent.slug)
+            used = await offload.database(usage_service.tokens_used_today, agent.slug)
             if used >= agent.daily_token_budget:
                 raise ModelError(
                     "budget_exhausted",
@@ -362,8 +362,10 @@ class _Turn:
         (with the first model call's reads, or before anything else written)."""
         entries: list[Entry] = []
         if not self.path.exists():
-            notes = await database_sync_to_async(memory.session_start_context)(
-                self.session.agent.slug, settings.OPENCLAW_MEMORY_SESSION_START_CHARS
+            notes = await offload.database(
+                memory.session_start_context,
+                self.session.agent.slug,
+                settings.OPENCLAW_MEMORY_SESSION_START_CHARS,
             )
             if notes:
                 entries.append(make_entry("context", content=notes))
@@ -372,7 +374,7 @@ class _Turn:
 
     async def _read(self) -> _Disk:
         pending, self.pending = self.pending, []  # see `append`
-        return await asyncio.to_thread(
+        return await offload.files(
             _write_and_read,
             self.path,
             pending,
@@ -551,7 +553,7 @@ class _Turn:
         # goes out (the user need not wait on it, and the thread is free sooner for the next
         # message: bench/README.md, "Optimisations").
         bookkeeping = asyncio.ensure_future(
-            database_sync_to_async(_bookkeeping)(record, self._settle(stop_reason))
+            offload.database(_bookkeeping, record, self._settle(stop_reason))
         )
         try:
             await self.emit(
@@ -593,7 +595,7 @@ class _Turn:
         record = self._record_usage() if self.usage["total_tokens"] else None
         settle = self._settle("error")
         if record is not None or settle is not None:
-            await database_sync_to_async(_bookkeeping)(record, settle)
+            await offload.database(_bookkeeping, record, settle)
         await self.emit(
             "chat.error", {"code": error.code, "message": error.message, "partial": partial}
         )

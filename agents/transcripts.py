@@ -1,10 +1,9 @@
 """Append-only JSONL session transcripts: a JSON object a line, flushed per entry, never rewritten.
 
 Blocking file I/O lives here as plain functions; async callers reach them through one
-`asyncio.to_thread` boundary (`append_entries_async`, `read_entries_async`).
+boundary (`append_entries_async`, `read_entries_async`: `openclaw.offload.files`).
 """
 
-import asyncio
 import contextlib
 import gzip
 import json
@@ -19,6 +18,8 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal, NotRequired, TypedDict
 
 from django.conf import settings
+
+from openclaw import offload
 
 logger = logging.getLogger(__name__)
 
@@ -233,8 +234,8 @@ _parsed = _ParsedCache(max_bytes=16 * 1024 * 1024)
 
 
 async def append_entries_async(path: Path, entries: list[Entry], *, fsync: bool = False) -> None:
-    await asyncio.to_thread(append_entries, path, entries, fsync=fsync)
+    await offload.files(append_entries, path, entries, fsync=fsync)
 
 
 async def read_entries_async(path: Path) -> list[Entry]:
-    return await asyncio.to_thread(read_entries, path)
+    return await offload.files(read_entries, path)

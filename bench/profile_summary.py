@@ -99,11 +99,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--callbacks", action="store_true", help="the loop's samples by callback")
     parser.add_argument("--tree", default="", help="callees of this function (loop samples)")
     parser.add_argument("--depth", type=int, default=3)
+    parser.add_argument("--threads", action="store_true", help="--tree over worker threads")
     args = parser.parse_args(argv)
     kinds = parse(args.profile)
     if args.callbacks or args.tree:
         lines = callbacks(kinds["loop"]) if args.callbacks else []
-        print("\n".join(lines + (tree(kinds["loop"], args.tree, args.depth) if args.tree else [])))
+        stacks = kinds["threads" if args.threads else "loop"]
+        print("\n".join(lines + (tree(stacks, args.tree, args.depth) if args.tree else [])))
         return 0
     for kind, stacks in kinds.items():
         print(f"[{kind}]")

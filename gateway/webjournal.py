@@ -18,7 +18,7 @@ from agents import services
 from agents.services import SessionRef
 from gateway import resume, runs
 from gateway.models import ChannelAccount, InboundRecord
-from openclaw import rows
+from openclaw import offload, rows
 
 logger = logging.getLogger(__name__)
 
@@ -94,8 +94,8 @@ async def send(
     lock = _locks.setdefault(session_key, asyncio.Lock())
     async with lock:
         run = runs.new_run_id()
-        session, entry = await database_sync_to_async(_open_and_journal)(
-            session_key, key or uuid.uuid4().hex, text, sender, run
+        session, entry = await offload.database(
+            _open_and_journal, session_key, key or uuid.uuid4().hex, text, sender, run
         )
         await subscribe(session.key)
         if not entry.created:
