@@ -13,8 +13,9 @@ from django.conf import settings
 BOOTSTRAP_FILES = ("AGENTS.md", "SOUL.md", "USER.md", "IDENTITY.md", "TOOLS.md")
 TEMPLATE_DIR = Path(settings.BASE_DIR) / "templates" / "workspace"
 
-# path → ((mtime_ns, size), content): a turn re-reads a file only when it changed on disk.
-_cache: dict[Path, tuple[tuple[int, int], str]] = {}
+# path (as a string: hashing a Path costs more than the stat) → ((mtime_ns, size), content):
+# a turn re-reads a file only when it changed on disk.
+_cache: dict[str, tuple[tuple[int, int], str]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +35,9 @@ def create_workspace(path: Path, *, agent_name: str) -> None:
             target.write_text(text, encoding="utf-8")
 
 
-def read_file_cached(path: Path) -> str | None:
+def read_file_cached(path: Path | str) -> str | None:
     """The file's text (None if it is missing), re-read only when its mtime or size changed."""
+    path = os.fspath(path)
     try:
         info = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
@@ -46,7 +48,8 @@ def read_file_cached(path: Path) -> str | None:
     if cached is not None and cached[0] == version:
         return cached[1]
     try:
-        content = path.read_text(encoding="utf-8", errors="replace")
+        with open(path, encoding="utf-8", errors="replace") as file:
+            content = file.read()
     except (FileNotFoundError, IsADirectoryError):
         return None
     _cache[path] = (version, content)
@@ -56,8 +59,9 @@ def read_file_cached(path: Path) -> str | None:
 def read_bootstrap_files(path: Path) -> list[WorkspaceFile]:
     """The bootstrap files present in the workspace, in prompt order (missing ones skipped)."""
     files = []
+    folder = os.fspath(path)
     for name in BOOTSTRAP_FILES:
-        content = read_file_cached(path / name)
+        content = read_file_cached(os.path.join(folder, name))
         if content is not None:
             files.append(WorkspaceFile(name, content))
     return files

@@ -27,6 +27,7 @@ from agents.llm import (
     OpenAIChatModel,
     TextDelta,
     ToolCallDelta,
+    _request_body,
     _translate,
 )
 from openclaw import __version__
@@ -133,6 +134,34 @@ async def test_the_request_is_the_chat_completion_wire_body(
     }
     await events(model, call(fake.base_url))  # no tools, temperature nor max_tokens: not sent
     assert set(fake.requests[-1].body) == {"model", "messages", "stream", "stream_options"}
+
+
+@pytest.mark.parametrize(
+    ("temperature", "max_tokens"), [(None, 0), (0.2, 64), (None, 64), (0.0, 0)]
+)
+def test_the_body_is_the_bytes_json_dumps_writes_with_the_tools_json_cached(
+    temperature: float | None, max_tokens: int
+) -> None:
+    """The tools' JSON is kept between calls: the bytes stay those of encoding the whole body,
+    and other specs (another list, other objects, another order) are not served stale."""
+    now = {"type": "function", "function": {"name": "now", "parameters": {}}}
+    echo = {"type": "function", "function": {"name": "écho", "parameters": {"x": 1.5}}}
+    settings = call("http://x", temperature=temperature, max_tokens=max_tokens)
+    for tools in ([now, echo], [now, echo], [echo, now], [now], None, [dict(now)]):
+        body: dict[str, Any] = {
+            "model": "gpt-fake",
+            "messages": USER,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if tools:
+            body["tools"] = tools
+        if temperature is not None:
+            body["temperature"] = temperature
+        if max_tokens:
+            body["max_tokens"] = max_tokens
+        expected = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        assert _request_body(USER, settings, tools) == expected.encode()
 
 
 async def test_headers_carry_the_key_and_name_openclaw(

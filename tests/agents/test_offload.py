@@ -56,7 +56,9 @@ async def test_results_errors_and_order_under_load(offloaded) -> None:  # type: 
             raise ValueError(i)
         return i * 2
 
-    outcomes = await asyncio.gather(*(offloaded(work, i) for i in range(500)), return_exceptions=True)
+    outcomes = await asyncio.gather(
+        *(offloaded(work, i) for i in range(500)), return_exceptions=True
+    )
     assert ran == list(range(500))  # in the order made
     for i, outcome in enumerate(outcomes):
         if i % 7 == 0:

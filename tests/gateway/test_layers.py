@@ -29,3 +29,24 @@ async def test_sweeps_run_at_most_once_per_interval(monkeypatch: pytest.MonkeyPa
     await asyncio.sleep(0.05)
     await layer.group_send("g", {"type": "m"})
     assert "c1!x" in layer.channels  # expired, but the next sweep is not due yet
+
+
+async def test_a_group_send_reaches_every_member_once_and_skips_a_full_one() -> None:
+    layer = GatewayInMemoryChannelLayer(capacity=1)
+    for channel in ("a!1", "b!2", "c!3"):
+        await layer.group_add("g", channel)
+    await layer.send("b!2", {"type": "earlier"})  # b is full now
+    message: dict[str, object] = {"type": "gateway.event", "data": {"text": "hi"}}
+    await layer.group_send("g", message)
+    assert await layer.receive("a!1") == message
+    assert await layer.receive("c!3") == message
+    assert await layer.receive("b!2") == {"type": "earlier"}  # the full one missed it
+    assert "a!1" not in layer.channels and "c!3" not in layer.channels  # once each: none left
+    received = await _sent_copy(layer, message)
+    assert received == message and received is not message  # a copy, as upstream
+
+
+async def _sent_copy(layer: GatewayInMemoryChannelLayer, message: dict[str, object]) -> object:
+    await layer.group_add("h", "d!4")
+    await layer.group_send("h", message)
+    return await layer.receive("d!4")
