@@ -348,34 +348,34 @@ class OpenAIChatModel:
                     raise _status_error(response.status, response.headers, code, settings)
                 # Read as plain JSON: typed chunk objects cost ~1 ms of CPU a turn
                 # (bench/README.md, "Optimisations"), for fields we copy out at once.
-                events = _sse_data(llm_http.lines(response.content))
-                while True:
-                    try:
-                        async with asyncio.timeout(settings.idle_timeout):
-                            data = await anext(events)
-                    except StopAsyncIteration:
-                        break
-                    if data.startswith("[DONE]"):
-                        break
-                    chunk = json.loads(data)
-                    if chunk.get("error"):
-                        raise _stream_error(chunk)
-                    if chunk.get("usage") is not None:
-                        usage = _usage(chunk["usage"])
-                    for choice in chunk.get("choices") or ():
-                        delta = choice.get("delta") or {}
-                        if content := delta.get("content"):
-                            yield TextDelta(content)
-                        for call in delta.get("tool_calls") or ():
-                            fn = call.get("function") or {}
-                            yield ToolCallDelta(
-                                index=int(call.get("index") or 0),
-                                id=call.get("id"),
-                                name=fn.get("name"),
-                                arguments=fn.get("arguments") or "",
-                            )
-                        if choice.get("finish_reason"):
-                            stop_reason = choice["finish_reason"]
+                events = llm_http.IdleReads(
+                    _sse_data(llm_http.lines(response.content)), settings.idle_timeout
+                )
+                try:
+                    async for data in events:
+                        if data.startswith("[DONE]"):
+                            break
+                        chunk = json.loads(data)
+                        if chunk.get("error"):
+                            raise _stream_error(chunk)
+                        if chunk.get("usage") is not None:
+                            usage = _usage(chunk["usage"])
+                        for choice in chunk.get("choices") or ():
+                            delta = choice.get("delta") or {}
+                            if content := delta.get("content"):
+                                yield TextDelta(content)
+                            for call in delta.get("tool_calls") or ():
+                                fn = call.get("function") or {}
+                                yield ToolCallDelta(
+                                    index=int(call.get("index") or 0),
+                                    id=call.get("id"),
+                                    name=fn.get("name"),
+                                    arguments=fn.get("arguments") or "",
+                                )
+                            if choice.get("finish_reason"):
+                                stop_reason = choice["finish_reason"]
+                finally:
+                    events.close()
         except ModelError:
             raise
         except Exception as exc:  # transport and parse errors all end here, translated

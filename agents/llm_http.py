@@ -103,6 +103,59 @@ async def lines(content: "aiohttp.StreamReader") -> AsyncIterator[str]:
         yield line.rstrip(b"\r\n").decode(errors="replace")
 
 
+class IdleReads[T]:
+    """`async for item in IdleReads(items, seconds)`: each read of `items` is cut with
+    `TimeoutError` once it has waited `seconds`, as `asyncio.timeout(seconds)` around it would,
+    but with one timer per stream, moved only when it fires, instead of one per item (3 µs of
+    CPU a chunk: a 500-token answer paid 1.5 ms). Time the caller spends between reads does not
+    count. `close()` when done."""
+
+    def __init__(self, items: AsyncIterator[T], seconds: float) -> None:
+        self.items, self.seconds = items, seconds
+        self.loop = asyncio.get_running_loop()
+        self.task: asyncio.Task[object] | None = None  # the task reading
+        self.timer: asyncio.TimerHandle | None = None
+        self.started = 0.0  # when the read in progress started
+        self.reading = False
+        self.cut = False
+
+    def __aiter__(self) -> "IdleReads[T]":
+        return self
+
+    async def __anext__(self) -> T:
+        self.task = asyncio.current_task()
+        self.started = self.loop.time()
+        if self.timer is None:
+            self.timer = self.loop.call_at(self.started + self.seconds, self._check)
+        self.reading = True
+        try:
+            return await anext(self.items)
+        except asyncio.CancelledError:
+            if self.cut and self.task is not None and self.task.uncancel() == 0:
+                raise TimeoutError from None
+            raise
+        finally:
+            self.reading = False
+
+    def _check(self) -> None:
+        """The timer fired. The task waits in `__anext__` exactly when `reading` is set (this runs
+        on the loop, while the task is suspended): cut that read if it has waited too long."""
+        self.timer = None
+        if not self.reading:
+            return  # the next read arms the timer again
+        due = self.started + self.seconds
+        if self.loop.time() < due:
+            self.timer = self.loop.call_at(due, self._check)
+        elif self.task is not None:
+            self.cut = True
+            self.task.cancel()
+
+    def close(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+
 async def _closing(session: "aiohttp.ClientSession") -> AsyncGenerator[None]:
     """Held suspended for a session's life. `asyncio.run` and `asyncio.Runner` (pytest's loops)
     close every suspended async generator before they close their loop: the session is then

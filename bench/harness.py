@@ -17,7 +17,7 @@ import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import websockets
@@ -28,6 +28,7 @@ from tests.gateway_process import TOKEN, base_env, free_port, migrate
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "bench-model"
 APP = "bench.bare_asgi:application"
+FLOOR_APP = "bench.bare_asgi:floor_application"  # the floor of (b): see bench/bare_asgi.py
 JSON = dict[str, Any]
 
 
@@ -307,8 +308,13 @@ class GatewayClient:
         return Turn(sent, final_ns, run, final["data"], frames)
 
 
+class _Server(Protocol):
+    @property
+    def ws_url(self) -> str: ...
+
+
 @contextlib.asynccontextmanager
-async def connect(gateway: Gateway) -> AsyncIterator[GatewayClient]:
+async def connect(gateway: _Server) -> AsyncIterator[GatewayClient]:
     async with websockets.connect(
         gateway.ws_url, open_timeout=30, ping_interval=None, max_size=2**24
     ) as ws:
@@ -339,13 +345,15 @@ class BareDaphne:
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     ready_seconds: float = 0.0
+    app: str = APP
+    env: dict[str, str] = field(default_factory=dict)
 
     def start(self, timeout: float = 30.0) -> "BareDaphne":
         started = time.monotonic()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), APP],
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), self.app],
             cwd=ROOT,
-            env={k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
+            env={k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"} | self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

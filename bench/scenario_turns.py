@@ -23,8 +23,10 @@ from typing import Any
 from openai import AsyncOpenAI
 
 from bench.harness import (
+    FLOOR_APP,
     JSON,
     MODEL,
+    BareDaphne,
     Context,
     FakeModel,
     Report,
@@ -208,6 +210,30 @@ async def turn_overhead(ctx: Context, profile: Path | None = None) -> Report:
     return Report(rows, details)
 
 
+async def _floor(ctx: Context, body: JSON, sessions: int, turns: int) -> tuple[float, float]:
+    """(b)'s load against the floor server: turns per second and CPU seconds per turn."""
+    env = {"BENCH_FAKE_URL": ctx.fake.base_url, "BENCH_SAMPLE_BODY": json.dumps(body)}
+    server = BareDaphne(app=FLOOR_APP, env=env).start()
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            clients = [await stack.enter_async_context(connect(server)) for _ in range(sessions)]
+            for client in clients[:WARMUP]:
+                await client.chat("warm floor", "floor")
+
+            async def user(k: int) -> None:
+                for i in range(turns):
+                    await clients[k].chat(f"floor b {k} {i}", f"floor{k}")
+
+            started, cpu = time.monotonic(), cpu_seconds(server.pid)
+            await asyncio.gather(*(user(k) for k in range(sessions)))
+            wall, cpu = time.monotonic() - started, cpu_seconds(server.pid) - cpu
+    finally:
+        server.stop()
+        await ctx.fake.log()  # drop its requests from the fake's log
+    done = sessions * turns
+    return done / wall, cpu / done
+
+
 def _summary(timings: list[Timing]) -> JSON:
     out: JSON = {}
     for attr in ("overhead", "inbound", "outbound", "model", "total"):
@@ -255,6 +281,7 @@ async def throughput(ctx: Context, profile: Path | None = None) -> Report:
     base_wall = time.monotonic() - started
     await sdk.close()
     base = match(base_sent, await ctx.fake.log())
+    floor_rate, floor_cpu = await _floor(ctx, body, sessions, turns)
     rate, base_rate = len(ours) / wall, len(base) / base_wall
     totals = [t.total for t in ours]
     base_totals = [t.total for t in base]
@@ -269,6 +296,10 @@ async def throughput(ctx: Context, profile: Path | None = None) -> Report:
         # What the gateway alone costs: client and fake model share the cores in this run.
         Row("b", "gateway CPU per turn under load (mean)", 1000 * cpu / len(ours), "ms"),
         Row("b", "turns/s one core of gateway CPU sustains", len(ours) / cpu, "turns/s"),
+        # The stack alone (bench/bare_asgi.py, `floor_application`): Daphne and the same model
+        # call, nothing of the gateway's own; its CPU is the part of ours no change of ours cuts.
+        Row("b", "floor: Daphne + the model call alone, throughput", floor_rate, "turns/s"),
+        Row("b", "floor: its CPU per turn", 1000 * floor_cpu, "ms"),
     ]  # fmt: skip
     details = {
         "sessions": sessions,

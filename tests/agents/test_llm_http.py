@@ -30,6 +30,7 @@ from agents.llm import (
     _request_body,
     _translate,
 )
+from agents.llm_http import IdleReads
 from openclaw import __version__
 from tests.fakes.openai_server import (
     CutStream,
@@ -310,6 +311,59 @@ async def test_a_stream_that_goes_quiet_hits_the_idle_timeout(
     assert before == [TextDelta("half "), TextDelta("an ")]
     assert (got.code, got.retryable) == ("timeout", True)
     assert "sent nothing for 0.3 s" in got.message
+
+
+async def _arriving(*gaps: float) -> AsyncIterator[int]:
+    """Items 0, 1, ... each after its gap in seconds."""
+    for i, gap in enumerate(gaps):
+        await asyncio.sleep(gap)
+        yield i
+
+
+async def _read_all(
+    reads: IdleReads[int], pause: float = 0.0, got: list[int] | None = None
+) -> list[int]:
+    got = [] if got is None else got
+    try:
+        async for item in reads:
+            got.append(item)
+            await asyncio.sleep(pause)  # the caller's own time between reads
+    finally:
+        reads.close()
+    return got
+
+
+async def test_idle_reads_cut_only_a_read_that_waits_too_long() -> None:
+    steady = IdleReads(_arriving(*[0.03] * 10), 0.1)  # 0.3 s in all, never 0.1 s quiet
+    assert await _read_all(steady) == list(range(10))
+    paused = IdleReads(_arriving(0, 0, 0), 0.05)  # the caller's pauses do not count
+    assert await _read_all(paused, pause=0.12) == [0, 1, 2]
+    quiet = IdleReads(_arriving(0, 0.02, 0.3), 0.1)
+    got: list[int] = []
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(TimeoutError):
+        await _read_all(quiet, got=got)
+    assert got == [0, 1]
+    assert 0.1 <= asyncio.get_running_loop().time() - started < 0.25  # cut at 0.1 s of waiting
+    task = asyncio.current_task()
+    assert task is not None and task.cancelling() == 0  # nothing left pending on the task
+
+
+async def test_idle_reads_let_a_cancellation_from_elsewhere_through() -> None:
+    reads = IdleReads(_arriving(5), 0.1)
+    reader = asyncio.ensure_future(_read_all(reads))
+    await asyncio.sleep(0.01)
+    reader.cancel()  # a user's abort, not the idle cut
+    with pytest.raises(asyncio.CancelledError):
+        await reader
+    both = IdleReads(_arriving(5), 60)
+    reader = asyncio.ensure_future(_read_all(both))
+    await asyncio.sleep(0.01)  # the reader waits in a read
+    both.started -= 120  # as if for two minutes: the timer cuts it...
+    both._check()
+    reader.cancel()  # ...and a user aborts at the same moment
+    with pytest.raises(asyncio.CancelledError):  # an abort is never turned into a timeout
+        await reader
 
 
 @pytest.mark.parametrize(
