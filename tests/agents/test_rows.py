@@ -60,6 +60,44 @@ def test_first_where_prepares_values_and_finds_nothing_as_none() -> None:
         rows.first_where(Agent, {"sessions": 1})
 
 
+def test_only_reads_those_fields_and_defers_the_rest_as_the_orm_does() -> None:
+    services.ensure_default_agent()
+    ref, _ = services.open_session("agent:main:only")
+    Session.objects.filter(pk=ref.pk).update(cost=Decimal("0.5"), title="kept")
+    found = rows.first_where(Session, {"key": "agent:main:only"}, only=("key", "agent"))
+    assert found is not None
+    orm = Session.objects.only("key", "agent").get(key="agent:main:only")
+    assert found.get_deferred_fields() == orm.get_deferred_fields()
+    assert (found.pk, found.key, found.agent_id) == (orm.pk, orm.key, orm.agent_id)
+    assert found.title == "kept" and found.cost == Decimal("0.5")  # loaded on access, as the ORM
+
+
+def test_first_where_with_reads_a_row_and_its_related_row_in_one_statement(
+    django_assert_num_queries: Any,
+) -> None:
+    agent = services.ensure_default_agent()
+    Agent.objects.filter(pk=agent.pk).update(fallback_models=["b"], tools_deny=["exec"])
+    ref, _ = services.open_session("agent:main:joined")
+    with django_assert_num_queries(1):
+        found = rows.first_where_with(Session, {"key": "agent:main:joined"}, "agent")
+    assert found is not None
+    session, owner = found
+    assert _fields(session) == _fields(Session.objects.get(pk=ref.pk))
+    assert _fields(owner) == _fields(Agent.objects.get(pk=agent.pk))
+    assert rows.first_where_with(Session, {"key": "agent:main:none"}, "agent") is None
+    with pytest.raises(TypeError, match="foreign key"):
+        rows.first_where_with(Session, {"key": "x"}, "channel")
+
+
+def test_opening_a_known_session_is_one_statement(django_assert_num_queries: Any) -> None:
+    services.ensure_default_agent()
+    first, created = services.open_session("agent:main:known")
+    assert created
+    with django_assert_num_queries(1):  # no deferred field read back either
+        again, created = services.open_session("agent:main:known")
+    assert again == first and not created
+
+
 def test_insert_fills_defaults_and_returns_the_key() -> None:
     before = dt.datetime.now(dt.UTC)
     pk = rows.insert(
