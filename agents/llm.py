@@ -120,20 +120,38 @@ def _usage(raw: object) -> Usage | None:
     return usage
 
 
-async def _sse_data(lines: AsyncIterator[str]) -> AsyncIterator[str]:
-    """The `data` of each server-sent event (a multi-line field joined with newlines); `event`,
-    `id`, `retry` and comment lines carry nothing a chat completion needs."""
-    data: list[str] = []
-    async for line in lines:
-        if not line:
-            if data:
-                yield "\n".join(data)
-                data = []
-        elif line.startswith("data:"):
-            value = line[5:]
-            data.append(value[1:] if value.startswith(" ") else value)
-    if data:
-        yield "\n".join(data)
+class _SSEData:
+    """`async for data in _SSEData(lines)`: the `data` of each server-sent event (a multi-line
+    field joined with newlines); `event`, `id`, `retry` and comment lines carry nothing a chat
+    completion needs. A class, not an async generator (see `llm_http.Lines`)."""
+
+    def __init__(self, lines: AsyncIterator[str]) -> None:
+        self.lines = lines
+        self.data: list[str] = []
+        self.ended = False
+
+    def __aiter__(self) -> "_SSEData":
+        return self
+
+    async def __anext__(self) -> str:
+        data = self.data
+        while not self.ended:
+            try:
+                line = await anext(self.lines)
+            except StopAsyncIteration:
+                self.ended = True
+                break
+            if not line:
+                if data:
+                    self.data = []
+                    return "\n".join(data)
+            elif line.startswith("data:"):
+                value = line[5:]
+                data.append(value[1:] if value.startswith(" ") else value)
+        if data:
+            self.data = []
+            return "\n".join(data)
+        raise StopAsyncIteration
 
 
 def _stream_error(chunk: dict[str, Any]) -> ModelError:
@@ -349,7 +367,7 @@ class OpenAIChatModel:
                 # Read as plain JSON: typed chunk objects cost ~1 ms of CPU a turn
                 # (bench/README.md, "Optimisations"), for fields we copy out at once.
                 events = llm_http.IdleReads(
-                    _sse_data(llm_http.lines(response.content)), settings.idle_timeout
+                    _SSEData(llm_http.Lines(response.content)), settings.idle_timeout
                 )
                 try:
                     async for data in events:

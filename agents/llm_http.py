@@ -96,11 +96,22 @@ async def error_details(response: "aiohttp.ClientResponse") -> tuple[str | None,
     return (None if code is None else str(code)), str(message or "")[:500]
 
 
-async def lines(content: "aiohttp.StreamReader") -> AsyncIterator[str]:
-    """The body's lines without their line ends (LF or CRLF), each decoded once."""
-    readline = content.readline
-    while line := await readline():
-        yield line.rstrip(b"\r\n").decode(errors="replace")
+class Lines:
+    """`async for line in Lines(content)`: the body's lines without their line ends (LF or
+    CRLF), each decoded once. A class, not an async generator: a stream left at `[DONE]` leaves
+    no generator for the loop to finalise in a task of its own."""
+
+    def __init__(self, content: "aiohttp.StreamReader") -> None:
+        self.readline = content.readline
+
+    def __aiter__(self) -> "Lines":
+        return self
+
+    async def __anext__(self) -> str:
+        line = await self.readline()
+        if not line:
+            raise StopAsyncIteration
+        return line.rstrip(b"\r\n").decode(errors="replace")
 
 
 class IdleReads[T]:

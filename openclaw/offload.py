@@ -25,9 +25,9 @@ import contextvars
 import functools
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 from weakref import WeakKeyDictionary
 
 from asgiref.sync import AsyncToSync, SyncToAsync
@@ -162,16 +162,16 @@ def _asgiref_picks_another_thread() -> bool:
     )
 
 
-async def database[**P, R](fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
-    """`fn(*args, **kwargs)` in the database thread (see the module's docstring)."""
+def database[**P, R](fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> Awaitable[R]:
+    """`fn(*args, **kwargs)` in the database thread (see the module's docstring), queued now;
+    await the result. (A future, not a coroutine: `asyncio.ensure_future` needs no task.)"""
+    call = functools.partial(fn, *args, **kwargs)
     if _asgiref_picks_another_thread():
-        result: R = await database_sync_to_async(functools.partial(fn, *args, **kwargs))()
-        return result
-    outcome: R = await _database.submit(functools.partial(fn, *args, **kwargs))
-    return outcome
+        return cast("Awaitable[R]", database_sync_to_async(call)())
+    return cast("Awaitable[R]", _database.submit(call))
 
 
-async def files[**P, R](fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
-    """`fn(*args, **kwargs)` in the file I/O thread (see the module's docstring)."""
-    outcome: R = await _files.submit(functools.partial(fn, *args, **kwargs))
-    return outcome
+def files[**P, R](fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> Awaitable[R]:
+    """`fn(*args, **kwargs)` in the file I/O thread (see the module's docstring), queued now;
+    await the result."""
+    return cast("Awaitable[R]", _files.submit(functools.partial(fn, *args, **kwargs)))

@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from agents.llm import _sse_data, _stream_error, _usage
+from agents.llm import _SSEData, _stream_error, _usage
 
 
 async def _lines(*lines: str) -> AsyncIterator[str]:
@@ -13,7 +13,7 @@ async def _lines(*lines: str) -> AsyncIterator[str]:
 
 
 async def _events(*lines: str) -> list[str]:
-    return [data async for data in _sse_data(_lines(*lines))]
+    return [data async for data in _SSEData(_lines(*lines))]
 
 
 @pytest.mark.parametrize(
@@ -51,3 +51,10 @@ def test_an_error_inside_the_stream_says_what_the_provider_said() -> None:
     assert error.code == "model_error"
     assert "overloaded" in error.message
     assert "no message" in _stream_error({"error": "boom"}).message
+
+
+async def test_events_at_the_end_of_the_body_and_after_it_ended() -> None:
+    reader = _SSEData(_lines("data: a", "", "data: b"))  # the last event has no blank line
+    assert [data async for data in reader] == ["a", "b"]
+    with pytest.raises(StopAsyncIteration):  # and stays ended
+        await anext(reader)
