@@ -212,24 +212,34 @@ async def turn_overhead(ctx: Context, profile: Path | None = None) -> Report:
 
 async def _floor(ctx: Context, body: JSON, sessions: int, turns: int) -> tuple[float, float]:
     """(b)'s load against the floor server: turns per second and CPU seconds per turn."""
-    env = {"BENCH_FAKE_URL": ctx.fake.base_url, "BENCH_SAMPLE_BODY": json.dumps(body)}
-    server = BareDaphne(app=FLOOR_APP, env=env).start()
+    server = BareDaphne(app=FLOOR_APP, env=floor_env(ctx, body)).start()
     try:
-        async with contextlib.AsyncExitStack() as stack:
-            clients = [await stack.enter_async_context(connect(server)) for _ in range(sessions)]
-            for client in clients[:WARMUP]:
-                await client.chat("warm floor", "floor")
-
-            async def user(k: int) -> None:
-                for i in range(turns):
-                    await clients[k].chat(f"floor b {k} {i}", f"floor{k}")
-
-            started, cpu = time.monotonic(), cpu_seconds(server.pid)
-            await asyncio.gather(*(user(k) for k in range(sessions)))
-            wall, cpu = time.monotonic() - started, cpu_seconds(server.pid) - cpu
+        return await load(server, sessions, turns, "floor")
     finally:
         server.stop()
         await ctx.fake.log()  # drop its requests from the fake's log
+
+
+def floor_env(ctx: Context, body: JSON) -> dict[str, str]:
+    """What `bare_asgi.floor_application` needs: the fake's URL, the gateway's request body."""
+    return {"BENCH_FAKE_URL": ctx.fake.base_url, "BENCH_SAMPLE_BODY": json.dumps(body)}
+
+
+async def load(server: Any, sessions: int, turns: int, prefix: str) -> tuple[float, float]:
+    """(b)'s load (`sessions` sockets, `turns` messages each, all at once) against `server` (a
+    gateway or a bare Daphne): turns per second, and the server's CPU seconds per turn."""
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(connect(server)) for _ in range(sessions)]
+        for client in clients[:WARMUP]:
+            await client.chat(f"warm {prefix}", f"{prefix}-warm")
+
+        async def user(k: int) -> None:
+            for i in range(turns):
+                await clients[k].chat(f"{prefix} b {k} {i}", f"{prefix}{k}")
+
+        started, cpu = time.monotonic(), cpu_seconds(server.pid)
+        await asyncio.gather(*(user(k) for k in range(sessions)))
+        wall, cpu = time.monotonic() - started, cpu_seconds(server.pid) - cpu
     done = sessions * turns
     return done / wall, cpu / done
 
