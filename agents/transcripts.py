@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 from django.conf import settings
 
@@ -78,15 +78,23 @@ def append_entries(path: Path, entries: Iterable[Entry], *, fsync: bool = False)
         json.dumps(_capped(e, cap), ensure_ascii=False, separators=(",", ":")) + "\n"
         for e in entries
     )
+    # Few system calls: under load each one in a worker thread costs a GIL hand-off with the
+    # busy event loop (bench/README.md, "Optimisations", session 6).
+    flags = os.O_RDWR | os.O_APPEND | os.O_CREAT
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(path, flags, 0o644)
+        except FileNotFoundError:  # the first entry of the agent's first session
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, flags, 0o644)
     except OSError as error:
         raise _write_error(path, error) from error
     try:
-        size = os.fstat(fd).st_size
-        # After a crash the last line may be torn: start on a fresh line so the new entry survives.
-        if size > 0 and os.pread(fd, 1, size - 1) != b"\n":
+        info = os.fstat(fd)
+        size = info.st_size
+        # After a crash the last line may be torn: start on a fresh line so the new entry
+        # survives (no need to look when the last read parsed the file up to its end).
+        if size > 0 and not _parsed.ends_whole(path, info) and os.pread(fd, 1, size - 1) != b"\n":
             data = "\n" + data
         _write_all(fd, path, size, data.encode("utf-8"), fsync=fsync)
     finally:
@@ -130,15 +138,27 @@ def read_entries(path: Path, skipped: list[int] | None = None) -> list[Entry]:
             return []
         return _parse(raw, path, 1, skipped)
     try:
-        with path.open("rb") as file:
-            info = os.fstat(file.fileno())
-            known = _parsed.get(path)
-            if known is not None and not known.continued_by(file, info):
-                known = None
-            file.seek(known.size if known is not None else 0)
-            data = file.read()
+        fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
         return []
+    try:  # four system calls (see `append_entries`)
+        info = os.fstat(fd)
+        known = _parsed.get(path)
+        data = b""
+        if known is not None and info.st_ino == known.inode and info.st_size >= known.size:
+            # What follows, with the bytes it must follow: one read tells both.
+            start = known.size - len(known.tail)
+            data = _read_at(fd, start, info.st_size - start)
+            if data[: len(known.tail)] == known.tail:
+                data = data[len(known.tail) :]
+            else:
+                known = None
+        else:
+            known = None
+        if known is None:
+            data = _read_at(fd, 0, info.st_size)
+    finally:
+        os.close(fd)
     whole = data.rfind(b"\n") + 1  # a last line without its newline may still be being written
     lines = known.lines if known is not None else 0
     entries = [*known.entries] if known is not None else []
@@ -155,6 +175,18 @@ def read_entries(path: Path, skipped: list[int] | None = None) -> list[Entry]:
             ),
         )
     return entries + _parse(data[whole:], path, lines + data.count(b"\n", 0, whole) + 1)
+
+
+def _read_at(fd: int, offset: int, size: int) -> bytes:
+    """`size` bytes from `offset` (fewer at the end of the file)."""
+    chunks = []
+    while size > 0:
+        chunk = os.pread(fd, size, offset)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        offset, size = offset + len(chunk), size - len(chunk)
+    return b"".join(chunks)
 
 
 def _parse(
@@ -190,12 +222,6 @@ class _Parsed:
     lines: int
     entries: tuple[Entry, ...]
 
-    def continued_by(self, file: BinaryIO, info: os.stat_result) -> bool:
-        if info.st_ino != self.inode or info.st_size < self.size:
-            return False
-        file.seek(self.size - len(self.tail))
-        return file.read(len(self.tail)) == self.tail
-
 
 class _ParsedCache:
     """The most recently read transcripts' entries, up to `max_bytes` of their files (thread
@@ -210,6 +236,13 @@ class _ParsedCache:
     def get(self, path: Path) -> _Parsed | None:
         with self._lock:
             return self._items.get(path)
+
+    def ends_whole(self, path: Path, info: os.stat_result) -> bool:
+        """True when the file (`info`: its stat) is exactly what the last read parsed: whole
+        lines, so it ends with a newline."""
+        with self._lock:
+            known = self._items.get(path)
+        return known is not None and (known.inode, known.size) == (info.st_ino, info.st_size)
 
     def remember(self, path: Path, parsed: _Parsed) -> None:
         with self._lock:

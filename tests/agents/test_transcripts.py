@@ -1,7 +1,9 @@
 """Transcripts are append-only JSONL that survive a torn last line."""
 
+import os
 from pathlib import Path
 
+import pytest
 from pytest_django.fixtures import Settings
 
 from agents.transcripts import append_entries, make_entry, read_entries
@@ -107,3 +109,27 @@ def test_unreadable_lines_keep_their_numbers_when_read_in_parts(tmp_path: Path) 
     skipped: list[int] = []
     read_entries(path, skipped)
     assert skipped == [2]
+
+
+def test_a_turn_touches_the_file_with_few_system_calls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each system call in a worker thread costs a GIL hand-off with the busy event loop
+    (bench/README.md): appending after a read does not read the file's end back, and a read
+    after an append reads only what was appended, in one call."""
+    path = tmp_path / "s" / "t.jsonl"
+    append_entries(path, [make_entry("message", role="user", content="one")])
+    read_entries(path)
+    reads: list[tuple[int, int]] = []
+    real_pread = os.pread
+
+    def pread(fd: int, size: int, offset: int) -> bytes:
+        reads.append((size, offset))
+        return real_pread(fd, size, offset)
+
+    monkeypatch.setattr(os, "pread", pread)
+    before = path.stat().st_size
+    append_entries(path, [make_entry("message", role="assistant", content="two")])
+    assert reads == []  # the last read ended on a whole line: no need to look
+    assert _contents(path) == ["one", "two"]
+    assert len(reads) == 1 and reads[0][1] < before  # the check bytes and the new line at once
