@@ -7,6 +7,7 @@ idle gateway does not need).
 """
 
 import asyncio
+import collections
 import functools
 import importlib
 import json
@@ -23,8 +24,9 @@ if TYPE_CHECKING:
 OPENAI_API = "https://api.openai.com/v1"
 USER_AGENT = f"openclaw/{__version__}"
 # One SSE line carries one chunk. Servers that send a tool call's arguments whole (Ollama, vLLM)
-# can make it long, and aiohttp refuses a line over twice its read buffer (128 KiB by default).
-READ_BUFFER = 2**21  # lines up to 4 MiB
+# can make it long; past this a line is refused (aiohttp's own limit is 128 KiB by default).
+READ_BUFFER = 2**21
+MAX_LINE = 2 * READ_BUFFER  # 4 MiB
 
 
 async def load(module: str) -> None:
@@ -98,20 +100,42 @@ async def error_details(response: "aiohttp.ClientResponse") -> tuple[str | None,
 
 class Lines:
     """`async for line in Lines(content)`: the body's lines without their line ends (LF or
-    CRLF), each decoded once. A class, not an async generator: a stream left at `[DONE]` leaves
-    no generator for the loop to finalise in a task of its own."""
+    CRLF), each decoded once. It reads whatever arrived and splits it in one go (a streamed
+    answer's events mostly arrive several to a read; aiohttp's `readline` went through its
+    buffer once per line). A line past `MAX_LINE` bytes raises `ValueError`, as aiohttp's
+    limit did. A class, not an async generator: a stream left at `[DONE]` leaves no generator
+    for the loop to finalise in a task of its own."""
 
     def __init__(self, content: "aiohttp.StreamReader") -> None:
-        self.readline = content.readline
+        self.readany = content.readany
+        self.ready: collections.deque[bytes] = collections.deque()
+        self.partial: list[bytes] = []  # the start of a line whose end has not arrived
+        self.partial_size = 0
+        self.ended = False
 
     def __aiter__(self) -> "Lines":
         return self
 
     async def __anext__(self) -> str:
-        line = await self.readline()
-        if not line:
-            raise StopAsyncIteration
-        return line.rstrip(b"\r\n").decode(errors="replace")
+        while not self.ready:
+            if self.ended:
+                raise StopAsyncIteration
+            chunk = await self.readany()
+            if not chunk:
+                self.ended = True
+                if self.partial:  # a last line without its line end
+                    self.ready.append(b"".join(self.partial))
+                continue
+            if b"\n" in chunk:
+                *whole, rest = b"".join([*self.partial, chunk]).split(b"\n")
+                self.ready.extend(whole)
+                self.partial, self.partial_size = ([rest] if rest else []), len(rest)
+            else:  # kept in pieces: a long line costs no copy per read
+                self.partial.append(chunk)
+                self.partial_size += len(chunk)
+            if self.partial_size > MAX_LINE:
+                raise ValueError(f"A line of the stream is longer than {MAX_LINE} bytes.")
+        return self.ready.popleft().rstrip(b"\r").decode(errors="replace")
 
 
 class IdleReads[T]:

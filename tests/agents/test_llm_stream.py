@@ -1,10 +1,15 @@
 """The model stream as the loop reads it: server-sent events parsed without the SDK's types."""
 
+import asyncio
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
+from aiohttp.base_protocol import BaseProtocol
 
+from agents import llm_http
 from agents.llm import _SSEData, _stream_error, _usage
+from agents.llm_http import Lines
 
 
 async def _lines(*lines: str) -> AsyncIterator[str]:
@@ -58,3 +63,31 @@ async def test_events_at_the_end_of_the_body_and_after_it_ended() -> None:
     assert [data async for data in reader] == ["a", "b"]
     with pytest.raises(StopAsyncIteration):  # and stays ended
         await anext(reader)
+
+
+async def _read_lines(*chunks: bytes) -> list[str]:
+    loop = asyncio.get_running_loop()
+    content = aiohttp.StreamReader(BaseProtocol(loop), 2**16, loop=loop)
+    for chunk in chunks:
+        content.feed_data(chunk)
+    content.feed_eof()
+    return [line async for line in Lines(content)]
+
+
+async def test_lines_split_as_they_arrive() -> None:
+    assert await _read_lines(b"data: a\r\n\r", b"\ndata: b", b"c\n\n", b"tail") == [
+        "data: a",
+        "",
+        "data: bc",
+        "",
+        "tail",  # the last line without its line end
+    ]
+    assert await _read_lines(b"caf\xc3", b"\xa9\n\xff\n") == ["café", "\ufffd"]
+    assert await _read_lines() == []
+
+
+async def test_a_line_past_the_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(llm_http, "MAX_LINE", 10)
+    assert await _read_lines(b"0123456789\n", b"01234", b"56789\n") == ["0123456789"] * 2
+    with pytest.raises(ValueError, match="longer than 10 bytes"):
+        await _read_lines(b"01234", b"56789", b"x")
