@@ -115,3 +115,21 @@ def test_socket_identities() -> None:
         staff = SimpleNamespace(pk=7)
         assert ws_identity({"query_string": b"", "headers": [], "user": staff}) == "user:7"
         assert ws_identity({"query_string": b"token=wrong", "headers": []}) == "anonymous"
+
+
+async def test_a_socket_is_counted_as_the_identity_it_had_at_its_first_message() -> None:
+    from django.test import override_settings
+
+    from gateway.ratelimit import IDENTITY_KEY, check_ws_message, clear_limits
+
+    await clear_limits()
+    scope: dict[str, object] = {"query_string": b"token=tok-123456789", "headers": []}
+    with override_settings(
+        OPENCLAW_GATEWAY_TOKEN="tok-123456789", OPENCLAW_WS_RATE_LIMIT="2/minute"
+    ):
+        assert (await check_ws_message(scope)).allowed
+        assert scope[IDENTITY_KEY] == "token"
+        scope["query_string"] = b""  # the scope cannot change; if it did, the count would not
+        assert (await check_ws_message(scope)).allowed
+        assert not (await check_ws_message(scope)).allowed  # the third of two a minute
+    await clear_limits()
