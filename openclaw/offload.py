@@ -1,20 +1,26 @@
-"""Blocking calls of the per-turn path, run off the event loop with their results returned in
-batches.
+"""Blocking calls of the per-turn path, run off the event loop in one thread, with their results
+returned in batches.
 
 `asyncio.to_thread` and Channels' `database_sync_to_async` pay a thread wake-up and a loop
 wake-up for every call (30 and 87 µs of CPU a call with 200 calls in flight, 83 and 150 µs one at
-a time; `bench/README.md`, "Optimisations"), and a turn makes four such calls. Here each thread
+a time; `bench/README.md`, "Optimisations"), and a turn makes four such calls. Here the thread
 runs every call queued for it in one go, and the results of calls that finished while the loop
 was busy go back to it in one wake-up: a few µs a call under load.
 
-- `database(fn, ...)`: in the thread where `database_sync_to_async` runs it (asgiref's single
-  thread, so one database connection as before), with stale connections closed before each
-  call and after each batch as Channels does. Inside `async_to_sync` (tests, commands) or a
-  thread-sensitive context, asgiref picks another thread: the call then goes through
-  `database_sync_to_async` itself.
-- `files(fn, ...)`: transcript and workspace file I/O, in a thread of its own.
+One thread for the database and the files alike: asgiref's single thread, where
+`database_sync_to_async` runs its calls (so one database connection, as before). A second thread
+for file I/O cost more than it saved: three threads taking turns at the GIL instead of two made
+every turn 30 % dearer under load (scenario b: 4.08 against 2.88 ms of CPU a turn). The price: a
+database call waiting on a lock (another process writing SQLite, up to its busy timeout) holds up
+the transcript I/O queued behind it, where it held up that turn's other database calls anyway.
 
-Calls run in the order made (per loop and thread), each in a copy of the caller's context
+- `database(fn, ...)`: with stale connections closed before the call and after each batch, as
+  Channels does. Inside `async_to_sync` (tests, commands) or a thread-sensitive context, asgiref
+  picks another thread: the call then goes through `database_sync_to_async` itself.
+- `files(fn, ...)`: transcript and workspace file I/O (below `async_to_sync`, through
+  `asyncio.to_thread`).
+
+Calls run in the order made (per loop), each in a copy of the caller's context
 (`openclaw.logging.log_context` holds there). A call whose caller was cancelled still runs to
 its end, as with `asyncio.to_thread`: only its result is dropped.
 """
@@ -26,7 +32,7 @@ import functools
 import threading
 from collections import deque
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor
 from typing import Any, cast
 from weakref import WeakKeyDictionary
 
@@ -38,28 +44,22 @@ _Done = tuple["asyncio.Future[Any]", Any, BaseException | None]
 
 
 class _Batches:
-    """The calls of one event loop to one thread: queued on the loop, run by a drain job in the
+    """The calls of one event loop to the thread: queued on the loop, run by a drain job in the
     thread, results delivered on the loop by as few callbacks as the loop's pace allows."""
 
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        executor: Executor,
-        before: Callable[[], None] | None,
-        after: Callable[[], None] | None,
-    ) -> None:
-        self.loop, self.executor, self.before, self.after = loop, executor, before, after
+    def __init__(self, loop: asyncio.AbstractEventLoop, executor: Executor) -> None:
+        self.loop, self.executor = loop, executor
         self.lock = threading.Lock()
-        self.queue: deque[tuple[asyncio.Future[Any], contextvars.Context, Callable[[], Any]]] = (
-            deque()
-        )
+        self.queue: deque[
+            tuple[asyncio.Future[Any], contextvars.Context, Callable[[], Any], bool]
+        ] = deque()
         self.draining = False  # a drain job is queued or running in the thread
         self.done: list[_Done] = []
         self.delivering = False  # a delivery callback is scheduled on the loop
 
-    def call(self, call: Callable[[], Any]) -> "asyncio.Future[Any]":
+    def call(self, call: Callable[[], Any], *, database: bool) -> "asyncio.Future[Any]":
         future = self.loop.create_future()
-        item = (future, contextvars.copy_context(), call)
+        item = (future, contextvars.copy_context(), call, database)
         with self.lock:
             self.queue.append(item)
             start, self.draining = not self.draining, True
@@ -75,23 +75,25 @@ class _Batches:
 
     def _drain(self) -> None:
         """In the thread: run what is queued, until nothing is."""
+        used_database = False
         while True:
             with self.lock:
                 if not self.queue:
                     self.draining = False
                     break
-                future, context, call = self.queue.popleft()
+                future, context, call, database = self.queue.popleft()
             error: BaseException | None = None
             result: Any = None
             try:
-                if self.before is not None:
-                    self.before()
+                if database:
+                    used_database = True
+                    close_old_connections()  # as Channels does around each call
                 result = context.run(call)
             except BaseException as exc:  # handed to the caller, like asyncio.to_thread
                 error = exc
             self._finished((future, result, error))
-        if self.after is not None:
-            self.after()
+        if used_database:
+            close_old_connections()
 
     def _finished(self, done: _Done) -> None:
         with self.lock:
@@ -116,37 +118,16 @@ class _Batches:
                 future.set_exception(error)
 
 
-class _Offload:
-    def __init__(
-        self,
-        executor: Callable[[], Executor],
-        *,
-        before: Callable[[], None] | None = None,
-        after: Callable[[], None] | None = None,
-    ) -> None:
-        self._executor, self._before, self._after = executor, before, after
-        self._batches: WeakKeyDictionary[asyncio.AbstractEventLoop, _Batches] = WeakKeyDictionary()
-
-    def submit(self, call: Callable[[], Any]) -> "asyncio.Future[Any]":
-        loop = asyncio.get_running_loop()
-        batches = self._batches.get(loop)
-        if batches is None:
-            batches = _Batches(loop, self._executor(), self._before, self._after)
-            self._batches[loop] = batches
-        return batches.call(call)
+# Per event loop (tests and commands run several in turn; the gateway has one).
+_batches: WeakKeyDictionary[asyncio.AbstractEventLoop, _Batches] = WeakKeyDictionary()
 
 
-def _close_old_connections() -> None:
-    close_old_connections()
-
-
-_database = _Offload(
-    lambda: SyncToAsync.single_thread_executor,
-    before=_close_old_connections,
-    after=_close_old_connections,
-)
-_files_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="openclaw-files")
-_files = _Offload(lambda: _files_executor)
+def _submit(call: Callable[[], Any], *, database: bool) -> "asyncio.Future[Any]":
+    loop = asyncio.get_running_loop()
+    batches = _batches.get(loop)
+    if batches is None:
+        batches = _batches[loop] = _Batches(loop, SyncToAsync.single_thread_executor)
+    return batches.call(call, database=database)
 
 
 def _asgiref_picks_another_thread() -> bool:
@@ -168,10 +149,14 @@ def database[**P, R](fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -
     call = functools.partial(fn, *args, **kwargs)
     if _asgiref_picks_another_thread():
         return cast("Awaitable[R]", database_sync_to_async(call)())
-    return cast("Awaitable[R]", _database.submit(call))
+    return cast("Awaitable[R]", _submit(call, database=True))
 
 
 def files[**P, R](fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> Awaitable[R]:
-    """`fn(*args, **kwargs)` in the file I/O thread (see the module's docstring), queued now;
-    await the result."""
-    return cast("Awaitable[R]", _files.submit(functools.partial(fn, *args, **kwargs)))
+    """`fn(*args, **kwargs)` in the I/O thread (see the module's docstring), queued now; await
+    the result. Where asgiref would not use that thread (below `async_to_sync`, where it may be
+    the one waiting), through `asyncio.to_thread` instead."""
+    call = functools.partial(fn, *args, **kwargs)
+    if _asgiref_picks_another_thread():
+        return cast("Awaitable[R]", asyncio.to_thread(call))
+    return cast("Awaitable[R]", _submit(call, database=False))
