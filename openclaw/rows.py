@@ -108,20 +108,23 @@ def first_where[M: Model](
         ("select", model, columns, *equals),
         lambda: _select_plan(db, model, list(equals), columns),
     )
+    values = _first_row(db, plan, equals)
+    return None if values is None else model.from_db(db.alias, plan.attnames, values)
+
+
+def _first_row(
+    db: BaseDatabaseWrapper, plan: "_Select | _Joined", equals: dict[str, Any]
+) -> list[Any] | None:
+    """The plan's first row for `equals` (values prepared by their fields), its columns as the
+    ORM's compiler would hand them to `from_db`; None when there is none."""
     params = [f.get_db_prep_value(v, db) for f, v in zip(plan.where, equals.values(), strict=True)]
     with db.cursor() as cursor:
         cursor.execute(plan.sql, params)
         row = cursor.fetchone()
     if row is None:
         return None
-    return model.from_db(db.alias, plan.attnames, _converted(db, list(row), plan.converters))
-
-
-def _converted(
-    db: BaseDatabaseWrapper, values: list[Any], converters: list[_Converter]
-) -> list[Any]:
-    """`values` as the ORM's compiler would hand them to `from_db`."""
-    for pos, convs, expression in converters:
+    values = list(row)
+    for pos, convs, expression in plan.converters:
         value = values[pos]
         for convert in convs:
             value = convert(value, expression, db)
@@ -192,13 +195,9 @@ def first_where_with[M: Model](
         ("joined", model, related, columns, *equals),
         lambda: _joined_plan(db, model, list(equals), related, columns),
     )
-    params = [f.get_db_prep_value(v, db) for f, v in zip(plan.where, equals.values(), strict=True)]
-    with db.cursor() as cursor:
-        cursor.execute(plan.sql, params)
-        row = cursor.fetchone()
-    if row is None:
+    values = _first_row(db, plan, equals)
+    if values is None:
         return None
-    values = _converted(db, list(row), plan.converters)
     own, theirs = plan.attnames
     return (
         model.from_db(db.alias, own, values[: len(own)]),
