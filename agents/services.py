@@ -180,7 +180,7 @@ _SESSION_FIELDS = (
 _AGENT_FIELDS = (
     "slug",
     "enabled",
-    *(f.name for f in fields(AgentConfig) if f.name not in ("workspace",)),
+    *(f.name for f in fields(AgentConfig) if f.name != "workspace"),  # a property
 )
 
 

@@ -144,19 +144,15 @@ def read_entries(path: Path, skipped: list[int] | None = None) -> list[Entry]:
     try:  # four system calls (see `append_entries`)
         info = os.fstat(fd)
         known = _parsed.get(path)
-        data = b""
+        data: bytes | None = None
         if known is not None and info.st_ino == known.inode and info.st_size >= known.size:
             # What follows, with the bytes it must follow: one read tells both.
             start = known.size - len(known.tail)
-            data = _read_at(fd, start, info.st_size - start)
-            if data[: len(known.tail)] == known.tail:
-                data = data[len(known.tail) :]
-            else:
-                known = None
-        else:
-            known = None
-        if known is None:
-            data = _read_at(fd, 0, info.st_size)
+            read = _read_at(fd, start, info.st_size - start)
+            if read.startswith(known.tail):
+                data = read[len(known.tail) :]
+        if data is None:  # new, replaced or rewritten: read whole
+            known, data = None, _read_at(fd, 0, info.st_size)
     finally:
         os.close(fd)
     whole = data.rfind(b"\n") + 1  # a last line without its newline may still be being written

@@ -57,6 +57,17 @@ async def _model_call(text: str) -> tuple[str, dict[str, Any]]:
     return "".join(parts), usage
 
 
+def res_frame(request: dict[str, Any], run: str) -> str:
+    """The `res` a `chat.send` gets: its run started at once."""
+    result = {"run": run, "session": request["params"]["session"], "queued": "started"}
+    return json.dumps({"type": "res", "id": request["id"], "ok": True, "result": result})
+
+
+def final_frame(run: str, text: str, usage: dict[str, Any]) -> str:
+    data = {"run": run, "text": text, "usage": usage, "stop_reason": "stop"}
+    return json.dumps({"type": "event", "event": "chat.final", "data": data})
+
+
 async def floor_application(scope: dict[str, Any], receive: Receive, send: Send) -> None:
     if scope["type"] != "websocket":
         await application(scope, receive, send)
@@ -70,10 +81,6 @@ async def floor_application(scope: dict[str, Any], receive: Receive, send: Send)
         elif event["type"] == "websocket.receive":
             request = json.loads(event.get("text") or "{}")
             run = uuid.uuid4().hex[:16]
-            result = {"run": run, "session": request["params"]["session"], "queued": "started"}
-            res = {"type": "res", "id": request["id"], "ok": True, "result": result}
-            await send({"type": "websocket.send", "text": json.dumps(res)})
+            await send({"type": "websocket.send", "text": res_frame(request, run)})
             text, usage = await _model_call(request["params"]["text"])
-            data = {"run": run, "text": text, "usage": usage, "stop_reason": "stop"}
-            final = {"type": "event", "event": "chat.final", "data": data}
-            await send({"type": "websocket.send", "text": json.dumps(final)})
+            await send({"type": "websocket.send", "text": final_frame(run, text, usage)})

@@ -64,9 +64,7 @@ class RungConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels is
                 "token", run,
             )  # fmt: skip
             transcript = Path(session.transcript)
-        result = {"run": run, "session": key, "queued": "started"}
-        res = {"type": "res", "id": request["id"], "ok": True, "result": result}
-        await self.send(json.dumps(res))
+        await self.send(bare_asgi.res_frame(request, run))
         if transcript is not None and RUNG >= 4:
             user = make_entry("message", role="user", content=text, run=run)
             await _offloaded(offload.files, append_entries, transcript, [user])
@@ -74,8 +72,7 @@ class RungConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels is
         if transcript is not None and RUNG >= 4:
             said = make_entry("message", role="assistant", content=answer, run=run)
             await _offloaded(offload.files, append_entries, transcript, [said])
-        data = {"run": run, "text": answer, "usage": usage, "stop_reason": "stop"}
-        final = json.dumps({"type": "event", "event": "chat.final", "data": data})
+        final = bare_asgi.final_frame(run, answer, usage)
         if RUNG >= 2:
             await self.channel_layer.group_send(self.group, {"type": "rung.event", "text": final})
         else:

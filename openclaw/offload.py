@@ -69,7 +69,7 @@ class _Batches:
             except BaseException:  # the executor is shut down (interpreter exit)
                 with self.lock:
                     self.queue.remove(item)
-                    self.draining = bool(self.queue)
+                    self.draining = False  # no drain job was started: the next call starts one
                 raise
         return future
 
