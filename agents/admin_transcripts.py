@@ -19,8 +19,8 @@ from agents.models import ModelPrice, Session
 from agents.transcript_view import Item, Turn, build_turns
 from agents.transcripts import Usage, read_entries
 from agents.usage import cost_at
-from gateway.redact import redact_text
 from memory.markdown import render_html
+from openclaw.redact import redact_text
 
 TURNS_PER_PAGE = 20
 MARKDOWN_KINDS = ("user", "assistant", "compaction", "context")

@@ -39,7 +39,7 @@ from agents.transcripts import (
 )
 from agents.workspace import WorkspaceFile, read_bootstrap_files
 from memory import services as memory
-from openclaw import offload
+from openclaw.perf import offload
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 
 from agents.models import Agent, Session
 from agents.workspace import create_workspace
-from openclaw import rows
+from openclaw.perf import rows
 
 logger = logging.getLogger(__name__)
 
@@ -186,7 +186,7 @@ _AGENT_FIELDS = (
 
 def _active_session_and_agent(key: str) -> tuple[Session | None, Agent | None]:
     """The active session for `key` (at most one exists) and its agent, in one statement. Every
-    turn opens its session: read as SQL (`openclaw.rows`), the columns it needs only, in one
+    turn opens its session: read as SQL (`openclaw.perf.rows`), the columns it needs only, in one
     statement (bench/README.md, "Optimisations")."""
     found = rows.first_where_with(
         Session,

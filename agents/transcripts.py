@@ -1,7 +1,7 @@
 """Append-only JSONL session transcripts: a JSON object a line, flushed per entry, never rewritten.
 
 Blocking file I/O lives here as plain functions; async callers reach them through one
-boundary (`append_entries_async`, `read_entries_async`: `openclaw.offload.files`).
+boundary (`append_entries_async`, `read_entries_async`: `openclaw.perf.offload.files`).
 """
 
 import contextlib
@@ -19,7 +19,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 from django.conf import settings
 
-from openclaw import offload
+from openclaw.perf import offload
 
 logger = logging.getLogger(__name__)
 

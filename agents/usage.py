@@ -9,14 +9,14 @@ from django.utils import timezone
 
 from agents.models import DailyUsage, ModelPrice, Session
 from agents.transcripts import Usage
-from openclaw import rows
+from openclaw.perf import rows
 
 MILLION = Decimal(1_000_000)
 
 
 def turn_cost(model: str, usage: Usage) -> Decimal:
     """Cost of one call from the price table; zero for a model without a price.
-    Read as SQL (`openclaw.rows`): 0.18 → 0.04 ms of CPU after every turn."""
+    Read as SQL (`openclaw.perf.rows`): 0.18 → 0.04 ms of CPU after every turn."""
     price = rows.first_where(ModelPrice, {"model": model})
     return Decimal(0) if price is None else cost_at(price, usage)
 

@@ -8,7 +8,7 @@ layer at a time, each rung an ASGI application served by a bare Daphne.
    `chat.final` sent straight to its socket;
 2. the `chat.final` through the channel layer (a group of the socket, as a session's);
 3. the session and the journal entry (`webjournal._open_and_journal`) in the database thread
-   (`openclaw.offload.database`), as `chat.send` does;
+   (`openclaw.perf.offload.database`), as `chat.send` does;
 4. the user's entry and the answer appended to the session's transcript (`offload.files`, as
    `append_entries_async`).
 
@@ -35,7 +35,7 @@ from django.urls import path  # noqa: E402
 from agents.transcripts import append_entries, make_entry  # noqa: E402
 from bench import bare_asgi  # noqa: E402
 from gateway import webjournal  # noqa: E402
-from openclaw import offload  # noqa: E402
+from openclaw.perf import offload  # noqa: E402
 
 RUNG = int(os.environ.get("LADDER_RUNG", "1"))
 INLINE = os.environ.get("LADDER_INLINE") == "1"

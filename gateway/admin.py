@@ -23,7 +23,7 @@ from gateway.models import (
     InboundRecord,
     PairingRequest,
 )
-from gateway.redact import redact_text
+from openclaw.redact import redact_text
 
 # Option names that would hold a secret: those belong in the environment, named in credentials.
 SECRET_OPTION = re.compile(r"(?i)(token|secret|password|passwd|api_?key|private)")

@@ -17,7 +17,7 @@ from agents import services
 from agents.transcripts import Entry, read_entries_async
 from gateway.messages import ReplyTarget
 from gateway.models import InboundRecord
-from openclaw import rows
+from openclaw.perf import rows
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ def rebind(old_run: str, new_run: str, session_key: str) -> None:
 def mark_records_delivered(records: Sequence[int]) -> None:
     """These journal entries are answered (web chat: the answer is in the transcript).
 
-    Written as SQL (`openclaw.rows`): the ORM's `filter(...).update(...)` spent 0.08 ms of CPU
+    Written as SQL (`openclaw.perf.rows`): the ORM's `filter(...).update(...)` spent 0.08 ms of CPU
     compiling it, after every turn."""
     if not records:
         return

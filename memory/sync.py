@@ -19,7 +19,7 @@ from memory import files
 from memory.embeddings import embed_pending
 from memory.index import Document, index_document
 from memory.models import DailyLog, MemoryRevision, WorkingMemory
-from openclaw import rows
+from openclaw.perf import rows
 
 logger = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ def sync_document(agent: Agent | str, date: dt.date | None) -> bool:
 
 def synced_document(agent: Agent | str, date: dt.date | None) -> Document | None:
     """The row of one memory file (None: a daily log with neither file nor row), after picking
-    up a change on disk. When nothing changed: one `stat` and one query (`openclaw.rows`: a
+    up a change on disk. When nothing changed: one `stat` and one query (`openclaw.perf.rows`: a
     new session reads two of these before its first turn)."""
     return _sync(resolve_agent(agent), date, read_back=True)[0]
 

@@ -17,7 +17,7 @@ class OpenclawAdminSite(admin.AdminSite):
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> TemplateResponse:
         # Imported here: this module is loaded while apps are being set up, before models.
-        from gateway.dashboard import gather_dashboard
+        from gateway.operator.dashboard import gather_dashboard
 
         context = {"dashboard": gather_dashboard(), **(extra_context or {})}
         return super().index(request, context)

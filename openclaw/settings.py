@@ -156,7 +156,7 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "gateway.layers.GatewayInMemoryChannelLayer",
+            "BACKEND": "openclaw.perf.layers.GatewayInMemoryChannelLayer",
             "CONFIG": {"capacity": 2000, "expiry": 60, "group_expiry": 365 * 86400},
         }
     }
@@ -218,8 +218,8 @@ LOGGING = {
     "filters": {
         # The run and session of the turn a record comes from (openclaw/logging.py).
         "run_context": {"()": "openclaw.logging.ContextFilter"},
-        # Masks keys, tokens and passwords in every record (gateway/redact.py).
-        "redact_secrets": {"()": "gateway.redact.RedactSecretsFilter"},
+        # Masks keys, tokens and passwords in every record (openclaw/redact.py).
+        "redact_secrets": {"()": "openclaw.redact.RedactSecretsFilter"},
     },
     "handlers": {
         "console": {

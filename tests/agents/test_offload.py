@@ -1,4 +1,4 @@
-"""`openclaw.offload`: blocking calls run off the loop, in order, each with its own result or
+"""`openclaw.perf.offload`: blocking calls run off the loop, in order, each with its own result or
 error, in the thread `database_sync_to_async` would use, and none lost under load."""
 
 import asyncio
@@ -12,7 +12,7 @@ from channels.db import database_sync_to_async
 from django.db import connection
 
 from agents.models import Agent
-from openclaw import offload
+from openclaw.perf import offload
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 

@@ -1,4 +1,4 @@
-"""`openclaw.rows`, the per-turn SQL: the same instances and rows as the ORM's, on SQLite and
+"""`openclaw.perf.rows`, the per-turn SQL: the same instances and rows as the ORM's, on SQLite and
 PostgreSQL (the services run), with every field type a turn reads or writes."""
 
 import datetime as dt
@@ -14,7 +14,7 @@ from agents import services
 from agents.models import Agent, ModelPrice, Session
 from gateway.models import InboundRecord
 from memory.models import DailyLog
-from openclaw import rows
+from openclaw.perf import rows
 
 pytestmark = [pytest.mark.django_db, pytest.mark.services]
 

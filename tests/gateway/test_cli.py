@@ -79,7 +79,7 @@ def test_status_without_a_gateway_says_it_is_not_running(gateway_factory: Gatewa
 def test_chat_prints_each_answer_once_however_it_was_split(deltas: list[str]) -> None:
     import io
 
-    from gateway.cli import ChatClient
+    from gateway.operator.cli import ChatClient
 
     out, err = io.StringIO(), io.StringIO()
     client = ChatClient("ws://unused", TOKEN, out, err)

@@ -4,8 +4,8 @@ import asyncio
 
 import pytest
 
-from gateway import layers
-from gateway.layers import GatewayInMemoryChannelLayer
+from openclaw.perf import layers
+from openclaw.perf.layers import GatewayInMemoryChannelLayer
 
 
 async def test_expired_messages_are_dropped_by_the_next_sweep(

@@ -15,9 +15,9 @@ from django.test import override_settings
 from pytest_django.fixtures import Settings
 
 from agents.models import Agent
-from gateway.doctor import Finding, security_findings
-from gateway.onboarding import ensure_initial_admin
-from gateway.probes import reachability_findings
+from gateway.operator.doctor import Finding, security_findings
+from gateway.operator.onboarding import ensure_initial_admin
+from gateway.operator.probes import reachability_findings
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack_server import APP_TOKEN, BOT_TOKEN, FakeSlack
 from tests.fakes.telegram_server import FakeTelegram

@@ -1,6 +1,6 @@
 """Progress bars of long commands: drawn in place on a terminal, nothing in a pipe or a log."""
 
-from gateway.progress import ProgressBar
+from openclaw.progress import ProgressBar
 
 
 def test_a_progress_bar_redraws_one_line_on_a_terminal() -> None:

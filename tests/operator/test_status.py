@@ -3,7 +3,7 @@ usage, channel accounts with the running gateway's live state, sessions, pairing
 
 from typing import Any
 
-from gateway.statusreport import render_status
+from gateway.operator.statusreport import render_status
 
 
 def report(**changes: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from gateway.doctor import is_loopback_host, security_findings, weak_secret_reason
+from gateway.operator.doctor import is_loopback_host, security_findings, weak_secret_reason
 from tests.gateway_process import ROOT, base_env, free_port, prepare_home
 from tests.security.conftest import make_account
 

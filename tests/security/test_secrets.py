@@ -14,7 +14,7 @@ import websockets
 from django.contrib.auth.models import User
 from django.test import Client, override_settings
 
-from gateway.redact import MASK, RedactSecretsFilter, redact_text
+from openclaw.redact import MASK, RedactSecretsFilter, redact_text
 from tests.conftest import GatewayFactory
 from tests.fakes.openai_server import Error, FakeOpenAI, Text
 from tests.gateway_process import ROOT, Gateway

@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from gateway.cli import ChatClient, ChatFailed, default_ws_url, run_interactive, run_once
+from gateway.operator.cli import ChatClient, ChatFailed, default_ws_url, run_interactive, run_once
 
 
 class Command(BaseCommand):

@@ -9,8 +9,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from gateway.doctor import Finding, health_findings, security_findings
-from gateway.probes import reachability_findings
+from gateway.operator.doctor import Finding, health_findings, security_findings
+from gateway.operator.probes import reachability_findings
 
 LABELS = {"critical": "CRITICAL", "warning": "WARNING", "ok": "ok"}
 

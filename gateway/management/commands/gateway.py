@@ -9,8 +9,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
 
-from gateway.doctor import is_loopback_host
 from gateway.lock import AlreadyRunning, InstanceLock
+from gateway.operator.doctor import is_loopback_host
 
 
 class Command(BaseCommand):

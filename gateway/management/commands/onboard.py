@@ -19,11 +19,11 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 
 from agents.models import Agent
-from gateway import onboarding
-from gateway.doctor import Finding
-from gateway.onboarding import PROVIDERS, ModelChoice, OnboardingError
-from gateway.probes import agent_model_settings, gateway_running, probe_model
-from gateway.progress import ProgressBar
+from gateway.operator import onboarding
+from gateway.operator.doctor import Finding
+from gateway.operator.onboarding import PROVIDERS, ModelChoice, OnboardingError
+from gateway.operator.probes import agent_model_settings, gateway_running, probe_model
+from openclaw.progress import ProgressBar
 
 DEFAULT_PASSWORD_ENV = "DJANGO_SUPERUSER_PASSWORD"  # noqa: S105  # a variable name, not a password
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from gateway.statusreport import gather_status, render_status
+from gateway.operator.statusreport import gather_status, render_status
 
 
 class Command(BaseCommand):

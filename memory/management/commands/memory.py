@@ -9,9 +9,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from agents.services import NotFound
-from gateway.progress import ProgressBar
 from memory import services
 from memory.embeddings import embed_pending, embed_query
+from openclaw.progress import ProgressBar
 
 
 class Command(BaseCommand):

@@ -12,8 +12,8 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from agents.models import DailyUsage, ModelPrice, Session
-from gateway.cli import printable, readyz_url
 from gateway.models import ChannelAccount, PairingRequest
+from gateway.operator.cli import printable, readyz_url
 
 
 def fetch_runtime(timeout: float = 2.0) -> dict[str, Any] | None:

@@ -14,8 +14,8 @@ from django.conf import settings
 from agents.llm import ModelError, ModelSettings, OpenAIChatModel
 from agents.models import Agent
 from gateway.adapters.base import AdapterError
-from gateway.doctor import Finding
 from gateway.models import ChannelAccount
+from gateway.operator.doctor import Finding
 
 MODEL_CHECK_PROMPT = [{"role": "user", "content": "Reply with the single word OK."}]
 
@@ -236,7 +236,7 @@ def gateway_running() -> bool:
 def permission_findings() -> Iterator[Finding]:
     """An ok line when the state directory is 0700 and its secrets 0600 (problems are reported
     by the security checks, with their fixes)."""
-    from gateway.doctor import permission_problems
+    from gateway.operator.doctor import permission_problems
 
     if not permission_problems():
         home = settings.OPENCLAW_HOME

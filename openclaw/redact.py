@@ -56,7 +56,7 @@ def _forget_secrets(**kwargs: Any) -> None:
     _secret_values.cache_clear()  # settings changed (override_settings in tests)
 
 
-setting_changed.connect(_forget_secrets, dispatch_uid="gateway.redact")
+setting_changed.connect(_forget_secrets, dispatch_uid="openclaw.redact")
 
 
 def redact_text(text: str, secrets: list[str] | None = None) -> str:

@@ -23,7 +23,7 @@ from django.utils.http import urlencode
 
 from agents.models import DailyUsage, ModelPrice, Session
 from gateway.models import ChannelAccount, ExecApproval, InboundRecord, PairingRequest
-from gateway.redact import redact_text
+from openclaw.redact import redact_text
 
 LIST_LIMIT = 5  # rows shown per "waiting" box; the count says how many there are in all
 ERROR_LIMIT = 10

@@ -267,7 +267,7 @@ def _check_accounts() -> Iterator[Finding]:
 
 
 def _check_initial_admin_password() -> Iterator[Finding]:
-    from gateway import onboarding
+    from gateway.operator import onboarding
 
     try:
         in_use = onboarding.initial_password_in_use()
