@@ -7,8 +7,8 @@ from django.http import HttpRequest
 
 from agents import admin_transcripts  # noqa: F401  # registers the Session admin
 from agents.admin_jobs import ScheduledJobAdmin  # noqa: F401  # registers the jobs admin
-from agents.jobs import sync_heartbeats
 from agents.models import Agent, DailyUsage, ModelPrice
+from agents.scheduled_jobs import sync_heartbeats
 from gateway.audit import AuditedAdminMixin
 
 

@@ -9,9 +9,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from agents import jobs
+from agents import scheduled_jobs
 from agents.models import ScheduledJob
-from agents.schedule import ScheduleError
+from agents.schedule_specs import ScheduleError
 from gateway.audit import AuditedAdminMixin, audit
 
 
@@ -48,7 +48,7 @@ class ScheduledJobForm(forms.ModelForm[ScheduledJob]):
             timezone=data.get("timezone", ""),
         )
         try:
-            jobs.prepare(probe, now=timezone.now())
+            scheduled_jobs.prepare(probe, now=timezone.now())
         except ScheduleError as exc:
             self.add_error("spec", str(exc))
             return data
@@ -110,7 +110,7 @@ class ScheduledJobAdmin(AuditedAdminMixin, admin.ModelAdmin[ScheduledJob]):
     @admin.action(description="Run the selected jobs now")
     def run_now(self, request: HttpRequest, queryset: QuerySet[ScheduledJob]) -> None:
         pks = list(queryset.values_list("pk", flat=True))
-        count = jobs.run_now(pks)
+        count = scheduled_jobs.run_now(pks)
         audit(request.user, "scheduledjob.run_now", ",".join(map(str, pks)))
         self.message_user(
             request, f"{count} job(s) due now; the gateway runs them within seconds.", messages.INFO
@@ -121,7 +121,7 @@ class ScheduledJobAdmin(AuditedAdminMixin, admin.ModelAdmin[ScheduledJob]):
         now, count = timezone.now(), 0
         for job in queryset.select_related("agent"):
             try:
-                jobs.prepare(job, now=now)
+                scheduled_jobs.prepare(job, now=now)
             except ScheduleError as exc:
                 self.message_user(request, f"{job}: {exc}", messages.ERROR)
                 continue

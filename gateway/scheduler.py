@@ -18,10 +18,11 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
-from agents import jobs, services
-from agents.jobs import DueJob
+from agents import scheduled_jobs as jobs
+from agents import services
 from agents.loop import EventSink
 from agents.models import ScheduledJob
+from agents.scheduled_jobs import DueJob
 from agents.services import SessionRef
 from agents.transcripts import append_entries_async, make_entry
 from agents.workspace import read_file_cached

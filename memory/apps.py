@@ -14,4 +14,4 @@ class MemoryConfig(AppConfig):
 
         post_save.connect(signals.agent_saved, sender=Agent, dispatch_uid="memory.schedule")
         post_delete.connect(signals.agent_deleted, sender=Agent, dispatch_uid="memory.unschedule")
-        post_migrate.connect(signals.migrated, sender=self, dispatch_uid="memory.schedules")
+        post_migrate.connect(signals.migrated, sender=self, dispatch_uid="memory.beat_schedules")

@@ -1,19 +1,19 @@
-"""Signal receivers of the memory app: each calls one function of memory.schedules."""
+"""Signal receivers of the memory app: each calls one function of memory.beat_schedules."""
 
 from typing import Any
 
 from agents.models import Agent
-from memory import schedules
+from memory import beat_schedules
 
 
 def agent_saved(sender: type[Agent], instance: Agent, created: bool, raw: bool, **_: Any) -> None:
     if created and not raw:
-        schedules.ensure_curation_schedule(instance)
+        beat_schedules.ensure_curation_schedule(instance)
 
 
 def agent_deleted(sender: type[Agent], instance: Agent, **_: Any) -> None:
-    schedules.remove_curation_schedule(instance.slug)
+    beat_schedules.remove_curation_schedule(instance.slug)
 
 
 def migrated(using: str = "default", **_: Any) -> None:
-    schedules.ensure_all_schedules(using)
+    beat_schedules.ensure_all_schedules(using)

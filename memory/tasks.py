@@ -1,5 +1,5 @@
 """Celery tasks of the memory app: work that may run late and twice without harm. Each takes
-ids (slugs, ISO dates) and calls one service; beat schedules them (memory.schedules)."""
+ids (slugs, ISO dates) and calls one service; beat schedules them (memory.beat_schedules)."""
 
 import datetime as dt
 import logging

@@ -10,8 +10,8 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from agents import jobs, services
-from agents.schedule import ScheduleError
+from agents import scheduled_jobs, services
+from agents.schedule_specs import ScheduleError
 from agents.tools.base import ToolContext, ToolError
 from agents.tools.common import cap_text, int_arg, str_arg
 
@@ -51,8 +51,8 @@ class CronTool:
             if not pk:
                 raise ToolError("delete needs the job's id (see the list action).")
             try:
-                await database_sync_to_async(jobs.delete_job)(ctx.agent.slug, pk)
-            except jobs.JobError as exc:
+                await database_sync_to_async(scheduled_jobs.delete_job)(ctx.agent.slug, pk)
+            except scheduled_jobs.JobError as exc:
                 raise ToolError(str(exc)) from None
             return f"Deleted job {pk}."
         raise ToolError("action must be create, list or delete.")
@@ -76,7 +76,7 @@ class CronTool:
                 raise ToolError(f"No active session {key!r}; see sessions_list.") from None
             channel = target.channel
         try:
-            info: jobs.JobInfo = await database_sync_to_async(jobs.create_job)(
+            info: scheduled_jobs.JobInfo = await database_sync_to_async(scheduled_jobs.create_job)(
                 agent_slug=ctx.agent.slug,
                 kind=kind,
                 spec=spec,
@@ -87,14 +87,16 @@ class CronTool:
                 name=str_arg(args, "name", required=False).strip(),
                 created_by=ctx.session.key,
             )
-        except (ScheduleError, jobs.JobError) as exc:
+        except (ScheduleError, scheduled_jobs.JobError) as exc:
             raise ToolError(str(exc)) from None
         except services.NotFound as exc:
             raise ToolError(str(exc)) from None
         return f"Created job {info.pk} ({info.schedule}, {info.zone}); next run {info.next_run}."
 
     async def _list(self, ctx: ToolContext) -> str:
-        rows: list[jobs.JobInfo] = await database_sync_to_async(jobs.list_jobs)(ctx.agent.slug)
+        rows: list[scheduled_jobs.JobInfo] = await database_sync_to_async(scheduled_jobs.list_jobs)(
+            ctx.agent.slug
+        )
         if not rows:
             return "No scheduled jobs."
         lines = []

@@ -137,7 +137,7 @@ async def test_the_per_agent_cap(client: ProtocolClient, fake_openai: FakeOpenAI
 async def test_the_heartbeat_cannot_be_deleted_by_the_tool(
     client: ProtocolClient, fake_openai: FakeOpenAI
 ) -> None:
-    from agents.jobs import sync_heartbeats
+    from agents.scheduled_jobs import sync_heartbeats
 
     await database_sync_to_async(Agent.objects.filter(slug="main").update)(heartbeat_enabled=True)
     await database_sync_to_async(sync_heartbeats)()

@@ -12,7 +12,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
-from agents import jobs
+from agents import scheduled_jobs as jobs
 from agents.models import Agent, ScheduledJob, Session
 from gateway import scheduler
 from tests.fakes.openai_server import FakeOpenAI, Text, user_texts

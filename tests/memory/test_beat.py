@@ -15,7 +15,7 @@ from django.conf import LazySettings
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from agents.models import Agent
-from memory import schedules
+from memory import beat_schedules as schedules
 from tests.fakes.openai_server import FakeOpenAI, Text
 from tests.gateway_process import ROOT, base_env, prepare_home
 from tests.memory.test_curation import DAY, MEMORY, answer

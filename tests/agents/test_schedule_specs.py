@@ -6,7 +6,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from agents.schedule import Schedule, ScheduleError, describe, next_cron, parse, parse_duration
+from agents.schedule_specs import (
+    Schedule,
+    ScheduleError,
+    describe,
+    next_cron,
+    parse,
+    parse_duration,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")

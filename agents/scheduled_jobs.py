@@ -15,7 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from agents.models import Agent, ScheduledJob, agent_zone
-from agents.schedule import Schedule, ScheduleError, describe, parse
+from agents.schedule_specs import Schedule, ScheduleError, describe, parse
 from agents.services import NotFound, get_agent, main_session_key
 
 HEARTBEAT_OK = "HEARTBEAT_OK"
