@@ -1,0 +1,1 @@
+"""Project scripts (run them as files); a package so tests can import their functions."""
