@@ -4,7 +4,6 @@ In-memory by default; Redis when `REDIS_URL` is set, so limits hold across gatew
 """
 
 import asyncio
-import bisect
 import functools
 import math
 import time
@@ -15,11 +14,12 @@ from typing import Any, Literal
 import limits
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from limits.aio.storage import MemoryStorage, Storage
+from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
 from gateway.auth import presented_token, token_is_valid
+from openclaw.perf.ratelimit_storage import LoopMemoryStorage
 
 KEY_PREFIX = "openclaw-ratelimit"
 
@@ -57,49 +57,6 @@ def validate_rate(value: str) -> None:
         raise ValidationError(
             "Enter a rate such as '10/minute', '60/hour' or '2/second'.", code="invalid_rate"
         ) from None
-
-
-class LoopMemoryStorage(MemoryStorage):
-    """`limits`' in-memory storage with its clean-up of expired entries done on the event loop,
-    at most once every `SWEEP_SECONDS`. Upstream starts the clean-up after every hit and hands
-    each key's search to a worker thread: a thread hop per key for every message (one a
-    `chat.send` on a quiet gateway; one per known sender on a busy one). Expired entries only
-    cost memory: every check compares time stamps itself, so sweeping later changes no verdict.
-    """
-
-    SWEEP_SECONDS = 1.0
-
-    def __init__(self, uri: str | None = None, **options: Any) -> None:
-        super().__init__(uri, **options)
-        self._swept = 0.0
-
-    # The upstream hook, called by `incr`, `decr` and `acquire_entry` (name-mangled there).
-    async def _MemoryStorage__schedule_expiry(self) -> None:
-        now = time.monotonic()
-        if now - self._swept >= self.SWEEP_SECONDS:
-            self._swept = now
-            self.sweep()
-
-    def sweep(self) -> None:
-        """Drop expired entries and counters (synchronous: no other task runs meanwhile)."""
-        now = time.time()
-        for key, events in list(self.events.items()):
-            # Newest first: the live entries are the ones before the first expired one.
-            live = bisect.bisect_left(events, -now, key=lambda event: -event.expiry)
-            if live:
-                self.events[key] = events[:live]
-            else:
-                self._forget(key, self.events)
-        for key, expires in list(self.expirations.items()):
-            if expires <= now:
-                self.storage.pop(key, None)
-                self._forget(key, self.expirations)
-
-    def _forget(self, key: str, table: dict[str, Any]) -> None:
-        table.pop(key, None)
-        lock = self.locks.get(key)
-        if lock is not None and not lock.locked():
-            self.locks.pop(key, None)
 
 
 def _storage() -> Storage:
@@ -185,7 +142,7 @@ IDENTITY_KEY = "openclaw.ws_identity"  # in a socket's scope: who it is, worked 
 async def check_ws_message(scope: dict[str, Any]) -> RateVerdict:
     """Count one `chat.send` on the gateway socket against OPENCLAW_WS_RATE_LIMIT. Who is
     behind the socket is worked out at its first message and kept in its scope (it cannot
-    change while the socket is open; parsing headers and query string cost 25 µs a message)."""
+    change while the socket is open, so headers and query string are parsed once)."""
     identity = scope.get(IDENTITY_KEY)
     if identity is None:
         identity = scope[IDENTITY_KEY] = ws_identity(scope)

@@ -1,12 +1,13 @@
-"""The in-memory channel layer, with its expiry sweep throttled and group sends made inline.
+"""In-memory layer: sweeps once a second (were half the CPU, bench c); group_send 28.8 → 15.4 µs.
 
 Channels' layer sweeps every channel and group member on every send and receive: with thousands
-of idle sockets that sweep was half the gateway's CPU (bench scenario c). Expiry is a safety net
+of idle sockets that sweep took a large share of the gateway's CPU. Expiry is a safety net
 measured in seconds, so sweeping at most once a second loses nothing.
 
 Its `group_send` also starts a task per member and waits on them with `as_completed`, though
 `send` never waits on anything: here each member's `send` runs in turn (the same puts, a full
-channel still skipped), 28 → 15 µs of CPU an event and its receive with 200 sockets.
+channel still skipped). Both replace Channels' own code (`_clean_expired`, `group_send`; pinned
+in `pyproject.toml`, checked by `tests/perf/test_upstream_channels.py`).
 """
 
 import contextlib

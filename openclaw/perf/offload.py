@@ -1,18 +1,21 @@
-"""Blocking calls of the per-turn path, run off the event loop in one thread, with their results
-returned in batches.
+"""Per-turn blocking calls in one thread, results back in batches: 3.4 µs of CPU a hop, not 87.
 
 `asyncio.to_thread` and Channels' `database_sync_to_async` pay a thread wake-up and a loop
-wake-up for every call (30 and 87 µs of CPU a call with 200 calls in flight, 83 and 150 µs one at
-a time; `bench/README.md`, "Optimisations"), and a turn makes four such calls. Here the thread
-runs every call queued for it in one go, and the results of calls that finished while the loop
-was busy go back to it in one wake-up: a few µs a call under load.
+wake-up for every call (the figure above: 200 calls in flight, against `database_sync_to_async`;
+`bench/README.md`, "Optimisations"), and a turn makes four such calls. Here the thread runs
+every call queued for it in one go, and the results of calls that finished while the loop was
+busy go back to it in one wake-up.
 
 One thread for the database and the files alike: asgiref's single thread, where
 `database_sync_to_async` runs its calls (so one database connection, as before). A second thread
 for file I/O cost more than it saved: three threads taking turns at the GIL instead of two made
-every turn 30 % dearer under load (scenario b: 4.08 against 2.88 ms of CPU a turn). The price: a
-database call waiting on a lock (another process writing SQLite, up to its busy timeout) holds up
-the transcript I/O queued behind it, where it held up that turn's other database calls anyway.
+every turn dearer under load (scenario b, `bench/README.md`). The price: a database call waiting
+on a lock (another process writing SQLite, up to its busy timeout) holds up the transcript I/O
+queued behind it, where it held up that turn's other database calls anyway.
+
+That thread, and whether asgiref would pick another, come from five of its internal attributes
+(`_submit`, `_asgiref_picks_another_thread`; pinned in `pyproject.toml`, checked by
+`tests/perf/test_upstream_asgiref.py`).
 
 - `database(fn, ...)`: with stale connections closed before the call and after each batch, as
   Channels does. Inside `async_to_sync` (tests, commands) or a thread-sensitive context, asgiref

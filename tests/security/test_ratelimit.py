@@ -8,12 +8,12 @@ import pytest
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from gateway.ratelimit import (
-    LoopMemoryStorage,
     check_inbound,
     parse_rate,
     validate_rate,
     ws_identity,
 )
+from openclaw.perf.ratelimit_storage import LoopMemoryStorage
 
 pytestmark = pytest.mark.services
 
