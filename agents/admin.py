@@ -9,7 +9,7 @@ from agents import admin_transcripts  # noqa: F401  # registers the Session admi
 from agents.admin_jobs import ScheduledJobAdmin  # noqa: F401  # registers the jobs admin
 from agents.models import Agent, DailyUsage, ModelPrice
 from agents.scheduled_jobs import sync_heartbeats
-from gateway.audit import AuditedAdminMixin
+from openclaw.audit.admin import AuditedAdminMixin
 
 
 @admin.register(Agent)

@@ -12,7 +12,8 @@ from django.utils import timezone
 from agents import scheduled_jobs
 from agents.models import ScheduledJob
 from agents.schedule_specs import ScheduleError
-from gateway.audit import AuditedAdminMixin, audit
+from openclaw.audit.admin import AuditedAdminMixin
+from openclaw.audit.services import audit
 
 
 class ScheduledJobForm(forms.ModelForm[ScheduledJob]):

@@ -1,8 +1,7 @@
-"""Admin for channel accounts, approved senders, pairing requests, exec approvals, the inbound
-journal and the audit trail. Every change and every approve/deny is recorded with the admin user;
-records written by the gateway (journal, audit) are read-only, and secrets are never shown."""
+"""Admin for channel accounts, approved senders, pairing requests, exec approvals and the inbound
+journal. Every change and every approve/deny is recorded in the audit trail with the admin user;
+the journal, written by the gateway, is read-only, and secrets are never shown."""
 
-import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -14,15 +13,15 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from gateway import approvals, pairing
-from gateway.audit import AuditedAdminMixin, actor_label
 from gateway.models import (
     ApprovedSender,
-    AuditEvent,
     ChannelAccount,
     ExecApproval,
     InboundRecord,
     PairingRequest,
 )
+from openclaw.audit.admin import AuditedAdminMixin
+from openclaw.audit.services import actor_label
 from openclaw.redact import redact_text
 
 # Option names that would hold a secret: those belong in the environment, named in credentials.
@@ -287,27 +286,3 @@ class InboundRecordAdmin(admin.ModelAdmin[InboundRecord]):
     @admin.display(description="text")
     def short_text(self, obj: InboundRecord) -> str:
         return obj.text if len(obj.text) <= 60 else obj.text[:59] + "…"
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
-    list_display = ["created_at", "actor", "action", "target"]
-    list_filter = ["action"]
-    search_fields = ["actor", "action", "target"]
-    date_hierarchy = "created_at"
-    fields = ["created_at", "actor", "action", "target", "details"]
-    readonly_fields = ["created_at", "actor", "action", "target", "details"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # the trail is append-only
-
-    @admin.display(description="detail")
-    def details(self, obj: AuditEvent) -> str:
-        text = json.dumps(obj.detail, indent=2, ensure_ascii=False, sort_keys=True, default=str)
-        return format_html("<pre>{}</pre>", redact_text(text))

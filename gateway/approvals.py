@@ -17,8 +17,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from gateway.audit import Actor, actor_label, audit
 from gateway.models import ExecApproval
+from openclaw.audit.services import Actor, actor_label, audit
 
 logger = logging.getLogger(__name__)
 

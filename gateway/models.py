@@ -1,4 +1,5 @@
-"""Gateway security state: channel accounts and their access rules, pairing, approvals, audit.
+"""Gateway security state: channel accounts and their access rules, pairing, approvals, and the
+inbound journal.
 
 Credentials are never fields here: tokens and keys stay in the environment.
 """
@@ -6,7 +7,6 @@ Credentials are never fields here: tokens and keys stay in the environment.
 import re
 
 from django.core.exceptions import ValidationError
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
@@ -270,22 +270,6 @@ class ExecApproval(models.Model):
 
     def __str__(self) -> str:
         return f"exec #{self.pk} in {self.session_key}"
-
-
-class AuditEvent(models.Model):
-    """Who did what to which object; written by `gateway.audit.audit`, never edited."""
-
-    actor = models.CharField(max_length=150)
-    action = models.CharField(max_length=64, db_index=True)
-    target = models.CharField(max_length=255, blank=True)
-    detail = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-
-    def __str__(self) -> str:
-        return f"{self.actor} {self.action} {self.target}"
 
 
 class InboundRecord(models.Model):

@@ -11,9 +11,9 @@ from typing import Literal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from gateway.audit import Actor, actor_label, audit
 from gateway.models import ApprovedSender, ChannelAccount, PairingRequest
 from gateway.policy import Decision, InboundFacts, PairingRequired, Refuse, decide
+from openclaw.audit.services import Actor, actor_label, audit
 
 # No 0/O, 1/I/L: codes are read aloud and typed from a phone screen.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"

@@ -17,13 +17,14 @@ from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_POST
 
 from agents.models import Agent
-from gateway.audit import AuditedAdminMixin, audit
 from memory import curation, services
 from memory.index import Document
 from memory.markdown import render_html
 from memory.models import CurationRun, DailyLog, MemoryRevision, WorkingMemory
 from memory.search import Hit
 from memory.sync import MemoryConflict, doc_hash, sync_document
+from openclaw.audit.admin import AuditedAdminMixin
+from openclaw.audit.services import audit
 
 
 class MemoryEditForm(forms.Form):

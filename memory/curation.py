@@ -22,10 +22,10 @@ from agents.loop import agent_model_chain
 from agents.models import Agent, agent_zone
 from agents.services import AgentConfig
 from agents.transcripts import Usage
-from gateway.audit import Actor, actor_label, audit
 from memory import services
 from memory.models import CurationRun, DailyLog
 from memory.sync import MemoryConflict, resolve_agent, sync_document
+from openclaw.audit.services import Actor, actor_label, audit
 
 logger = logging.getLogger(__name__)
 

@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_celery_beat",
+    "openclaw.audit",
     "gateway",
     "agents",
     "memory",

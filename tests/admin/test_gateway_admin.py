@@ -10,8 +10,9 @@ from django.utils import timezone
 from pytest_django.fixtures import Settings
 
 from agents.services import ensure_default_agent
-from gateway.audit import audit
-from gateway.models import AuditEvent, ChannelAccount, ExecApproval, InboundRecord
+from gateway.models import ChannelAccount, ExecApproval, InboundRecord
+from openclaw.audit.models import AuditEvent
+from openclaw.audit.services import audit
 
 pytestmark = pytest.mark.django_db
 
@@ -100,10 +101,10 @@ def test_audit_events_show_their_detail_read_only_and_masked(
 ) -> None:
     settings.SLACK_BOT_TOKEN = SECRET
     event = audit("cli:alice", "exec.approved", "exec #1", command=f"echo {SECRET} <b>")
-    page = admin_client.get(reverse("admin:gateway_auditevent_change", args=[event.pk])).text
+    page = admin_client.get(reverse("admin:audit_auditevent_change", args=[event.pk])).text
     assert "echo [redacted] &lt;b&gt;" in page and SECRET not in page
     assert 'name="_save"' not in page
-    delete = reverse("admin:gateway_auditevent_delete", args=[event.pk])
+    delete = reverse("admin:audit_auditevent_delete", args=[event.pk])
     assert admin_client.post(delete, {"post": "yes"}).status_code == 403
     assert AuditEvent.objects.filter(pk=event.pk).exists()
 

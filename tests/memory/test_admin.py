@@ -9,9 +9,9 @@ from django.test import Client
 from django.urls import reverse
 
 from agents.models import Agent
-from gateway.models import AuditEvent
 from memory import services
 from memory.models import DailyLog, MemoryRevision, WorkingMemory
+from openclaw.audit.models import AuditEvent
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 

@@ -8,10 +8,10 @@ import pytest
 from django.conf import LazySettings
 
 from agents.models import Agent
-from gateway.models import AuditEvent
 from memory import curation, services
 from memory.models import CurationRun
 from memory.sync import MemoryConflict
+from openclaw.audit.models import AuditEvent
 from tests.fakes.openai_server import Error, FakeOpenAI, Hang, Text, Usage
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]

@@ -10,9 +10,9 @@ from django.test import Client
 from django.urls import reverse
 
 from agents.models import Agent
-from gateway.models import AuditEvent
 from memory import curation, services
 from memory.models import CurationRun
+from openclaw.audit.models import AuditEvent
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 

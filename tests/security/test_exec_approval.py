@@ -10,7 +10,8 @@ from channels.db import database_sync_to_async
 from django.db import connection
 
 from gateway import approvals
-from gateway.models import AuditEvent, ExecApproval
+from gateway.models import ExecApproval
+from openclaw.audit.models import AuditEvent
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 

@@ -9,8 +9,9 @@ from django.db import connection
 from django.utils import timezone
 
 from gateway import pairing
-from gateway.models import ApprovedSender, AuditEvent, ChannelAccount, PairingRequest
+from gateway.models import ApprovedSender, ChannelAccount, PairingRequest
 from gateway.policy import Deliver, InboundFacts, PairingRequired, Refuse
+from openclaw.audit.models import AuditEvent
 from tests.security.conftest import make_account
 
 pytestmark = pytest.mark.services

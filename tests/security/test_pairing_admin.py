@@ -10,7 +10,8 @@ from django.test import Client
 from django.utils import timezone
 
 from gateway import approvals, pairing
-from gateway.models import AuditEvent, ChannelAccount, ExecApproval, PairingRequest
+from gateway.models import ChannelAccount, ExecApproval, PairingRequest
+from openclaw.audit.models import AuditEvent
 
 pytestmark = pytest.mark.services
 

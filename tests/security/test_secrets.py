@@ -125,7 +125,7 @@ def test_admin_pages_never_show_provider_keys() -> None:
         "/admin/agents/agent/1/change/",
         "/admin/gateway/channelaccount/",
         f"/admin/gateway/channelaccount/{account.pk}/change/",
-        "/admin/gateway/auditevent/",
+        "/admin/audit/auditevent/",
     ]
     with override_settings(OPENCLAW_PROVIDER_KEYS={"OPENAI_API_KEY": API_KEY}):
         for page in pages:

@@ -1,41 +1,18 @@
-"""The audit trail: `audit()` records who did what, and `AuditedAdminMixin` makes any
-ModelAdmin record its additions, changes and deletions (memory and agents admins use it too)."""
+"""Admin for the audit trail: the read-only AuditEvent pages, and `AuditedAdminMixin`, which
+makes any ModelAdmin record its additions, changes and deletions (every app's admin uses it)."""
 
-import logging
+import json
 from collections.abc import Iterable
 from typing import Any
 
+from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
+from django.utils.html import format_html
 
-from gateway.models import AuditEvent
-
-logger = logging.getLogger("openclaw.audit")
-
-# Who acted: a user (admin request), a string ("cli:alice", "system"), or None.
-Actor = object
-
-
-def actor_label(actor: Actor) -> str:
-    """A stable text for who acted: a username survives the user's later deletion."""
-    if actor is None:
-        return "system"
-    if isinstance(actor, str):
-        return actor[:150] or "system"
-    username = getattr(actor, "get_username", None)
-    if callable(username) and getattr(actor, "is_authenticated", False):
-        return f"user:{username()}"[:150]
-    return "anonymous"
-
-
-def audit(actor: Actor, action: str, target: object = "", **detail: Any) -> AuditEvent:
-    """Write one audit event (in the caller's transaction, so it commits with the change)."""
-    label = actor_label(actor)
-    event = AuditEvent.objects.create(
-        actor=label, action=action[:64], target=str(target)[:255], detail=detail
-    )
-    logger.info("audit: %s %s %s", label, action, event.target)
-    return event
+from openclaw.audit.models import AuditEvent
+from openclaw.audit.services import audit
+from openclaw.redact import redact_text
 
 
 def _model_action(obj: models.Model, verb: str) -> str:
@@ -62,3 +39,27 @@ class AuditedAdminMixin:
         for obj in queryset:
             audit(request.user, _model_action(obj, "deleted"), obj, pk=obj.pk)
         return super().log_deletions(request, queryset)  # type: ignore[misc]  # mixin
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
+    list_display = ["created_at", "actor", "action", "target"]
+    list_filter = ["action"]
+    search_fields = ["actor", "action", "target"]
+    date_hierarchy = "created_at"
+    fields = ["created_at", "actor", "action", "target", "details"]
+    readonly_fields = ["created_at", "actor", "action", "target", "details"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # the trail is append-only
+
+    @admin.display(description="detail")
+    def details(self, obj: AuditEvent) -> str:
+        text = json.dumps(obj.detail, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+        return format_html("<pre>{}</pre>", redact_text(text))
