@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from django.conf import settings
-from django.db import transaction
 
 from agents import usage as usage_service
 from agents.compaction import compact
 from agents.context import History, PromptInputs, build_messages, estimate_tokens
 from agents.failover import PartialStream, RetryPolicy, stream_with_failover
+from agents.host import TurnHost
 from agents.llm import ChatModel as ChatModel
 from agents.llm import Finished, ModelError, ModelSettings, TextDelta, ToolCallDelta
 from agents.models import agent_zone
@@ -86,10 +86,7 @@ class TurnRequest:
     said: tuple[Said, ...]
     channel: str = "web"
     steering: Steering | None = None
-    options: dict[str, Any] = field(default_factory=dict)
-    # Called on the loop once the answer (or error) is in the transcript, with the stop reason
-    # (or "error"): database work it returns runs in the thread hop of the usage bookkeeping.
-    settle: Callable[[str], Callable[[], None] | None] | None = None
+    host: TurnHost = field(default_factory=TurnHost)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,15 +197,6 @@ def _measured_spec(tool: Tool) -> tuple[dict[str, Any], int]:
         spec = tool_spec(tool)
         known = _specs[id(tool)] = (tool, spec, estimate_tokens(str(spec)))
     return known[1], known[2]
-
-
-def _bookkeeping(*work: Callable[[], object] | None) -> None:
-    """After a turn, in one thread hop and one transaction: its usage bookkeeping and what the
-    caller settles with it (`TurnRequest.settle`), each when there is one."""
-    steps = [step for step in work if step is not None]
-    with transaction.atomic() if len(steps) > 1 else contextlib.nullcontext():
-        for step in steps:
-            step()
 
 
 class _Turn:
@@ -514,9 +502,7 @@ class _Turn:
                 "message", role="assistant", content=text, run=self.request.run_id, tool_calls=wire
             )
         )
-        ctx = ToolContext(
-            run_id=self.request.run_id, session=self.session, options=self.request.options
-        )
+        ctx = ToolContext(run_id=self.request.run_id, session=self.session, host=self.request.host)
         outcomes = await run_calls(calls, self.tools, ctx, self.emit)
         await self.append(
             *(
@@ -550,11 +536,9 @@ class _Turn:
             title=self.request.said[0].text[:80] if self.request.said else "",
         )
         # The answer is on disk: the bookkeeping starts in the database thread while the answer
-        # goes out (the user need not wait on it, and the thread is free sooner for the next
-        # message: bench/README.md, "Optimisations").
-        bookkeeping = asyncio.ensure_future(
-            offload.database(_bookkeeping, record, self._settle(stop_reason))
-        )
+        # goes out (the user need not wait on it, and the thread is free sooner).
+        self._ended(stop_reason)
+        bookkeeping = asyncio.ensure_future(offload.database(record))
         try:
             await self.emit(
                 "chat.final", {"text": shown, "usage": self.usage, "stop_reason": stop_reason}
@@ -569,8 +553,10 @@ class _Turn:
             usage_service.record_turn, self.session.pk, self.chain[0].model, self.usage, **details
         )
 
-    def _settle(self, outcome: str) -> Callable[[], None] | None:
-        return self.request.settle(outcome) if self.request.settle is not None else None
+    def _ended(self, outcome: str) -> None:
+        """Tell the host the answer (or error) is in the transcript (`TurnHost.turn_ended`)."""
+        if self.request.host.turn_ended is not None:
+            self.request.host.turn_ended(outcome)
 
     async def _fail(self, error: ModelError) -> TurnOutcome:
         logger.warning("Run %s in %s failed: %s", self.request.run_id, self.session.key, error)
@@ -592,10 +578,9 @@ class _Turn:
             )
         )
         await self.append(*entries)
-        record = self._record_usage() if self.usage["total_tokens"] else None
-        settle = self._settle("error")
-        if record is not None or settle is not None:
-            await offload.database(_bookkeeping, record, settle)
+        self._ended("error")
+        if self.usage["total_tokens"]:
+            await offload.database(self._record_usage())
         await self.emit(
             "chat.error", {"code": error.code, "message": error.message, "partial": partial}
         )

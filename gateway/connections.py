@@ -16,16 +16,14 @@ from django.conf import settings
 from django.utils import timezone
 
 from agents import services
-from gateway import resume, router, runs
+from gateway import journal, resume, router, runs
 from gateway.adapters.base import Adapter, AdapterError, FormattingRejected, with_retries
+from gateway.events import STOP, session_group
 from gateway.messages import InboundMessage, ReplyTarget
 from gateway.models import ChannelAccount
-from gateway.runs import ShutdownMessage, session_group
+from gateway.state import runtime
 
 logger = logging.getLogger(__name__)
-
-# Sent by the runtime at shutdown, after the lanes drained: `serve` returns when it gets here.
-STOP: ShutdownMessage = {"type": "gateway.shutdown"}
 
 State = Literal["idle", "webhook", "connecting", "connected", "reconnecting", "failing", "stopped"]
 # An answer the platform would not take (past one call's retries) is tried again after these
@@ -51,8 +49,9 @@ def _save_state(channel: str, account_id: str, state: str, error: str) -> None:
 
 
 class PlatformConnection:
-    """One account's connection. `receive_inbound` is the inbound entry point (webhook views,
-    Socket Mode, polling); `serve` consumes run events from the channel layer."""
+    """One account's connection (a `gateway.state.Connection`). `receive_inbound` is the
+    inbound entry point (webhook views, Socket Mode, polling), which hands every message to the
+    router; `serve` consumes run events from the channel layer; `serve` returns on `STOP`."""
 
     def __init__(self, adapter: Adapter, secrets: dict[str, str]) -> None:
         self.adapter = adapter
@@ -105,7 +104,7 @@ class PlatformConnection:
                 delivered=pending.delivered_chunks,
             )
             await self._final(reply, answer)
-            await database_sync_to_async(router.mark_delivered)(pending.run_id)
+            await database_sync_to_async(journal.mark_delivered)(pending.run_id)
             return
         try:
             session = await database_sync_to_async(services.find_session)(pending.session_key)
@@ -115,7 +114,7 @@ class PlatformConnection:
         for text in pending.texts:
             run = (await runs.accept_message(session, text, channel=self.channel)).run
         self._replies[run] = _Reply(pending.target, run, message_id=pending.reply_message_id)
-        await database_sync_to_async(resume.rebind)(pending.run_id, run, pending.session_key)
+        await database_sync_to_async(journal.rebind)(pending.run_id, run, pending.session_key)
 
     async def follow(self, session_key: str, target: ReplyTarget) -> None:
         """Deliver the session's run events to `target` from now on (a scheduled turn's
@@ -182,7 +181,7 @@ class PlatformConnection:
                 return  # cut by a shutdown: the journal keeps it and the next start answers
             await self._final(reply, reply.text)  # keep what was streamed
             await self.reply_now(reply.target, f"⚠️ {data.get('message', 'Something went wrong.')}")
-            await database_sync_to_async(router.mark_delivered)(run)
+            await database_sync_to_async(journal.mark_delivered)(run)
 
     async def _deliver_final(self, reply: _Reply, text: str) -> None:
         """Deliver an answer and mark it delivered. If the platform keeps failing past one
@@ -198,7 +197,7 @@ class PlatformConnection:
             self._redeliveries.add(task)
             task.add_done_callback(self._redeliveries.discard)
             return
-        await database_sync_to_async(router.mark_delivered)(reply.run)
+        await database_sync_to_async(journal.mark_delivered)(reply.run)
 
     async def _redeliver(self, reply: _Reply, text: str) -> None:
         for delay in REDELIVERY_DELAYS:
@@ -210,7 +209,7 @@ class PlatformConnection:
                 if error.permanent:
                     return
                 continue
-            await database_sync_to_async(router.mark_delivered)(reply.run)
+            await database_sync_to_async(journal.mark_delivered)(reply.run)
             return
         logger.warning(
             "Run %s not delivered on %s; kept for the next start", reply.run, self.channel
@@ -226,7 +225,7 @@ class PlatformConnection:
         reply.last_edit = now
         if not reply.message_id:
             reply.message_id = await self._send(reply.target, reply.text, formatted=False)
-            await database_sync_to_async(router.note_reply_message)(reply.run, reply.message_id)
+            await database_sync_to_async(journal.note_reply_message)(reply.run, reply.message_id)
         else:
             await with_retries(
                 lambda: self.adapter.edit(
@@ -246,7 +245,7 @@ class PlatformConnection:
                 await self._send(reply.target, chunk)
             reply.delivered = index + 1
             if reply.run:
-                await database_sync_to_async(router.note_chunks)(reply.run, index + 1)
+                await database_sync_to_async(journal.note_chunks)(reply.run, index + 1)
 
     async def _send(self, target: ReplyTarget, text: str, *, formatted: bool = True) -> str:
         try:
@@ -266,3 +265,18 @@ class PlatformConnection:
             await with_retries(lambda: self.adapter.edit(target, message_id, text))
         except FormattingRejected:
             await with_retries(lambda: self.adapter.edit(target, message_id, text, formatted=False))
+
+
+def running(channel: str, account_id: str) -> PlatformConnection | None:
+    """The running connection of an account (webhook views hand it what they receive)."""
+    conn = runtime.connection(channel, account_id)
+    return conn if isinstance(conn, PlatformConnection) else None
+
+
+def running_all() -> list[PlatformConnection]:
+    """Every platform connection the runtime holds (also while it stops)."""
+    found: list[PlatformConnection] = []
+    for conn in runtime.connections.values():
+        if isinstance(conn, PlatformConnection):
+            found.append(conn)
+    return found

@@ -3,6 +3,7 @@
 Handlers raise `ProtocolError` for anything the client should hear about.
 """
 
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -14,11 +15,10 @@ import openclaw
 from agents import services
 from agents.services import NotFound
 from agents.transcripts import read_entries_async
-from gateway import approvals, inflight, webjournal
+from gateway import approvals, inflight, router
 from gateway.lanes import LanesClosed
 from gateway.protocol import ProtocolError, int_param, optional_str, require_str
-from gateway.ratelimit import check_ws_message
-from gateway.runtime import runtime
+from gateway.state import runtime
 
 Result = dict[str, Any]
 
@@ -38,25 +38,26 @@ async def health(conn: Connection, params: dict[str, Any]) -> Result:
 
 async def chat_send(conn: Connection, params: dict[str, Any]) -> Result:
     text = require_str(params, "text", max_len=settings.OPENCLAW_MAX_MESSAGE_CHARS)
-    verdict = await check_ws_message(conn.scope)
-    if not verdict.allowed:
-        raise ProtocolError("rate_limited", verdict.message)
     key = optional_str(params, "session")
     agent = optional_str(params, "agent", max_len=64)
     idempotency_key = optional_str(params, "idempotencyKey", max_len=128)
+    message = router.WebMessage(
+        session_key=key or services.main_session_key(agent),
+        text=text,
+        key=idempotency_key or uuid.uuid4().hex,
+        sender=_sender(conn.scope),
+        scope=conn.scope,
+    )
     try:
-        session, accepted = await webjournal.send(
-            key or services.main_session_key(agent),
-            text,
-            key=idempotency_key,
-            sender=_sender(conn.scope),
-            subscribe=conn.subscribe,
-        )
+        routed = await router.route(message, on_session=conn.subscribe)
     except NotFound as exc:
         raise ProtocolError("not_found", str(exc)) from None
     except LanesClosed as exc:
         raise ProtocolError("unavailable", str(exc)) from None
-    return {"run": accepted.run, "session": session.key, "queued": accepted.disposition}
+    if routed.outcome == "replied":
+        raise ProtocolError("rate_limited", routed.reply or "Too many messages.")
+    queued = routed.disposition or routed.outcome  # "duplicate": the original's run answers it
+    return {"run": routed.run, "session": routed.session, "queued": queued}
 
 
 async def chat_attach(conn: Connection, params: dict[str, Any]) -> Result:

@@ -15,6 +15,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from agents.loop import EventSink, TurnOutcome
+from gateway.models import InboundRecord
+from gateway.state import runtime
 
 logger = logging.getLogger(__name__)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -163,15 +165,11 @@ def websocket_closed() -> None:
 
 
 def _journal_pending() -> int:
-    from gateway.models import InboundRecord
-
     return InboundRecord.objects.filter(status=InboundRecord.Status.ACCEPTED).count()
 
 
 async def render() -> bytes:
     """The exposition text, with the live gauges read now (call on the gateway's loop)."""
-    from gateway.runtime import runtime  # runtime → runs → metrics: imported late
-
     status = runtime.status()
     RUNTIME_UP.set(1 if status["runtime"] == "running" else 0)
     RUNS_BUSY.set(status["runs_busy"])

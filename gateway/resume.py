@@ -1,23 +1,22 @@
 """After a restart: finish what the journal accepted but never delivered. An answer already in
 the transcript is delivered from where it stopped; a turn that never finished (or that a
-shutdown cut: its answer is marked aborted) runs again."""
+shutdown cut: its answer is marked aborted) runs again. Platform entries are resumed by their
+connection (`PlatformConnection.resume`), web chat entries here."""
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from agents import services
 from agents.transcripts import Entry, read_entries_async
+from gateway import journal, runs
 from gateway.messages import ReplyTarget
 from gateway.models import InboundRecord
-from openclaw.perf import rows
 
 logger = logging.getLogger(__name__)
 
@@ -94,22 +93,17 @@ async def transcript_answer(pending: Pending) -> str | None:
     return answer_of(await read_entries_async(Path(session.transcript)), pending.run_id)
 
 
-def rebind(old_run: str, new_run: str, session_key: str) -> None:
-    records = InboundRecord.objects.filter(session_key=session_key, status="accepted")
-    records.filter(run_id=old_run).update(run_id=new_run)
-
-
-def mark_records_delivered(records: Sequence[int]) -> None:
-    """These journal entries are answered (web chat: the answer is in the transcript).
-
-    Written as SQL (`openclaw.perf.rows`): the ORM's `filter(...).update(...)` spent 0.08 ms of CPU
-    compiling it, after every turn."""
-    if not records:
+async def resume_web(pending: Pending) -> None:
+    """At start: close the web chat entries whose answer reached the transcript, run the others
+    again (the answer lands in the transcript, where a reconnecting client reads it)."""
+    if await transcript_answer(pending) is not None:
+        await database_sync_to_async(journal.mark_records_delivered)(pending.records)
         return
-    table = rows.table(InboundRecord)
-    marks = ", ".join(["%s"] * len(records))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET status = %s WHERE id IN ({marks})",  # noqa: S608  # params
-            [InboundRecord.Status.DELIVERED.value, *records],
-        )
+    try:
+        session = await database_sync_to_async(services.find_session)(pending.session_key)
+    except services.NotFound:
+        logger.warning("Session %s is gone; cannot answer its journal entries", pending.session_key)
+        return
+    for record, text in zip(pending.records, pending.texts, strict=True):
+        accepted = await runs.accept_message(session, text, records=(record,))
+        await database_sync_to_async(journal.set_run)(record, accepted.run)

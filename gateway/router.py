@@ -1,27 +1,32 @@
-"""The router: journal (dedupe) → access policy → rate limits → session key → the session's lane.
+"""The one front door: every inbound message (the web chat and the CLI, Slack, Telegram,
+WhatsApp, webhooks, scheduled jobs) goes journal → policy → rate limits → session key → lane.
 
-`route` is what every platform does with an inbound message, whether it came over a webhook, a
-Socket Mode connection or long polling. It returns once the message is journaled, so platforms
-are acknowledged only after that.
+`route` returns once the message is journaled and queued, so platforms are acknowledged only
+after that. Each step is one function below; what differs between sources is only how a
+message is written down, who may send it and which limits apply.
 """
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
+from weakref import WeakValueDictionary
 
-from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from agents import services
+from agents.loop import EventSink
+from agents.scheduled_jobs import DueJob
 from agents.services import SessionRef
-from gateway import runs
+from gateway import journal, runs
 from gateway.messages import InboundMessage
-from gateway.models import ChannelAccount, InboundRecord
+from gateway.models import ChannelAccount
 from gateway.pairing import admit
 from gateway.policy import Deliver, Ignore
-from gateway.ratelimit import check_inbound
+from gateway.ratelimit import check_inbound, check_ws_message
+from openclaw.perf import offload
 
 logger = logging.getLogger(__name__)
 
@@ -31,20 +36,46 @@ TOO_LONG = "That message is too long for me ({size:,} characters; the limit is {
 
 
 @dataclass(frozen=True, slots=True)
+class WebMessage:
+    """A `chat.send` from an authorised gateway socket (the web chat, `manage.py chat`): the
+    socket's owner chose the session; `key` is the client's idempotency key."""
+
+    session_key: str
+    text: str
+    key: str
+    sender: str
+    scope: dict[str, Any]  # the socket's ASGI scope: whose rate budget it spends
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledMessage:
+    """A claimed scheduled job's turn (a reminder or a heartbeat), its events going to `sink`."""
+
+    job: DueJob
+    text: str
+    sink: EventSink
+
+
+Arrival = InboundMessage | WebMessage | ScheduledMessage
+
+
+@dataclass(frozen=True, slots=True)
 class Routed:
     outcome: Outcome
     run: str = ""
     session: str = ""
     reply: str | None = None  # what to answer at once (pairing code, refusal, limit)
     record: int | None = None
+    disposition: str = ""  # how the lane took it: queued, merged, steered, interrupted, command
 
 
 @dataclass(frozen=True, slots=True)
 class _Admitted:
-    record: int
-    account: ChannelAccount
-    session: SessionRef | None
-    reply: str | None
+    """Journaled and admitted: the entry, and the session that answers it."""
+
+    entry: journal.Entry
+    session: SessionRef
+    account: ChannelAccount | None = None  # platform messages only
 
 
 def session_key(agent_slug: str, message: InboundMessage, kind: str) -> str:
@@ -55,107 +86,143 @@ def session_key(agent_slug: str, message: InboundMessage, kind: str) -> str:
     return f"agent:{agent_slug}:{message.channel}:dm:{message.sender_id}"
 
 
-def _journal_and_admit(message: InboundMessage) -> _Admitted | Routed:
+# One web chat writer per session at a time, so a resend racing its original sees its run.
+_web_locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
+
+
+async def route(
+    arrival: Arrival, on_session: Callable[[str], Awaitable[None]] | None = None
+) -> Routed:
+    """Route one message. `on_session(key)` runs once the session is known and before the
+    message is queued, so the caller is listening before the first event (a command's answer
+    comes at once). Raises `services.NotFound` for a session whose agent is unknown or
+    disabled and `LanesClosed` while the gateway stops (a web chat entry is then removed: the
+    client was told it was not taken; any other stays for the next start)."""
+    if isinstance(arrival, WebMessage):
+        lock = _web_locks.setdefault(arrival.session_key, asyncio.Lock())
+        async with lock:
+            return await _route(arrival, on_session)
+    return await _route(arrival, on_session)
+
+
+async def _route(arrival: Arrival, on_session: Callable[[str], Awaitable[None]] | None) -> Routed:
+    admitted = await offload.database(_journal_and_admit, arrival, runs.new_run_id())
+    if isinstance(admitted, Routed):
+        return admitted
+    entry, session = admitted.entry, admitted.session
+    if not entry.created:  # a web chat resend: follow the session, the original answers it
+        if on_session is not None:
+            await on_session(session.key)
+        return Routed("duplicate", entry.run, session.key, record=entry.record)
+    refusal = await _limits(arrival, admitted)
+    if refusal is not None:
+        refused = journal.forget if isinstance(arrival, WebMessage) else journal.drop
+        await offload.database(refused, entry.record)
+        return Routed("replied", session=session.key, reply=refusal, record=entry.record)
+    if on_session is not None:
+        await on_session(session.key)
+    try:
+        accepted = await _to_lane(arrival, admitted)
+    except BaseException:
+        if isinstance(arrival, WebMessage):
+            await asyncio.shield(offload.database(journal.forget, entry.record))
+        raise
+    if accepted.run != entry.run:  # folded into a queued turn, or answered as a command
+        await offload.database(journal.set_run, entry.record, accepted.run)
+    return Routed(
+        "accepted", accepted.run, session.key, record=entry.record, disposition=accepted.disposition
+    )
+
+
+def _journal_and_admit(arrival: Arrival, run: str) -> _Admitted | Routed:
+    """Journal → policy → session key, in one database thread hop."""
+    if isinstance(arrival, WebMessage):
+        session, _ = services.open_session(arrival.session_key)
+        entry = journal.record_web(session, arrival.key, arrival.text, arrival.sender, run)
+        return _Admitted(entry, session)
+    if isinstance(arrival, ScheduledMessage):
+        job = arrival.job
+        session, _ = services.open_session(
+            job.session_key,
+            channel=job.channel,
+            peer=job.chat_id,
+            is_group=":group:" in job.session_key,
+        )
+        entry = journal.record_scheduled(job, session, arrival.text, run)
+        if not entry.created:
+            return Routed("duplicate", session=session.key)
+        return _Admitted(entry, session)
     account = (
         ChannelAccount.objects.select_related("agent")
-        .filter(channel=message.channel, account_id=message.account, enabled=True)
+        .filter(channel=arrival.channel, account_id=arrival.account, enabled=True)
         .first()
     )
     if account is None:
+        logger.warning("Message for unknown account %s:%s", arrival.channel, arrival.account)
         return Routed("unknown_account")
     # The entry commits with its admission (session key): a crash in between must not leave
     # an entry the resume cannot place, which a redelivery would then take for a duplicate.
     with transaction.atomic():
-        return _journal_then_admit(message, account)
+        return _admit_platform(arrival, account, run)
 
 
-def _journal_then_admit(message: InboundMessage, account: ChannelAccount) -> _Admitted | Routed:
-    try:
-        with transaction.atomic():
-            record = InboundRecord.objects.create(
-                channel=message.channel,
-                account_id=message.account,
-                message_id=message.message_id,
-                chat_id=message.chat_id,
-                sender_id=message.sender_id,
-                text=message.text,
-                thread_id=message.thread_id,
-            )
-    except IntegrityError:
+def _admit_platform(
+    message: InboundMessage, account: ChannelAccount, run: str
+) -> _Admitted | Routed:
+    entry = journal.record_platform(message, run)
+    if not entry.created:
         return Routed("duplicate")
     admission = admit(account, message.facts())
     decision = admission.decision
     if not isinstance(decision, Deliver):
-        InboundRecord.objects.filter(pk=record.pk).update(status=InboundRecord.Status.DROPPED)
+        journal.drop(entry.record)
         if isinstance(decision, Ignore):
-            return Routed("ignored", record=record.pk)
-        return Routed("replied", reply=admission.reply, record=record.pk)
+            return Routed("ignored", record=entry.record)
+        return Routed("replied", reply=admission.reply, record=entry.record)
     key = session_key(account.agent.slug, message, decision.session_kind)
     session, _ = services.open_session(
         key, channel=message.channel, peer=message.chat_id, is_group=message.is_group
     )
-    InboundRecord.objects.filter(pk=record.pk).update(session_key=key)
-    return _Admitted(record.pk, account, session, None)
+    journal.set_session(entry.record, key)
+    return _Admitted(entry, session, account)
 
 
-def _drop(record: int) -> None:
-    InboundRecord.objects.filter(pk=record).update(status=InboundRecord.Status.DROPPED)
-
-
-def _set_run(record: int, run: str) -> None:
-    InboundRecord.objects.filter(pk=record).update(run_id=run)
-
-
-def note_reply_message(run: str, message_id: str) -> None:
-    InboundRecord.objects.filter(run_id=run).update(reply_message_id=message_id[:255])
-
-
-def note_chunks(run: str, count: int) -> None:
-    InboundRecord.objects.filter(run_id=run).update(delivered_chunks=count)
-
-
-def mark_delivered(run: str) -> None:
-    """The reply to these messages reached the platform: their journal entries are done."""
-    InboundRecord.objects.filter(run_id=run).update(status=InboundRecord.Status.DELIVERED)
-
-
-async def route(
-    message: InboundMessage, on_session: Callable[[str], Awaitable[None]] | None = None
-) -> Routed:
-    """Route one message. `on_session(key)` runs once the session is known and before the
-    message is queued, so the caller is listening before the first event (a command's answer
-    comes at once)."""
-    admitted = await database_sync_to_async(_journal_and_admit)(message)
-    if isinstance(admitted, Routed):
-        if admitted.outcome == "unknown_account":
-            logger.warning("Message for unknown account %s:%s", message.channel, message.account)
-        return admitted
-    account, session = admitted.account, admitted.session
-    assert session is not None  # noqa: S101  # set whenever the message is delivered
-    verdict = await check_inbound(
-        f"{message.channel}:{message.account}",
-        message.sender_id,
-        account.rate_per_sender or settings.OPENCLAW_INBOUND_RATE_PER_SENDER,
-        account.rate_per_account or settings.OPENCLAW_INBOUND_RATE_PER_ACCOUNT,
-    )
+async def _limits(arrival: Arrival, admitted: _Admitted) -> str | None:
+    """Rate limits and what the gateway cannot take: the refusal to answer, or None."""
+    if isinstance(arrival, ScheduledMessage):
+        return None
+    if isinstance(arrival, WebMessage):
+        verdict = await check_ws_message(arrival.scope)
+    else:
+        account = admitted.account
+        assert account is not None  # noqa: S101  # set for every platform message
+        verdict = await check_inbound(
+            f"{arrival.channel}:{arrival.account}",
+            arrival.sender_id,
+            account.rate_per_sender or settings.OPENCLAW_INBOUND_RATE_PER_SENDER,
+            account.rate_per_account or settings.OPENCLAW_INBOUND_RATE_PER_ACCOUNT,
+        )
     if not verdict.allowed:
-        await database_sync_to_async(_drop)(admitted.record)
-        return Routed("replied", reply=verdict.message, record=admitted.record)
-    if message.unsupported:
-        await database_sync_to_async(_drop)(admitted.record)
-        reply = UNSUPPORTED.format(kind=message.unsupported)
-        return Routed("replied", reply=reply, record=admitted.record)
+        return verdict.message
+    if isinstance(arrival, InboundMessage) and arrival.unsupported:
+        return UNSUPPORTED.format(kind=arrival.unsupported)
     limit = settings.OPENCLAW_MAX_MESSAGE_CHARS
-    if len(message.text) > limit:
-        await database_sync_to_async(_drop)(admitted.record)
-        reply = TOO_LONG.format(size=len(message.text), limit=limit)
-        return Routed("replied", reply=reply, record=admitted.record)
-    if on_session is not None:
-        await on_session(session.key)
+    if len(arrival.text) > limit:
+        return TOO_LONG.format(size=len(arrival.text), limit=limit)
+    return None
+
+
+async def _to_lane(arrival: Arrival, admitted: _Admitted) -> runs.Submitted:
+    """The session's lane (or, for a chat command, its answer at once)."""
+    entry, session = admitted.entry, admitted.session
+    if isinstance(arrival, ScheduledMessage):
+        return runs.submit_scheduled(session, arrival.text, arrival.sink, entry.run, entry.record)
+    if isinstance(arrival, WebMessage):
+        return await runs.accept_message(
+            session, arrival.text, records=(entry.record,), run_id=entry.run
+        )
     # In a group, the model must know who says what: the name goes in the message's stamp.
-    sender = (message.sender_name or message.sender_id) if message.is_group else ""
-    accepted = await runs.accept_message(
-        session, message.text, channel=message.channel, sender=sender
+    sender = (arrival.sender_name or arrival.sender_id) if arrival.is_group else ""
+    return await runs.accept_message(
+        session, arrival.text, channel=arrival.channel, run_id=entry.run, sender=sender
     )
-    await database_sync_to_async(_set_run)(admitted.record, accepted.run)
-    return Routed("accepted", accepted.run, session.key, record=admitted.record)

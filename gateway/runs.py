@@ -1,93 +1,44 @@
-"""Chat runs: turn a `chat.send` into a job on its session's lane, with events sent to every
-socket subscribed to that session through the channel layer."""
+"""Chat runs: a message the router accepted becomes a job on its session's lane (or, for a chat
+command, an answer at once); its events go to every socket and connection following the
+session. The job is the turn's host (`agents.host.TurnHost`): it tells the loop what the turn
+may do and closes the journal entries it answered."""
 
 import asyncio
-import functools
-import hashlib
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypedDict, get_args
+from typing import get_args
 
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from django.conf import settings
 
 from agents import services
+from agents.host import TurnHost
 from agents.loop import EventSink, Said, Steering, TurnRequest, run_turn
 from agents.services import SessionRef
 from agents.tools.base import Tool
 from agents.tools.catalog import ALL_TOOLS, allowed_tool_names
 from agents.transcripts import append_entries_async
-from gateway import approvals, commands, inflight, resume
+from gateway import approvals, chat_commands, inflight, journal
+from gateway.events import LayerSink, restarting_error
 from gateway.lanes import Job, QueueMode
 from gateway.metrics import TurnMetrics
-from gateway.runtime import runtime
+from gateway.state import runtime
 from openclaw.logging import log_context
+from openclaw.perf import offload
 
 logger = logging.getLogger(__name__)
-
-
-class GatewayEventMessage(TypedDict):
-    """Channel-layer message carrying one protocol event to the consumers of a session."""
-
-    type: Literal["gateway.event"]
-    event: str
-    data: dict[str, Any]
-
-
-class ShutdownMessage(TypedDict):
-    """Channel-layer message telling a socket the gateway is stopping."""
-
-    type: Literal["gateway.shutdown"]
-
-
-def session_group(session_key: str) -> str:
-    """A channel-layer group name for a session (keys may hold characters groups may not)."""
-    return "session." + hashlib.sha256(session_key.encode("utf-8")).hexdigest()[:40]
-
-
-RESTARTING = (
-    "The gateway is restarting; this message is kept and will be answered after the restart "
-    "(reload the conversation then)."
-)
-
-
-def restarting_error(data: dict[str, Any]) -> dict[str, Any]:
-    """A run cut by a shutdown: its journal entry stays open and the next start answers it.
-    Platform connections skip this error (they deliver the answer after the restart)."""
-    ids = {"run": data.get("run", ""), "session": data.get("session", "")}
-    return {**ids, "code": "restarting", "message": RESTARTING, "partial": data.get("text", "")}
-
-
-@dataclass(frozen=True, slots=True)
-class LayerSink:
-    group: str
-
-    async def emit(self, event: str, data: dict[str, Any]) -> None:
-        if event == "chat.final" and data.get("stop_reason") == "aborted" and _stopping():
-            event, data = "chat.error", restarting_error(data)
-        data = inflight.observe(event, data)  # what a reconnecting client re-attaches to
-        message: GatewayEventMessage = {"type": "gateway.event", "event": event, "data": data}
-        layer = get_channel_layer()
-        if layer is None:
-            raise RuntimeError("No channel layer configured (CHANNEL_LAYERS).")
-        await layer.group_send(self.group, message)
-
-
-def _stopping() -> bool:
-    return runtime.state == "stopping"
 
 
 class ChatJob:
     """One turn on a lane: the messages it answers (more may be folded in while it waits),
     and the steering inbox of the run once it started.
 
-    `records` are the web chat journal entries it answers: closed once the answer (or error)
-    is in the transcript, left open when a shutdown cuts the run so the next start answers
-    them. (Platform entries are closed by their connection, after delivery.)"""
+    `records` are the web chat (and scheduled) journal entries it answers: closed once the
+    answer (or error) is in the transcript, left open when a shutdown cuts the run so the next
+    start answers them. (Platform entries are closed by their connection, after delivery.)"""
 
     mergeable = True  # False: never folded into, or steered into, another run (scheduled turns)
 
@@ -106,10 +57,11 @@ class ChatJob:
         self.can_send = can_send
         self.said = [Said(text, sender)]
         self.records = list(records)
-        self.sink: EventSink = LayerSink(session_group(session.key))
+        self.sink: EventSink = LayerSink.of(session.key)
         self.steering = Steering()
         self._started = self._done = False
         self._answered = False  # the current turn's answer went out (see `Job.answered`)
+        self._closing: asyncio.Future[None] | None = None  # journal entries being closed
 
     def absorb(self, other: Job) -> bool:
         if self._started or not isinstance(other, ChatJob) or not other.mergeable:
@@ -142,18 +94,19 @@ class ChatJob:
                     said=tuple(said),
                     channel=self.channel,
                     steering=self.steering,
-                    options=self._tool_options(),
-                    settle=self._settle,
+                    host=self._host(),
                 )
                 metered = TurnMetrics(self.channel, self.session.model)
                 with log_context(run_id, self.session.key), metered:
                     sink, tools = metered.sink(self.sink), tools_for(self.session)
                     metered.finish(await run_turn(request, runtime.model, sink, tools))
+                await self._closed()
                 # Steering that arrived after the last model call gets a turn of its own.
                 said, run_id = self.steering.take(), new_run_id()
         except asyncio.CancelledError:
             self._done = True
-            if not _stopping():  # aborted by the user: the transcript holds the aborted answer
+            await self._closed()
+            if not runtime.stopping:  # aborted by the user: the transcript holds the aborted answer
                 await asyncio.shield(self._close_records())
             raise
         finally:
@@ -161,29 +114,39 @@ class ChatJob:
             inflight.end(self.session.key)
         await self._close_records()
 
-    def _settle(self, outcome: str) -> Callable[[], None] | None:
+    def _turn_ended(self, outcome: str) -> None:
         """At the end of a turn, on the loop, just before its answer goes out: marks the job
-        `answered` unless steered messages wait for a turn of their own, and returns closing the
-        journal entries it answered, to run in the turn's last thread hop. None while steered
-        messages wait, and for a run a shutdown cut (the next start answers its entries)."""
+        `answered` unless steered messages wait for a turn of their own, and starts closing the
+        journal entries it answered (in the database thread, beside the turn's bookkeeping).
+        Not while steered messages wait, nor for a run a shutdown cut (the next start answers
+        its entries)."""
         self._answered = not self.steering.said
-        if not self.records or self.steering.said or (outcome == "aborted" and _stopping()):
-            return None
+        if not self.records or self.steering.said or (outcome == "aborted" and runtime.stopping):
+            return
         records, self.records = self.records, []
-        return functools.partial(resume.mark_records_delivered, records)
+        self._closing = asyncio.ensure_future(
+            offload.database(journal.mark_records_delivered, records)
+        )
+
+    async def _closed(self) -> None:
+        """Wait for the entries `_turn_ended` is closing (a cancelled caller too)."""
+        closing, self._closing = self._closing, None
+        if closing is not None:
+            await asyncio.shield(closing)
 
     async def _close_records(self) -> None:
         if self.records:
-            await database_sync_to_async(resume.mark_records_delivered)(self.records)
+            records, self.records = self.records, []
+            await database_sync_to_async(journal.mark_records_delivered)(records)
 
-    def _tool_options(self) -> dict[str, Any]:
+    def _host(self) -> TurnHost:
         agent = self.session.agent
-        options: dict[str, Any] = {"exec_enabled": agent.exec_enabled}
-        if self.can_send:
-            options["send_to_session"] = _send_from_tool
-        if agent.exec_enabled and agent.exec_approval:
-            options["approve_exec"] = self._approve_exec
-        return options
+        return TurnHost(
+            exec_enabled=agent.exec_enabled,
+            send_to_session=_send_from_tool if self.can_send else None,
+            approve_exec=self._approve_exec if agent.exec_enabled and agent.exec_approval else None,
+            turn_ended=self._turn_ended,
+        )
 
     async def _approve_exec(self, command: str) -> str:
         """Ask an operator (admin list or web chat `exec.decide`) and wait for the verdict."""
@@ -293,18 +256,47 @@ async def accept_message(
 ) -> Submitted:
     """What every channel does with an incoming message: a chat command is answered at once;
     anything else is queued as a turn (`run_id`, `sender`: see `submit_chat`)."""
-    command = commands.parse(text)
+    command = chat_commands.parse(text)
     if command is None:
         return await submit_chat(
             session, text, channel=channel, records=records, run_id=run_id, sender=sender
         )
     run = run_id or new_run_id()
-    reply = await commands.run_command(session, *command)
+    reply = await chat_commands.run_command(session, *command)
     usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
     final = {"run": run, "session": session.key, "text": reply, "usage": usage}
-    await LayerSink(session_group(session.key)).emit(
-        "chat.final", {**final, "stop_reason": "command"}
-    )
+    await LayerSink.of(session.key).emit("chat.final", {**final, "stop_reason": "command"})
     if records:
-        await database_sync_to_async(resume.mark_records_delivered)(records)
+        await database_sync_to_async(journal.mark_records_delivered)(records)
     return Submitted(run, "command")
+
+
+class ScheduledTurn(ChatJob):
+    """A scheduled turn: its own run on the lane, never merged with the user's messages (a
+    reminder's answer and a user's answer stay apart), and it cannot message other sessions."""
+
+    mergeable = False
+
+    def __init__(
+        self, run_id: str, session: SessionRef, text: str, sink: EventSink, record: int
+    ) -> None:
+        super().__init__(run_id, session, text, session.channel, can_send=False, records=(record,))
+        self.sink = sink
+
+    def absorb(self, other: Job) -> bool:
+        return False
+
+    def steer(self, other: Job) -> bool:
+        return False
+
+
+def submit_scheduled(
+    session: SessionRef, text: str, sink: EventSink, run_id: str, record: int
+) -> Submitted:
+    """Queue a scheduled turn behind whatever the session is doing (never folded into it).
+    Raises `LanesClosed`."""
+    turn = ScheduledTurn(run_id, session, text, sink, record)
+    run, disposition = runtime.lanes.submit(
+        session.key, turn, mode="followup", cap=session.agent.queue_cap
+    )
+    return Submitted(run, disposition)

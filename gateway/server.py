@@ -16,8 +16,9 @@ from channels.layers import get_channel_layer
 from daphne.endpoints import build_endpoint_description_strings
 from twisted.internet import defer, reactor
 
-from gateway.runs import ShutdownMessage
-from gateway.runtime import runtime
+from gateway import lifecycle
+from gateway.events import STOP
+from gateway.state import runtime
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ class GatewayServer(daphne.server.Server):  # type: ignore[misc]  # daphne is un
 
         async def drain_then_kill() -> None:
             try:
-                await runtime.stop()
+                await lifecycle.stop()
                 await self._close_sockets()
             except Exception:
                 logger.exception("Runtime stop failed")
@@ -50,8 +51,7 @@ class GatewayServer(daphne.server.Server):  # type: ignore[misc]  # daphne is un
         """Ask every socket to close (after the events already queued for it), then wait."""
         layer = get_channel_layer()
         if layer is not None:
-            message: ShutdownMessage = {"type": "gateway.shutdown"}
-            await layer.group_send(runtime.sockets_group, message)
+            await layer.group_send(runtime.sockets_group, STOP)
         deadline = asyncio.get_running_loop().time() + grace
         while asyncio.get_running_loop().time() < deadline:
             instances = (d.get("application_instance") for d in self.connections.values())
@@ -67,7 +67,7 @@ def serve(application: Any, *, host: str, port: int, on_ready: Callable[[], None
     async def start() -> None:
         nonlocal exit_code
         try:
-            await runtime.start()
+            await lifecycle.start()
         except Exception:
             logger.exception("The gateway runtime failed to start")
             exit_code = 1

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 
 from gateway import metrics
 from gateway.auth import token_is_valid
-from gateway.runtime import runtime
+from gateway.state import runtime
 
 
 @require_GET

@@ -118,13 +118,13 @@ async def client(
 @pytest.fixture
 async def running_runtime() -> AsyncIterator[None]:
     """The gateway runtime started on the test's event loop (for in-process consumer tests)."""
-    from gateway.runtime import runtime
+    from gateway import lifecycle
 
-    await runtime.start(background=False)
+    await lifecycle.start(background=False)
     try:
         yield
     finally:
-        await runtime.stop()
+        await lifecycle.stop()
 
 
 def pytest_report_header() -> str:

@@ -1,4 +1,4 @@
-"""The `Tool` protocol and the registry the loop offers to the model.
+"""The `Tool` protocol, and the context a tool runs in.
 
 A tool is an object with a name, a short description (paid in every prompt: keep it short), a
 JSON schema for its arguments and an async `run`. `run` returns text for the model; it raises
@@ -6,11 +6,11 @@ JSON schema for its arguments and an async `run`. `run` returns text for the mod
 Any other exception is a bug: the loop reports it to the model as an internal tool error.
 """
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from agents.host import TurnHost
 from agents.services import AgentConfig, SessionRef
 
 
@@ -22,7 +22,7 @@ class ToolError(Exception):
 class ToolContext:
     run_id: str
     session: SessionRef
-    options: dict[str, Any] = field(default_factory=dict)
+    host: TurnHost = field(default_factory=TurnHost)
 
     @property
     def agent(self) -> AgentConfig:
@@ -60,32 +60,3 @@ def tool_spec(tool: Tool) -> dict[str, Any]:
             "parameters": tool.parameters,
         },
     }
-
-
-class ToolRegistry:
-    def __init__(self, tools: Iterable[Tool] = ()) -> None:
-        self._tools: dict[str, Tool] = {}
-        for tool in tools:
-            self.register(tool)
-
-    def register(self, tool: Tool) -> None:
-        if tool.name in self._tools:
-            raise ValueError(f"Tool {tool.name!r} registered twice")
-        self._tools[tool.name] = tool
-
-    def get(self, name: str) -> Tool | None:
-        return self._tools.get(name)
-
-    @property
-    def names(self) -> list[str]:
-        return list(self._tools)
-
-    def select(self, allow: Iterable[str] | None = None, deny: Iterable[str] = ()) -> list[Tool]:
-        """Tools in registration order, filtered by an allow list (None: all) and a deny list."""
-        allowed = None if allow is None else set(allow)
-        denied = set(deny)
-        return [
-            t
-            for name, t in self._tools.items()
-            if (allowed is None or name in allowed) and name not in denied
-        ]

@@ -2,7 +2,7 @@
 
 Times are in the agent's time zone unless the call names another. A job runs later as a turn in
 the session it was created from (or another of the agent's sessions), and its answer goes to
-that session's chat. The gateway's scheduler runs the jobs (gateway/scheduler.py).
+that session's chat. The gateway's job runner runs the jobs (gateway/job_runner.py).
 """
 
 from typing import Any

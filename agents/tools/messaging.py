@@ -1,17 +1,15 @@
 """sessions_send: an agent hands a message to another of its sessions, where it runs as a turn.
 
-The gateway passes the delivery function in `ToolContext.options["send_to_session"]`; runs
-started this way get no such function, so two sessions cannot ping-pong forever.
+The turn's host (`agents.host.TurnHost.send_to_session`) delivers it; runs started this way
+get no such hook, so two sessions cannot ping-pong forever.
 """
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from agents import services
 from agents.tools.base import ToolContext, ToolError
 from agents.tools.common import str_arg
 
-SendToSession = Callable[[str, str], Awaitable[str]]
 MAX_TEXT = 8000
 
 
@@ -35,7 +33,7 @@ class SessionsSendTool:
             raise ToolError(f"{key!r} is not one of this agent's sessions; see sessions_list.")
         if key == ctx.session.key:
             raise ToolError("That is the current session; answer here instead.")
-        send: SendToSession | None = ctx.options.get("send_to_session")
+        send = ctx.host.send_to_session
         if send is None:
             raise ToolError("Messages sent by sessions_send cannot send further messages.")
         run = await send(key, text)

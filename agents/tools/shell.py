@@ -1,6 +1,6 @@
 """exec: run a shell command in the agent's workspace with a clean environment and a time limit.
 
-Off unless the loop passes `exec_enabled=True` in the tool options (per-agent policy decides).
+Off unless the turn's host says `exec_enabled` (per-agent policy decides).
 Each command gets its own process group, killed as a whole on timeout and when the command ends.
 """
 
@@ -9,7 +9,6 @@ import contextlib
 import os
 import signal
 import subprocess
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from django.conf import settings
@@ -18,7 +17,6 @@ from agents.tools.base import ToolContext, ToolError
 from agents.tools.common import int_arg, str_arg
 
 # Set by the gateway when the agent requires approval: asks an operator, returns the verdict.
-ApproveExec = Callable[[str], Awaitable[str]]
 DEFAULT_TIMEOUT = 30
 MAX_TIMEOUT = 300
 MAX_COMMAND_CHARS = 20_000
@@ -146,7 +144,7 @@ class ExecTool:
 
     async def run(self, args: dict[str, Any], ctx: ToolContext) -> str:
         # The loop only offers exec to agents whose policy enables it; refuse here as well.
-        if ctx.options.get("exec_enabled") is not True:
+        if ctx.host.exec_enabled is not True:
             raise ToolError("exec is disabled for this agent.")
         command = str_arg(args, "command")
         if not command.strip():
@@ -154,7 +152,7 @@ class ExecTool:
         if len(command) > MAX_COMMAND_CHARS or "\x00" in command:
             raise ToolError(f"The command must be under {MAX_COMMAND_CHARS} characters, no NUL.")
         seconds = int_arg(args, "timeout", DEFAULT_TIMEOUT, low=1, high=MAX_TIMEOUT)
-        approve: ApproveExec | None = ctx.options.get("approve_exec")
+        approve = ctx.host.approve_exec
         if approve is not None:
             verdict = await approve(command)
             if verdict != "approved":

@@ -97,7 +97,7 @@ class Dashboard:
 
 
 def _runtime_status() -> dict[str, Any] | None:
-    from gateway.runtime import runtime  # the runtime module pulls in the model client
+    from gateway.state import runtime  # it pulls in the model client: only when shown
 
     if runtime.state == "stopped":
         return None

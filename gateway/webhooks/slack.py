@@ -8,15 +8,15 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from gateway import connections
 from gateway.adapters.base import AdapterError
-from gateway.runtime import runtime
 from gateway.webhooks import body_too_large
 
 
 @csrf_exempt  # Slack signs its requests; there is no browser session to protect
 @require_POST
 async def events(request: HttpRequest, account: str = "default") -> HttpResponse:
-    conn = runtime.connection("slack", account)
+    conn = connections.running("slack", account)
     if conn is None:
         return JsonResponse({"error": "unknown account"}, status=404)
     # Loaded with the account's connection already: an idle gateway without Slack never pays

@@ -11,10 +11,11 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from gateway import connections
 from gateway.adapters.base import AdapterError
 from gateway.adapters.whatsapp import WhatsAppAdapter, parse_webhook, signature_ok
 from gateway.connections import PlatformConnection
-from gateway.runtime import runtime
+from gateway.state import runtime
 from gateway.webhooks import body_too_large
 
 logger = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ def _text(body: str, status: int) -> HttpResponse:
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 async def webhook(request: HttpRequest, account_id: str = "default") -> HttpResponse:
-    conn = runtime.connection("whatsapp", account_id)
+    conn = connections.running("whatsapp", account_id)
     if conn is None:
         running = runtime.state == "running"
         return _text("unknown account" if running else "not running", 404 if running else 503)
@@ -84,7 +85,7 @@ def _receiver(conn: PlatformConnection, number: str) -> PlatformConnection | Non
     """One Meta app posts every number's messages to one URL: route by the receiving number."""
     if not number or _number(conn) in ("", number):
         return conn
-    for other in runtime.connections.values():
+    for other in connections.running_all():
         # Only accounts of the same Meta app: the signature was checked with this app's secret.
         same_app = other.secret("app_secret") == conn.secret("app_secret")
         if other.channel == "whatsapp" and _number(other) == number and same_app:

@@ -3,11 +3,13 @@
 from pathlib import Path
 from typing import Any
 
+from agents.host import TurnHost
 from agents.services import AgentConfig, SessionRef
 from agents.tools.base import ToolContext
 
 
-def make_ctx(workspace: Path, slug: str = "main", **options: Any) -> ToolContext:
+def make_ctx(workspace: Path, slug: str = "main", **hooks: Any) -> ToolContext:
+    """`hooks`: the turn host's (`agents.host.TurnHost`), e.g. exec_enabled=True."""
     agent = AgentConfig(
         slug=slug,
         name=slug.capitalize(),
@@ -27,4 +29,4 @@ def make_ctx(workspace: Path, slug: str = "main", **options: Any) -> ToolContext
         agent=agent,
         transcript=str(workspace.parent / "transcript.jsonl"),
     )
-    return ToolContext(run_id="run-test", session=session, options=options)
+    return ToolContext(run_id="run-test", session=session, host=TurnHost(**hooks))

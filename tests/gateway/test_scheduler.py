@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from agents import scheduled_jobs as jobs
 from agents.models import Agent, ScheduledJob, Session
-from gateway import scheduler
+from gateway import job_runner as scheduler
 from tests.fakes.openai_server import FakeOpenAI, Text, user_texts
 from tests.wsclient import ProtocolClient
 

@@ -9,7 +9,7 @@ from channels.db import database_sync_to_async
 from django.conf import LazySettings
 
 from agents.models import Agent
-from agents.tools.base import ToolContext, ToolError, ToolRegistry
+from agents.tools.base import Tool, ToolContext, ToolError
 from agents.tools.memory import memory_tools
 from memory.embeddings import embed_pending
 from tests.agents.tool_context import make_ctx
@@ -24,24 +24,24 @@ def ctx(agent: Agent) -> ToolContext:
 
 
 @pytest.fixture
-def tools() -> ToolRegistry:
-    return ToolRegistry(memory_tools())
+def tools() -> dict[str, Tool]:
+    return {tool.name: tool for tool in memory_tools()}
 
 
-def test_memory_tools_have_short_descriptions(tools: ToolRegistry) -> None:
-    assert tools.names == ["memory_search", "memory_get", "memory_append", "memory_edit"]
-    for tool in tools.select():
+def test_memory_tools_have_short_descriptions(tools: dict[str, Tool]) -> None:
+    assert list(tools) == ["memory_search", "memory_get", "memory_append", "memory_edit"]
+    for tool in tools.values():
         assert len(tool.description) <= 140
 
 
-async def _run(tools: ToolRegistry, name: str, ctx: ToolContext, **args: object) -> str:
+async def _run(tools: dict[str, Tool], name: str, ctx: ToolContext, **args: object) -> str:
     tool = tools.get(name)
     assert tool is not None
     return await tool.run(dict(args), ctx)
 
 
 async def test_append_then_search_then_get(
-    tools: ToolRegistry, ctx: ToolContext, settings: LazySettings
+    tools: dict[str, Tool], ctx: ToolContext, settings: LazySettings
 ) -> None:
     answer = await _run(tools, "memory_append", ctx, text="The user's bike is a blue Brompton.")
     today = dt.datetime.now(ZoneInfo(settings.TIME_ZONE)).date()
@@ -56,7 +56,7 @@ async def test_append_then_search_then_get(
 
 
 async def test_search_with_nothing_to_search_explains(
-    tools: ToolRegistry, ctx: ToolContext
+    tools: dict[str, Tool], ctx: ToolContext
 ) -> None:
     assert "empty" in await _run(tools, "memory_search", ctx, query="  ")
     assert await _run(tools, "memory_search", ctx, query="unicorn") == (
@@ -74,14 +74,14 @@ async def test_search_with_nothing_to_search_explains(
     ],
 )
 async def test_get_refuses_other_files(
-    tools: ToolRegistry, ctx: ToolContext, path: str, message: str
+    tools: dict[str, Tool], ctx: ToolContext, path: str, message: str
 ) -> None:
     with pytest.raises(ToolError, match=message):
         await _run(tools, "memory_get", ctx, path=path)
 
 
 async def test_get_does_not_follow_a_symlink_out_of_the_workspace(
-    tools: ToolRegistry, ctx: ToolContext, agent: Agent, tmp_path: Path
+    tools: dict[str, Tool], ctx: ToolContext, agent: Agent, tmp_path: Path
 ) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("top secret")
@@ -91,7 +91,7 @@ async def test_get_does_not_follow_a_symlink_out_of_the_workspace(
 
 
 async def test_edit_by_replacement_and_by_content(
-    tools: ToolRegistry, ctx: ToolContext, agent: Agent
+    tools: dict[str, Tool], ctx: ToolContext, agent: Agent
 ) -> None:
     await _run(tools, "memory_edit", ctx, content="- lives in Lyon\n")
     answer = await _run(tools, "memory_edit", ctx, old_text="Lyon", new_text="Lisbon")
@@ -105,7 +105,7 @@ async def test_edit_by_replacement_and_by_content(
 
 
 async def test_edit_past_the_cap_tells_the_model_to_curate(
-    tools: ToolRegistry, ctx: ToolContext, settings: LazySettings
+    tools: dict[str, Tool], ctx: ToolContext, settings: LazySettings
 ) -> None:
     settings.OPENCLAW_MEMORY_MAX_CHARS = 50
     with pytest.raises(ToolError) as refused:
@@ -115,7 +115,7 @@ async def test_edit_past_the_cap_tells_the_model_to_curate(
 
 
 async def test_search_embeds_the_query_when_hybrid_is_on(
-    tools: ToolRegistry, ctx: ToolContext, settings: LazySettings, fake_openai: FakeOpenAI
+    tools: dict[str, Tool], ctx: ToolContext, settings: LazySettings, fake_openai: FakeOpenAI
 ) -> None:
     settings.OPENCLAW_EMBEDDINGS_MODEL = "fake-embed"
     settings.OPENCLAW_EMBEDDINGS_BASE_URL = fake_openai.base_url

@@ -11,7 +11,7 @@ from gateway.adapters.base import AdapterError, with_retries
 from gateway.adapters.whatsapp import WhatsAppAdapter, parse_webhook, signature_ok, to_whatsapp
 from gateway.connections import PlatformConnection
 from gateway.messages import InboundMessage, ReplyTarget
-from gateway.runtime import runtime
+from gateway.state import runtime
 from gateway.webhooks import MAX_BODY_BYTES
 from gateway.webhooks.whatsapp import _receiver
 from tests.fakes.whatsapp_server import (

@@ -9,7 +9,7 @@ from channels.db import database_sync_to_async
 
 from agents import services
 from agents.transcripts import read_entries
-from gateway import resume, webjournal
+from gateway import journal, resume
 from gateway.models import InboundRecord
 from tests.fakes.openai_server import FakeOpenAI, Text
 from tests.wsclient import ProtocolClient
@@ -103,7 +103,7 @@ def _open_entry(session_key: str, text: str, run: str) -> InboundRecord:
     return InboundRecord.objects.create(
         channel="web",
         account_id=session.agent.slug,
-        message_id=webjournal.journal_message_id(session_key, text),
+        message_id=journal.journal_message_id(session_key, text),
         chat_id=session_key,
         sender_id="token",
         session_key=session_key,
@@ -121,7 +121,7 @@ async def test_an_open_entry_is_run_once_at_start_and_its_answer_lands_in_the_tr
     history = await client.request("sessions.history", {"session": key})  # subscribes
     assert history["ok"]
 
-    await webjournal.resume_web(pending)
+    await resume.resume_web(pending)
     end = await client.until_event({"chat.final"})
     assert end["data"]["text"] == "echo: cut by a crash"
     await database_sync_to_async(record.refresh_from_db)()
@@ -140,7 +140,7 @@ async def test_an_open_entry_whose_answer_is_in_the_transcript_is_only_closed(
     [pending] = await database_sync_to_async(resume.pending_runs)()
     assert pending.run_id == run
 
-    await webjournal.resume_web(pending)
+    await resume.resume_web(pending)
     [record] = await database_sync_to_async(records)()
     assert record.status == "delivered"
     asked = [r for r in fake_openai.requests if r.path.endswith("/chat/completions")]

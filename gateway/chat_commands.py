@@ -14,7 +14,7 @@ from agents.context import history_tokens
 from agents.models import Session
 from agents.services import SessionRef
 from agents.transcripts import read_entries_async
-from gateway.runtime import runtime
+from gateway.state import runtime
 
 Handler = Callable[[SessionRef, str], Awaitable[str]]
 

@@ -1,6 +1,6 @@
-"""The gateway's scheduler: a supervised task that runs due scheduled jobs (reminders, scheduled
-turns, heartbeats) as turns on their session's lane and delivers the answers: to the web chat
-sockets of the session, and to the platform chat the session talks in.
+"""The job runner: a supervised task that runs due scheduled jobs (reminders, scheduled turns,
+heartbeats) as turns, through the router like every message, and delivers the answers: to the
+web chat sockets of the session, and to the platform chat the session talks in.
 
 A job is claimed (its next run moved on) before it runs: a crash never runs it twice, and a job
 missed while the gateway was down runs once at start. Errors are recorded on the job; they
@@ -26,17 +26,19 @@ from agents.scheduled_jobs import DueJob
 from agents.services import SessionRef
 from agents.transcripts import append_entries_async, make_entry
 from agents.workspace import read_file_cached
-from gateway import runs
-from gateway.lanes import Job
+from gateway import router
+from gateway.events import LayerSink
+from gateway.journal import SCHEDULE
 from gateway.messages import ReplyTarget
 from gateway.models import InboundRecord
-from gateway.runtime import runtime
+from gateway.state import runtime
 
 logger = logging.getLogger(__name__)
 
 Status = ScheduledJob.Status
 END_EVENTS = frozenset({"chat.final", "chat.error"})
-LOCAL_CHANNELS = ("web", "heartbeat", "agent")  # reached through the session's sockets only
+# Reached through the session's sockets only (SCHEDULE: the journal entries of scheduled turns).
+LOCAL_CHANNELS = ("web", "heartbeat", "agent", SCHEDULE)
 
 
 class JobFailed(Exception):
@@ -117,7 +119,6 @@ async def _fire(job: DueJob) -> tuple[str, str, str]:
             return Status.SKIPPED, "", f"{jobs.HEARTBEAT_FILE} is empty: nothing to check."
     else:
         text = jobs.reminder_prompt(job.text)
-    session = await _open(job.session_key, job.channel, job.chat_id)
     delivery = await database_sync_to_async(_delivery)(job)
     if delivery is not None:
         connection = runtime.connection(delivery.channel, delivery.account_id)
@@ -126,11 +127,14 @@ async def _fire(job: DueJob) -> tuple[str, str, str]:
         target = ReplyTarget(delivery.chat_id, delivery.thread_id)
         await connection.follow(job.delivery_key, target)
     main = await _open(job.delivery_key, "web", "") if heartbeat else None
-    sink = JobSink(runs.LayerSink(runs.session_group(session.key)), report_to=main)
-    turn = ScheduledTurn(runs.new_run_id(), session, text, sink)
-    run_id, _ = runtime.lanes.submit(
-        session.key, turn, mode="followup", cap=session.agent.queue_cap
-    )
+    sink = JobSink(LayerSink.of(job.session_key), report_to=main)
+    try:
+        routed = await router.route(router.ScheduledMessage(job, text, sink))
+    except services.NotFound as exc:
+        raise JobFailed(str(exc)) from None
+    if routed.outcome != "accepted":
+        return Status.SKIPPED, "", "This run of the job was already taken."
+    run_id = routed.run
     deadline = settings.OPENCLAW_RUN_DEADLINE + 60
     event, data = await asyncio.wait_for(asyncio.shield(sink.ended), deadline)
     if event == "chat.error":
@@ -172,23 +176,6 @@ def _delivery(job: DueJob) -> Delivery | None:
     return found
 
 
-class ScheduledTurn(runs.ChatJob):
-    """A scheduled turn: its own run on the lane, never merged with the user's messages (a
-    reminder's answer and a user's answer stay apart), and it cannot message other sessions."""
-
-    mergeable = False
-
-    def __init__(self, run_id: str, session: SessionRef, text: str, sink: EventSink) -> None:
-        super().__init__(run_id, session, text, session.channel, can_send=False)
-        self.sink = sink
-
-    def absorb(self, other: Job) -> bool:
-        return False
-
-    def steer(self, other: Job) -> bool:
-        return False
-
-
 class JobSink:
     """Passes a scheduled turn's events on to its session, and resolves `ended` with the last
     one. With `report_to` (a heartbeat), the answer also goes to that session, unless it is
@@ -223,5 +210,5 @@ class JobSink:
         )
         await append_entries_async(Path(main.transcript), [entry])
         shown = {**data, "session": main.key, "text": text}
-        await runs.LayerSink(runs.session_group(main.key)).emit("chat.final", shown)
+        await LayerSink.of(main.key).emit("chat.final", shown)
         self.reported = True

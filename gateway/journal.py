@@ -1,0 +1,158 @@
+"""The inbound journal: the only code that writes `InboundRecord` rows. Every message the
+router accepts is written down here before anything answers it (deduplicated by channel,
+account and message id), and closed once its answer was delivered, so a restart answers what a
+crash or a shutdown left open and a redelivered message never runs twice. Plain synchronous
+functions: the router and the connections call them in the database thread."""
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import IntegrityError, connection, transaction
+
+from agents.scheduled_jobs import DueJob
+from agents.services import SessionRef
+from gateway.messages import InboundMessage
+from gateway.models import ChannelAccount, InboundRecord
+from openclaw.perf import rows
+
+WEB = ChannelAccount.Channel.WEB.value
+# Scheduled turns (reminders, heartbeats): their records are closed at the next start, never
+# run again (the job was claimed before it ran: a crash never runs it twice).
+SCHEDULE = "schedule"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A journal entry: its record, the run expected to answer it, and whether this call wrote
+    it (False: the message was journaled before, and `run` is the one that answers it)."""
+
+    record: int
+    run: str
+    created: bool
+
+
+def journal_message_id(session_key: str, key: str) -> str:
+    """The journal's message id of a web chat message: unique per session and client key."""
+    return hashlib.sha256(session_key.encode("utf-8")).hexdigest()[:16] + ":" + key
+
+
+def _insert(values: dict[str, str]) -> int:
+    record: int = rows.insert(InboundRecord, values)
+    return record
+
+
+def record_platform(message: InboundMessage, run: str) -> Entry:
+    """A platform message; `created` is False for a redelivery (nothing else is written)."""
+    values = {
+        "channel": message.channel,
+        "account_id": message.account,
+        "message_id": message.message_id,
+        "chat_id": message.chat_id,
+        "sender_id": message.sender_id,
+        "text": message.text,
+        "thread_id": message.thread_id,
+        "run_id": run,
+    }
+    try:
+        with transaction.atomic():  # a duplicate must not break the caller's transaction
+            return Entry(_insert(values), run, created=True)
+    except IntegrityError:
+        return Entry(0, "", created=False)
+
+
+def record_web(session: SessionRef, key: str, text: str, sender: str, run: str) -> Entry:
+    """A web chat message, deduplicated per session by the client's idempotency `key`."""
+    fields = {"channel": WEB, "account_id": session.agent.slug}
+    message_id = journal_message_id(session.key, key)
+    values = {
+        **fields,
+        "message_id": message_id,
+        "chat_id": session.key,
+        "sender_id": sender[:255],
+        "session_key": session.key,
+        "text": text,
+        "run_id": run,
+    }
+    try:
+        return Entry(_insert(values), run, created=True)
+    except IntegrityError:
+        known = InboundRecord.objects.get(**fields, message_id=message_id)
+        return Entry(known.pk, known.run_id, created=False)
+
+
+def record_scheduled(job: DueJob, session: SessionRef, text: str, run: str) -> Entry:
+    """A scheduled turn: one entry per job and due time (a second claim of it is a duplicate)."""
+    values = {
+        "channel": SCHEDULE,
+        "account_id": job.agent_slug,
+        "message_id": f"job:{job.pk}:{job.due.isoformat()}",
+        "chat_id": session.key,
+        "sender_id": job.purpose,
+        "session_key": session.key,
+        "text": text,
+        "run_id": run,
+    }
+    try:
+        with transaction.atomic():
+            return Entry(_insert(values), run, created=True)
+    except IntegrityError:
+        return Entry(0, "", created=False)
+
+
+def set_session(record: int, session_key: str) -> None:
+    InboundRecord.objects.filter(pk=record).update(session_key=session_key)
+
+
+def set_run(record: int, run: str) -> None:
+    """The message was folded into another run (or answered as a command)."""
+    InboundRecord.objects.filter(pk=record).update(run_id=run)
+
+
+def drop(record: int) -> None:
+    """Refused after it was written down (policy, rate limit, size): never answered by a run."""
+    InboundRecord.objects.filter(pk=record).update(status=InboundRecord.Status.DROPPED)
+
+
+def forget(record: int) -> None:
+    """The sender was told the message was not taken (web chat): a retry is a new message."""
+    InboundRecord.objects.filter(pk=record).delete()
+
+
+def note_reply_message(run: str, message_id: str) -> None:
+    """The platform message the run's answer is streamed into (edited in place)."""
+    InboundRecord.objects.filter(run_id=run).update(reply_message_id=message_id[:255])
+
+
+def note_chunks(run: str, count: int) -> None:
+    """How many chunks of the answer reached the platform: a resumed delivery goes on after."""
+    InboundRecord.objects.filter(run_id=run).update(delivered_chunks=count)
+
+
+def mark_delivered(run: str) -> None:
+    """The reply to these messages reached the platform: their journal entries are done."""
+    InboundRecord.objects.filter(run_id=run).update(status=InboundRecord.Status.DELIVERED)
+
+
+def rebind(old_run: str, new_run: str, session_key: str) -> None:
+    """A resumed turn runs again under a new run id."""
+    records = InboundRecord.objects.filter(session_key=session_key, status="accepted")
+    records.filter(run_id=old_run).update(run_id=new_run)
+
+
+def mark_records_delivered(records: Sequence[int]) -> None:
+    """These journal entries are answered (web chat: the answer is in the transcript)."""
+    if not records:
+        return
+    table = rows.table(InboundRecord)
+    marks = ", ".join(["%s"] * len(records))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s WHERE id IN ({marks})",  # noqa: S608  # params
+            [InboundRecord.Status.DELIVERED.value, *records],
+        )
+
+
+def close_scheduled(records: Sequence[int]) -> None:
+    """Scheduled turns a crash or a shutdown cut: their jobs moved on when claimed."""
+    InboundRecord.objects.filter(pk__in=records).update(status=InboundRecord.Status.DROPPED)
