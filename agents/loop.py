@@ -7,11 +7,9 @@ import asyncio
 import contextlib
 import functools
 import logging
-import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from django.conf import settings
 
@@ -19,25 +17,24 @@ from agents import usage as usage_service
 from agents.compaction import compact
 from agents.context import History, PromptInputs, build_messages, estimate_tokens
 from agents.failover import PartialStream, RetryPolicy, stream_with_failover
-from agents.host import TurnHost
 from agents.llm import ChatModel as ChatModel
 from agents.llm import Finished, ModelError, ModelSettings, TextDelta, ToolCallDelta
+from agents.model_chain import model_chain
 from agents.models import agent_zone
 from agents.replyfilter import ReplyFilter
-from agents.services import AgentConfig, SessionRef
 from agents.toolrunner import CallAssembler, ToolCall, run_calls
-from agents.tools.base import Tool, ToolContext, tool_spec
+from agents.tools.base import Tool, ToolContext
 from agents.transcripts import (
     Entry,
     TranscriptWriteError,
     Usage,
-    append_entries,
     append_entries_async,
     make_entry,
-    read_entries,
     read_entries_async,
 )
-from agents.workspace import WorkspaceFile, read_bootstrap_files
+from agents.turn import TurnOutcome, TurnRequest
+from agents.turn_events import EventSink, TurnEvents
+from agents.turn_inputs import DiskRead, add_usage, measured_spec, working_memory, write_and_read
 from memory import services as memory
 from openclaw.perf import offload
 
@@ -45,158 +42,6 @@ logger = logging.getLogger(__name__)
 
 ZERO: Usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
 LAST_ROUND_NOTE = "Tool budget for this turn is spent: answer now with what you have."
-
-
-class EventSink(Protocol):
-    """Receives a turn's events in order. MUST NOT raise for a listener that went away."""
-
-    async def emit(self, event: str, data: dict[str, Any]) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Said:
-    """A user message for a turn, and who sent it when the chat has several people ("" in a
-    private chat): the model reads the name in the message's stamp (`context.stamp`)."""
-
-    text: str
-    sender: str = ""
-
-    def entry(self, run_id: str, **meta: Any) -> Entry:
-        """Its transcript entry (`meta`: more to note on it)."""
-        if self.sender:
-            meta["sender"] = self.sender
-        return make_entry("message", role="user", content=self.text, run=run_id, meta=meta or None)
-
-
-@dataclass
-class Steering:
-    """Messages that arrive while a turn runs (queue mode `steer`): read before each model call."""
-
-    said: list[Said] = field(default_factory=list)
-
-    def take(self) -> list[Said]:
-        taken, self.said = self.said, []
-        return taken
-
-
-@dataclass(frozen=True, slots=True)
-class TurnRequest:
-    run_id: str
-    session: SessionRef
-    said: tuple[Said, ...]
-    channel: str = "web"
-    steering: Steering | None = None
-    host: TurnHost = field(default_factory=TurnHost)
-
-
-@dataclass(frozen=True, slots=True)
-class TurnOutcome:
-    text: str
-    stop_reason: str
-    usage: Usage | None
-    error: ModelError | None = None
-
-
-def model_chain(session: SessionRef) -> list[ModelSettings]:
-    """The session's model, then the agent's fallbacks, as call settings."""
-    return agent_model_chain(session.agent, session.model)
-
-
-def agent_model_chain(agent: AgentConfig, model: str) -> list[ModelSettings]:
-    """`model`, then the agent's fallbacks, as call settings (also for calls outside a session,
-    such as nightly curation)."""
-    specs: list[dict[str, str]] = [{"model": model}]
-    for item in agent.fallback_models:
-        specs.append({"model": item} if isinstance(item, str) else dict(item))
-    chain = []
-    for spec in specs:
-        key_env = spec.get("api_key_env") or agent.api_key_env
-        chain.append(
-            ModelSettings(
-                model=spec["model"],
-                base_url=spec.get("base_url") or agent.base_url,
-                api_key=settings.OPENCLAW_PROVIDER_KEYS.get(key_env, ""),
-                api_key_env=key_env,
-                temperature=agent.temperature,
-                max_tokens=agent.max_output_tokens,
-                timeout=settings.OPENCLAW_MODEL_TIMEOUT,
-                idle_timeout=settings.OPENCLAW_STREAM_IDLE_TIMEOUT,
-            )
-        )
-    return chain
-
-
-def _add(total: Usage, more: Usage | None) -> Usage:
-    if more is None:
-        return total
-    merged: Usage = {
-        "prompt_tokens": total["prompt_tokens"] + more["prompt_tokens"],
-        "completion_tokens": total["completion_tokens"] + more["completion_tokens"],
-        "total_tokens": total["total_tokens"] + more["total_tokens"],
-    }
-    cached = total.get("cached_tokens", 0) + more.get("cached_tokens", 0)
-    if cached:
-        merged["cached_tokens"] = cached
-    return merged
-
-
-# agent slug → ((mtime_ns, size) of MEMORY.md, content as the memory app last gave it)
-_memory_seen: dict[str, tuple[tuple[int, int], str]] = {}
-
-
-def _version(path: Path) -> tuple[int, int]:
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        return (0, -1)
-    return (info.st_mtime_ns, info.st_size)
-
-
-@dataclass(frozen=True, slots=True)
-class _Disk:
-    """What a model call reads from disk."""
-
-    files: list[WorkspaceFile]
-    memory_version: tuple[int, int]
-    entries: list[Entry]
-
-
-def _write_and_read(
-    transcript: Path, pending: list[Entry], workspace: Path, *, fsync: bool
-) -> _Disk:
-    """Append `pending` to the transcript, then read the bootstrap files, MEMORY.md's version
-    and the transcript: the file I/O of a model call in one thread hop, not five."""
-    if pending:
-        append_entries(transcript, pending, fsync=fsync)
-    return _Disk(
-        read_bootstrap_files(workspace), _version(workspace / "MEMORY.md"), read_entries(transcript)
-    )
-
-
-async def _working_memory(slug: str, version: tuple[int, int]) -> str:
-    """MEMORY.md through the memory app (which syncs a changed file into its row), skipping
-    that round trip while the file is unchanged on disk (`version`: its mtime and size)."""
-    seen = _memory_seen.get(slug)
-    if seen is not None and seen[0] == version:
-        return seen[1]
-    current: memory.MemoryFile = await offload.database(memory.read_working_memory, slug)
-    content = current.content
-    _memory_seen[slug] = (version, content)
-    return content
-
-
-# id(tool) → (the tool, kept so its id stays its own; its spec; the spec's estimated tokens)
-_specs: dict[int, tuple[Tool, dict[str, Any], int]] = {}
-
-
-def _measured_spec(tool: Tool) -> tuple[dict[str, Any], int]:
-    """A tool's spec and its estimated tokens: the same for every turn and round, so built
-    once per tool (callers MUST NOT modify the spec)."""
-    known = _specs.get(id(tool))
-    if known is None or known[0] is not tool:
-        spec = tool_spec(tool)
-        known = _specs[id(tool)] = (tool, spec, estimate_tokens(str(spec)))
-    return known[1], known[2]
 
 
 class _Turn:
@@ -213,65 +58,15 @@ class _Turn:
         self.last_prompt: tuple[int, int] = (0, 0)  # (estimated, reported) of the last call
         self.compacted = False
         self.silent = False
-        self.ended = False  # chat.final or chat.error went out
         self.round_start = 0  # index in `parts` where the current round's text begins
         # User messages not yet on disk: written first by the next append or model call.
         self.pending: list[Entry] = []
         # No clock in the prompt: user messages carry their own entry's time, in this zone.
         self.zone = agent_zone(self.session.agent.timezone)
-        measured = [_measured_spec(t) for t in self.tools]
+        measured = [measured_spec(t) for t in self.tools]
         self.specs = [spec for spec, _ in measured]
         self.spec_tokens = sum(tokens for _, tokens in measured)
-        # Streamed text not sent yet (`_delta`), the flush planned for it and the task sending
-        # it (kept referenced), and the lock that keeps events in order when both send.
-        self.unsent: list[str] = []
-        self.flush_soon: asyncio.Handle | None = None
-        self.flushing: asyncio.Future[None] | None = None
-        self.sending = asyncio.Lock()
-
-    async def emit(self, event: str, data: dict[str, Any]) -> None:
-        self.ended = self.ended or event in ("chat.final", "chat.error")
-        async with self.sending:
-            if event == "chat.final":
-                self.unsent.clear()  # the final holds the whole answer
-            else:
-                await self._send_unsent()
-            await self.sink.emit(event, {**self.ids, **data})
-
-    def _delta(self, text: str) -> None:
-        """Stream `text`: it goes out in one `chat.delta` with whatever else the model sent
-        before the turn next waits on it, so chunks read together make one frame (each frame
-        costs the channel layer, the consumer and the socket once), and an answer that arrived
-        whole goes out in its `chat.final` alone. Nothing is held back while the model is
-        slower than the loop: the flush runs as soon as the turn waits."""
-        self.unsent.append(text)
-        if self.flush_soon is None:
-            self.flush_soon = asyncio.get_running_loop().call_soon(self._flush)
-
-    def _flush(self) -> None:
-        self.flush_soon = None
-        self.flushing = asyncio.ensure_future(self._send_unsent_in_order())
-
-    async def _send_unsent_in_order(self) -> None:
-        try:
-            async with self.sending:
-                await self._send_unsent()
-        except Exception:  # a task of its own: nobody else would hear of it
-            logger.exception("Run %s: streaming a delta failed", self.request.run_id)
-
-    async def _send_unsent(self) -> None:
-        """Send the text streamed so far and not sent yet (the caller holds `sending`)."""
-        if self.unsent:
-            text = "".join(self.unsent)
-            self.unsent.clear()
-            await self.sink.emit("chat.delta", {**self.ids, "text": text})
-
-    def _stream_ended(self) -> None:
-        """The model call is over: what is unsent goes out with the next event (or is part
-        of `chat.final`), not on its own."""
-        if self.flush_soon is not None:
-            self.flush_soon.cancel()
-            self.flush_soon = None
+        self.events = TurnEvents(sink, self.ids)
 
     async def append(self, *entries: Entry) -> None:
         # Taken before the await: a cancelled await still lets the thread write them, and the
@@ -286,7 +81,7 @@ class _Turn:
             async with asyncio.timeout(settings.OPENCLAW_RUN_DEADLINE):
                 return await self._run()
         except asyncio.CancelledError:
-            if not self.ended:  # after the answer went out there is nothing to abort
+            if not self.events.ended:  # after the answer went out there is nothing to abort
                 await asyncio.shield(self._finish("aborted"))
             raise
         except TimeoutError:
@@ -304,7 +99,7 @@ class _Turn:
         timeout): the user hears of it, unless the answer already went out."""
         logger.error("Run %s in %s failed", self.request.run_id, self.session.key, exc_info=error)
         partial = "".join(self.parts)
-        if self.ended:
+        if self.events.ended:
             return TurnOutcome(partial, "stop", self.usage)
         if isinstance(error, TranscriptWriteError):
             code, message = "storage", f"{error.strerror} Nothing was answered; try again later."
@@ -315,7 +110,7 @@ class _Turn:
                 await self.append(
                     make_entry("error", content=message, run=self.request.run_id, meta=meta)
                 )
-        await self.emit("chat.error", {"code": code, "message": message, "partial": partial})
+        await self.events.emit("chat.error", {"code": code, "message": message, "partial": partial})
         return TurnOutcome(partial, "error", self.usage, ModelError(code, message))
 
     async def _run(self) -> TurnOutcome:
@@ -360,21 +155,21 @@ class _Turn:
         entries += [said.entry(self.request.run_id) for said in self.request.said]
         self.pending += entries
 
-    async def _read(self) -> _Disk:
+    async def _read(self) -> DiskRead:
         pending, self.pending = self.pending, []  # see `append`
         return await offload.files(
-            _write_and_read,
+            write_and_read,
             self.path,
             pending,
             Path(self.session.agent.workspace),
             fsync=settings.OPENCLAW_TRANSCRIPT_FSYNC,
         )
 
-    async def _inputs(self, disk: _Disk) -> PromptInputs:
+    async def _inputs(self, disk: DiskRead) -> PromptInputs:
         agent = self.session.agent
         working = None
         if not self.session.is_group or agent.memory_in_groups:
-            working = await _working_memory(agent.slug, disk.memory_version)
+            working = await working_memory(agent.slug, disk.memory_version)
         return PromptInputs(
             agent_name=agent.name,
             instructions=agent.instructions,
@@ -427,7 +222,7 @@ class _Turn:
         )
         if done:
             self.compacted = True
-            await self.emit(
+            await self.events.emit(
                 "chat.notice",
                 {
                     "text": "Older messages were summarised to fit the model's context; "
@@ -457,7 +252,7 @@ class _Turn:
                     if isinstance(event, TextDelta):
                         if out := reply.feed(event.text):
                             self.parts.append(out)
-                            self._delta(out)
+                            self.events.delta(out)
                     elif isinstance(event, ToolCallDelta):
                         assembler.add(event)
                     else:
@@ -474,9 +269,9 @@ class _Turn:
             assert finished is not None  # noqa: S101  # ChatModel contract
             if out := reply.finish():
                 self.parts.append(out)
-                self.unsent.append(out)
-            self._stream_ended()
-            self.usage = _add(self.usage, finished.usage)
+                self.events.hold(out)
+            self.events.stream_ended()
+            self.usage = add_usage(self.usage, finished.usage)
             if finished.usage:
                 self.last_prompt = (self.last_prompt[0], finished.usage["prompt_tokens"])
             self.silent = reply.silent
@@ -503,7 +298,7 @@ class _Turn:
             )
         )
         ctx = ToolContext(run_id=self.request.run_id, session=self.session, host=self.request.host)
-        outcomes = await run_calls(calls, self.tools, ctx, self.emit)
+        outcomes = await run_calls(calls, self.tools, ctx, self.events.emit)
         await self.append(
             *(
                 make_entry(
@@ -540,7 +335,7 @@ class _Turn:
         self._ended(stop_reason)
         bookkeeping = asyncio.ensure_future(offload.database(record))
         try:
-            await self.emit(
+            await self.events.emit(
                 "chat.final", {"text": shown, "usage": self.usage, "stop_reason": stop_reason}
             )
         finally:
@@ -581,7 +376,7 @@ class _Turn:
         self._ended("error")
         if self.usage["total_tokens"]:
             await offload.database(self._record_usage())
-        await self.emit(
+        await self.events.emit(
             "chat.error", {"code": error.code, "message": error.message, "partial": partial}
         )
         return TurnOutcome(partial, "error", self.usage, error)

@@ -48,7 +48,7 @@ def restarting_error(data: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class LayerSink:
-    """Emits a session's run events to its channel-layer group (an `agents.loop.EventSink`)."""
+    """Emits a session's run events to its channel-layer group (an `EventSink` of the loop)."""
 
     group: str
 

@@ -20,11 +20,11 @@ from django.utils import timezone
 
 from agents import scheduled_jobs as jobs
 from agents import services
-from agents.loop import EventSink
 from agents.models import ScheduledJob
 from agents.scheduled_jobs import DueJob
 from agents.services import SessionRef
 from agents.transcripts import append_entries_async, make_entry
+from agents.turn_events import EventSink
 from agents.workspace import read_file_cached
 from gateway import router
 from gateway.events import LayerSink

@@ -14,7 +14,8 @@ from channels.db import database_sync_to_async
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from agents.loop import EventSink, TurnOutcome
+from agents.turn import TurnOutcome
+from agents.turn_events import EventSink
 from gateway.models import InboundRecord
 from gateway.state import runtime
 

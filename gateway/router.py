@@ -17,9 +17,9 @@ from django.conf import settings
 from django.db import transaction
 
 from agents import services
-from agents.loop import EventSink
 from agents.scheduled_jobs import DueJob
 from agents.services import SessionRef
+from agents.turn_events import EventSink
 from gateway import journal, runs
 from gateway.messages import InboundMessage
 from gateway.models import ChannelAccount

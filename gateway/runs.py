@@ -16,11 +16,13 @@ from django.conf import settings
 
 from agents import services
 from agents.host import TurnHost
-from agents.loop import EventSink, Said, Steering, TurnRequest, run_turn
+from agents.loop import run_turn
 from agents.services import SessionRef
 from agents.tools.base import Tool
 from agents.tools.catalog import ALL_TOOLS, allowed_tool_names
 from agents.transcripts import append_entries_async
+from agents.turn import Said, Steering, TurnRequest
+from agents.turn_events import EventSink
 from gateway import approvals, chat_commands, inflight, journal
 from gateway.events import LayerSink, restarting_error
 from gateway.lanes import Job, QueueMode

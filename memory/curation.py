@@ -17,8 +17,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from agents.failover import RetryPolicy, stream_with_failover
-from agents.llm import Finished, Message, ModelError, ModelSettings, OpenAIChatModel, TextDelta
-from agents.loop import agent_model_chain
+from agents.llm import Finished, Message, ModelError, ModelSettings, TextDelta
+from agents.llm_openai import OpenAIChatModel
+from agents.model_chain import agent_model_chain
 from agents.models import Agent, agent_zone
 from agents.services import AgentConfig
 from agents.transcripts import Usage
