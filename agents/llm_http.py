@@ -1,32 +1,30 @@
 """aiohttp for model calls: one connection pool per event loop, proxy routes and timeouts as
-the openai SDK's httpx client applied them, and the lines of a streamed answer.
+the openai SDK's httpx client applied them (its request path cost more CPU a call than this:
+bench/README.md, "Optimisations"). A streamed answer is read by `openclaw.perf.streams`.
 
-The SDK's request path cost ~2 ms of CPU a call more than this (bench/README.md,
-"Optimisations"). aiohttp is imported at first use, in a worker thread (~0.2 s of CPU that an
-idle gateway does not need).
+aiohttp is imported at first use, in a worker thread: an idle gateway does not need it.
 """
 
 import asyncio
-import collections
 import functools
 import importlib
 import json
 import os
 import sys
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import TYPE_CHECKING
 
 from openclaw import __version__
+from openclaw.perf.streams import MAX_LINE
 
 if TYPE_CHECKING:
     import aiohttp
 
 OPENAI_API = "https://api.openai.com/v1"
 USER_AGENT = f"openclaw/{__version__}"
-# One SSE line carries one chunk. Servers that send a tool call's arguments whole (Ollama, vLLM)
-# can make it long; past this a line is refused (aiohttp's own limit is 128 KiB by default).
-READ_BUFFER = 2**21
-MAX_LINE = 2 * READ_BUFFER  # 4 MiB
+# aiohttp's buffer for a response body: half the longest line `streams.Lines` accepts, as
+# aiohttp's own line limit is twice its buffer.
+READ_BUFFER = MAX_LINE // 2
 
 
 async def load(module: str) -> None:
@@ -96,99 +94,6 @@ async def error_details(response: "aiohttp.ClientResponse") -> tuple[str | None,
         return None, ""
     code, message = error.get("code"), error.get("message")
     return (None if code is None else str(code)), str(message or "")[:500]
-
-
-class Lines:
-    """`async for line in Lines(content)`: the body's lines without their line ends (LF or
-    CRLF), each decoded once. It reads whatever arrived and splits it in one go (a streamed
-    answer's events mostly arrive several to a read; aiohttp's `readline` went through its
-    buffer once per line). A line past `MAX_LINE` bytes raises `ValueError`, as aiohttp's
-    limit did. A class, not an async generator: a stream left at `[DONE]` leaves no generator
-    for the loop to finalise in a task of its own."""
-
-    def __init__(self, content: "aiohttp.StreamReader") -> None:
-        self.readany = content.readany
-        self.ready: collections.deque[bytes] = collections.deque()
-        self.partial: list[bytes] = []  # the start of a line whose end has not arrived
-        self.partial_size = 0
-        self.ended = False
-
-    def __aiter__(self) -> "Lines":
-        return self
-
-    async def __anext__(self) -> str:
-        while not self.ready:
-            if self.ended:
-                raise StopAsyncIteration
-            chunk = await self.readany()
-            if not chunk:
-                self.ended = True
-                if self.partial:  # a last line without its line end
-                    self.ready.append(b"".join(self.partial))
-                continue
-            if b"\n" in chunk:
-                *whole, rest = b"".join([*self.partial, chunk]).split(b"\n")
-                self.ready.extend(whole)
-                self.partial, self.partial_size = ([rest] if rest else []), len(rest)
-            else:  # kept in pieces: a long line costs no copy per read
-                self.partial.append(chunk)
-                self.partial_size += len(chunk)
-            if self.partial_size > MAX_LINE:
-                raise ValueError(f"A line of the stream is longer than {MAX_LINE} bytes.")
-        return self.ready.popleft().rstrip(b"\r").decode(errors="replace")
-
-
-class IdleReads[T]:
-    """`async for item in IdleReads(items, seconds)`: each read of `items` is cut with
-    `TimeoutError` once it has waited `seconds`, as `asyncio.timeout(seconds)` around it would,
-    but with one timer per stream, moved only when it fires, instead of one per item (3 µs of
-    CPU a chunk: a 500-token answer paid 1.5 ms). Time the caller spends between reads does not
-    count. `close()` when done."""
-
-    def __init__(self, items: AsyncIterator[T], seconds: float) -> None:
-        self.items, self.seconds = items, seconds
-        self.loop = asyncio.get_running_loop()
-        self.task: asyncio.Task[object] | None = None  # the task reading
-        self.timer: asyncio.TimerHandle | None = None
-        self.started = 0.0  # when the read in progress started
-        self.reading = False
-        self.cut = False
-
-    def __aiter__(self) -> "IdleReads[T]":
-        return self
-
-    async def __anext__(self) -> T:
-        self.task = asyncio.current_task()
-        self.started = self.loop.time()
-        if self.timer is None:
-            self.timer = self.loop.call_at(self.started + self.seconds, self._check)
-        self.reading = True
-        try:
-            return await anext(self.items)
-        except asyncio.CancelledError:
-            if self.cut and self.task is not None and self.task.uncancel() == 0:
-                raise TimeoutError from None
-            raise
-        finally:
-            self.reading = False
-
-    def _check(self) -> None:
-        """The timer fired. The task waits in `__anext__` exactly when `reading` is set (this runs
-        on the loop, while the task is suspended): cut that read if it has waited too long."""
-        self.timer = None
-        if not self.reading:
-            return  # the next read arms the timer again
-        due = self.started + self.seconds
-        if self.loop.time() < due:
-            self.timer = self.loop.call_at(due, self._check)
-        elif self.task is not None:
-            self.cut = True
-            self.task.cancel()
-
-    def close(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
 
 
 async def _closing(session: "aiohttp.ClientSession") -> AsyncGenerator[None]:

@@ -10,7 +10,8 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
-from agents.llm import ModelError, ModelSettings, embed
+from agents.llm import ModelError, ModelSettings
+from agents.llm_embeddings import embed
 from memory.models import ChunkEmbedding, MemoryChunk
 
 logger = logging.getLogger(__name__)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from django.conf import settings
 
-from agents.llm import ModelError, ModelSettings, OpenAIChatModel
+from agents.llm import ModelError, ModelSettings
+from agents.llm_openai import OpenAIChatModel
 from agents.models import Agent
 from gateway.adapters.base import AdapterError
 from gateway.models import ChannelAccount

@@ -24,14 +24,13 @@ from agents.llm import (
     ModelError,
     ModelEvent,
     ModelSettings,
-    OpenAIChatModel,
     TextDelta,
     ToolCallDelta,
-    _request_body,
-    _translate,
 )
-from agents.llm_http import IdleReads
+from agents.llm_embeddings import _translate
+from agents.llm_openai import OpenAIChatModel, _request_body
 from openclaw import __version__
+from openclaw.perf.streams import IdleReads
 from tests.fakes.openai_server import (
     CutStream,
     Error,
@@ -455,7 +454,8 @@ def test_the_chat_path_does_not_import_the_sdk(fake_openai: FakeOpenAI) -> None:
     """The SDK costs 0.45 s of CPU and 20 MB to import; chat no longer needs it."""
     script = (
         "import asyncio, sys\n"
-        "from agents.llm import ModelSettings, OpenAIChatModel\n"
+        "from agents.llm import ModelSettings\n"
+        "from agents.llm_openai import OpenAIChatModel\n"
         "async def main():\n"
         "    model = OpenAIChatModel()\n"
         f"    call = ModelSettings('gpt-fake', {fake_openai.base_url!r}, 'k', 'OPENAI_API_KEY')\n"

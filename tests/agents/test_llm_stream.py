@@ -7,9 +7,10 @@ import aiohttp
 import pytest
 from aiohttp.base_protocol import BaseProtocol
 
-from agents import llm_http
-from agents.llm import _SSEData, _stream_error, _usage
-from agents.llm_http import Lines
+from agents.llm_openai import _stream_error, _usage
+from openclaw.perf import streams as llm_http
+from openclaw.perf.streams import Lines
+from openclaw.perf.streams import SSEData as _SSEData
 
 
 async def _lines(*lines: str) -> AsyncIterator[str]:
