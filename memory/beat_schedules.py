@@ -22,7 +22,7 @@ MAINTENANCE = (
         dt.time(4, 0),
         "Picks up memory files changed on disk and reports missing ones.",
     ),
-    (
+    (  # the task is gateway.tasks.apply_retention: it prunes the gateway's journal as well
         "memory: retention",
         "memory.retention",
         dt.time(4, 30),

@@ -1,11 +1,10 @@
-"""Retention: sessions idle for OPENCLAW_RETENTION_DAYS are archived (their transcript gzipped
-into OPENCLAW_HOME/archive/, the row pointing at it) and delivered inbound-journal rows of that
-age are deleted. Memory files (MEMORY.md, memory/*.md) are never touched. Idempotent: a run
-interrupted at any step is completed by the next one."""
+"""Session retention: sessions idle for OPENCLAW_RETENTION_DAYS are archived (their transcript
+gzipped into OPENCLAW_HOME/archive/, the row pointing at it). Memory files (MEMORY.md,
+memory/*.md) are never touched. Idempotent: a run interrupted at any step is completed by the
+next one. The nightly run that calls this also prunes the gateway's journal (gateway.retention)."""
 
 import datetime as dt
 import gzip
-import logging
 import os
 import shutil
 from dataclasses import asdict, dataclass
@@ -15,19 +14,14 @@ from django.conf import settings
 from django.utils import timezone
 
 from agents.models import Session
-from gateway.models import InboundRecord
-
-logger = logging.getLogger(__name__)
 
 ARCHIVE_DIR = "archive"
-FINISHED_INBOUND = (InboundRecord.Status.DELIVERED, InboundRecord.Status.DROPPED)
 
 
 @dataclass
-class RetentionReport:
+class ArchiveReport:
     sessions_archived: int = 0
     transcripts_archived: int = 0
-    inbound_deleted: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -74,11 +68,10 @@ def archive_session(session: Session, cutoff: dt.datetime) -> tuple[bool, bool]:
     return bool(closed), moved
 
 
-def apply_retention(days: int | None = None, now: dt.datetime | None = None) -> RetentionReport:
-    """Archive sessions idle for `days` (default OPENCLAW_RETENTION_DAYS; 0 = retention off)
-    and delete finished inbound-journal rows received before then."""
+def archive_idle_sessions(days: int | None = None, now: dt.datetime | None = None) -> ArchiveReport:
+    """Archive sessions idle for `days` (default OPENCLAW_RETENTION_DAYS; 0 = retention off)."""
     days = settings.OPENCLAW_RETENTION_DAYS if days is None else days
-    report = RetentionReport()
+    report = ArchiveReport()
     if days <= 0:
         return report
     cutoff = (now or timezone.now()) - dt.timedelta(days=days)
@@ -89,9 +82,4 @@ def apply_retention(days: int | None = None, now: dt.datetime | None = None) -> 
         changed, moved = archive_session(session, cutoff)
         report.sessions_archived += changed
         report.transcripts_archived += moved
-    report.inbound_deleted, _ = InboundRecord.objects.filter(
-        received_at__lt=cutoff, status__in=FINISHED_INBOUND
-    ).delete()
-    if report.sessions_archived or report.inbound_deleted:
-        logger.info("Retention (%d days): %s", days, report.as_dict())
     return report

@@ -1,12 +1,13 @@
 """Celery tasks of the memory app: work that may run late and twice without harm. Each takes
-ids (slugs, ISO dates) and calls one service; beat schedules them (memory.beat_schedules)."""
+ids (slugs, ISO dates) and calls one service; beat schedules them (memory.beat_schedules).
+The nightly retention task, which also prunes the gateway's journal, lives in gateway.tasks."""
 
 import datetime as dt
 import logging
 
 from celery import shared_task
 
-from memory import curation, retention, services
+from memory import curation, services
 from memory.sync import agent_today, resolve_agent, sync_all
 
 logger = logging.getLogger(__name__)
@@ -51,9 +52,3 @@ def curate_yesterday(agent_slug: str) -> int | None:
     """The nightly schedule: curate yesterday in the agent's time zone."""
     yesterday = agent_today(resolve_agent(agent_slug)) - dt.timedelta(days=1)
     return curate(agent_slug, yesterday.isoformat())
-
-
-@shared_task(name="memory.retention", ignore_result=True)
-def apply_retention() -> dict[str, int]:
-    """Archive stale transcripts and drop old delivered journal rows (OPENCLAW_RETENTION_DAYS)."""
-    return retention.apply_retention().as_dict()

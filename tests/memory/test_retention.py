@@ -14,8 +14,8 @@ from agents.models import Agent, Session
 from agents.services import open_session
 from agents.transcripts import append_entries, make_entry, read_entries
 from gateway.models import InboundRecord
+from gateway.tasks import apply_retention
 from memory import retention
-from memory.tasks import apply_retention
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 
