@@ -7,6 +7,7 @@ functions: the router and the connections call them in the database thread."""
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import IntegrityError, connection, transaction
 
@@ -156,3 +157,11 @@ def mark_records_delivered(records: Sequence[int]) -> None:
 def close_scheduled(records: Sequence[int]) -> None:
     """Scheduled turns a crash or a shutdown cut: their jobs moved on when claimed."""
     InboundRecord.objects.filter(pk__in=records).update(status=InboundRecord.Status.DROPPED)
+
+
+def prune_finished(before: datetime) -> int:
+    """Delete the entries answered or dropped before `before`; entries still waiting for
+    delivery stay whatever their age. Returns how many were deleted."""
+    finished = (InboundRecord.Status.DELIVERED, InboundRecord.Status.DROPPED)
+    deleted, _ = InboundRecord.objects.filter(received_at__lt=before, status__in=finished).delete()
+    return deleted

@@ -8,13 +8,10 @@ import logging
 from django.conf import settings
 from django.utils import timezone
 
-from gateway.models import InboundRecord
+from gateway import journal
 from memory.retention import archive_idle_sessions
 
 logger = logging.getLogger(__name__)
-
-FINISHED_INBOUND = (InboundRecord.Status.DELIVERED, InboundRecord.Status.DROPPED)
-
 
 def prune_journal(days: int | None = None, now: dt.datetime | None = None) -> int:
     """Delete finished journal rows received more than `days` ago (default
@@ -23,10 +20,7 @@ def prune_journal(days: int | None = None, now: dt.datetime | None = None) -> in
     if days <= 0:
         return 0
     cutoff = (now or timezone.now()) - dt.timedelta(days=days)
-    deleted, _ = InboundRecord.objects.filter(
-        received_at__lt=cutoff, status__in=FINISHED_INBOUND
-    ).delete()
-    return deleted
+    return journal.prune_finished(cutoff)
 
 
 def apply_retention(days: int | None = None, now: dt.datetime | None = None) -> dict[str, int]:

@@ -1,6 +1,7 @@
 """The structure holds: no import cycle, layers depend downwards, no module over 400 lines, and
 every module imports on its own (scripts/import_graph.py does the work; these tests run it)."""
 
+import ast
 import json
 import os
 import subprocess
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.import_graph import MAX_LINES, ROOT, Report, analyse, describe
+from scripts.import_graph import MAX_LINES, ROOT, Report, analyse, describe, discover, imports
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +38,70 @@ def test_layers_depend_downwards(report: Report) -> None:
 def test_no_module_over_the_line_limit(report: Report) -> None:
     found = [f"{module}: {count} lines" for module, count in report.long_modules]
     assert not found, f"modules over {MAX_LINES} lines:\n" + "\n".join(found)
+
+
+# What `gateway.state` may import from the gateway: nothing that imports it back.
+STATE_DEPENDS_ON = {"gateway.lanes", "gateway.messages", "gateway.supervisor"}
+WRITES = {"create", "update", "delete", "bulk_create", "bulk_update", "get_or_create", "save"}
+
+
+def test_gateway_state_is_a_leaf() -> None:
+    found, _ = imports()
+    upward = [
+        describe(edge)
+        for edge in found
+        if edge.source == "gateway.state"
+        and edge.target.startswith("gateway.")
+        and edge.target not in STATE_DEPENDS_ON
+    ]
+    assert not upward, "gateway.state must stay a leaf:\n" + "\n".join(upward)
+
+
+def test_only_the_server_starts_and_stops_the_gateway() -> None:
+    found, _ = imports()
+    others = [
+        describe(edge)
+        for edge in found
+        if edge.target == "gateway.lifecycle" and edge.source != "gateway.server"
+    ]
+    assert not others, "gateway.lifecycle is imported only by gateway.server:\n" + "\n".join(others)
+
+
+def _on_inbound_records(node: ast.expr) -> bool:
+    """`InboundRecord.objects…` (a chain of attributes and calls rooted at the model)."""
+    while isinstance(node, ast.Attribute | ast.Call):
+        node = node.value if isinstance(node, ast.Attribute) else node.func
+    return isinstance(node, ast.Name) and node.id == "InboundRecord"
+
+
+def _writes_inbound_records(node: ast.AST) -> bool:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        sql = node.value.lower()  # SQL naming its table
+        return "inboundrecord" in sql and any(
+            verb in sql for verb in ("insert ", "update ", "delete ")
+        )
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+        return False
+    if node.func.attr == "insert":  # openclaw.perf.rows.insert(InboundRecord, ...)
+        return any(isinstance(a, ast.Name) and a.id == "InboundRecord" for a in node.args)
+    return node.func.attr in WRITES and _on_inbound_records(node.func.value)
+
+
+def test_the_journal_is_the_only_writer_of_inbound_records() -> None:
+    """Writes to `InboundRecord` (ORM calls, `rows.insert`, SQL naming its table) appear in
+    gateway/journal.py only."""
+    offenders = []
+    for module, path in discover().items():
+        if module == "gateway.journal" or ".migrations" in module:
+            continue
+        source = path.read_text()
+        for node in ast.walk(ast.parse(source)):
+            if _writes_inbound_records(node):
+                text = ast.get_source_segment(source, node) or ""
+                offenders.append(f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}: {text}")
+    assert not offenders, "inbound records written outside gateway/journal.py:\n" + "\n".join(
+        offenders
+    )
 
 
 def test_every_module_imports_alone() -> None:
