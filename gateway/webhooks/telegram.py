@@ -13,7 +13,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from gateway.adapters.base import AdapterError
-from gateway.adapters.telegram import TelegramAdapter, parse_update
+from gateway.adapters.telegram import TelegramAdapter
+from gateway.adapters.telegram_updates import parse_update
 from gateway.connections import PlatformConnection
 from gateway.runtime import runtime
 from gateway.webhooks import body_too_large

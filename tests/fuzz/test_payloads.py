@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.adapters.slack import inbound_from_event
-from gateway.adapters.telegram import BotIdentity, parse_update
+from gateway.adapters.telegram_updates import BotIdentity, parse_update
 from gateway.adapters.whatsapp import parse_webhook
 
 scalars = st.one_of(

@@ -10,9 +10,11 @@ from django.test import override_settings
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.adapters import telegram
+from gateway.adapters import telegram_listener as telegram
 from gateway.adapters.base import AdapterError, FormattingRejected
-from gateway.adapters.telegram import BotIdentity, TelegramAdapter, parse_update, render
+from gateway.adapters.telegram import TelegramAdapter
+from gateway.adapters.telegram_html import render
+from gateway.adapters.telegram_updates import BotIdentity, parse_update
 from gateway.connections import PlatformConnection, State
 from gateway.messages import InboundMessage, ReplyTarget
 from gateway.router import Routed
