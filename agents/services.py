@@ -109,7 +109,7 @@ def ensure_default_agent(using: str = "default") -> Agent:
 
 def get_agent(slug: str | None) -> Agent:
     slug = slug or settings.OPENCLAW_DEFAULT_AGENT
-    agent = rows.first_where(Agent, {"slug": slug, "enabled": True})
+    agent = Agent.objects.filter(slug=slug, enabled=True).first()
     if agent is None:
         raise NotFound(f"No enabled agent {slug!r}.")
     return agent
@@ -186,8 +186,7 @@ _AGENT_FIELDS = (
 
 def _active_session_and_agent(key: str) -> tuple[Session | None, Agent | None]:
     """The active session for `key` (at most one exists) and its agent, in one statement. Every
-    turn opens its session: read as SQL (`openclaw.perf.rows`), the columns it needs only, in one
-    statement (bench/README.md, "Optimisations")."""
+    turn opens its session: read as SQL (`openclaw.perf.rows`), the columns it needs only."""
     found = rows.first_where_with(
         Session,
         {"key": key, "status": Session.Status.ACTIVE.value},

@@ -79,7 +79,7 @@ def append_entries(path: Path, entries: Iterable[Entry], *, fsync: bool = False)
         for e in entries
     )
     # Few system calls: under load each one in a worker thread costs a GIL hand-off with the
-    # busy event loop (bench/README.md, "Optimisations", session 6).
+    # busy event loop.
     flags = os.O_RDWR | os.O_APPEND | os.O_CREAT
     try:
         try:

@@ -16,7 +16,7 @@ MILLION = Decimal(1_000_000)
 
 def turn_cost(model: str, usage: Usage) -> Decimal:
     """Cost of one call from the price table; zero for a model without a price.
-    Read as SQL (`openclaw.perf.rows`): 0.18 → 0.04 ms of CPU after every turn."""
+    Read as SQL (`openclaw.perf.rows`): it runs after every turn."""
     price = rows.first_where(ModelPrice, {"model": model})
     return Decimal(0) if price is None else cost_at(price, usage)
 
@@ -58,10 +58,10 @@ def record_turn(
     return cost
 
 
-# The two counter updates of every turn are written as SQL: built through the ORM's F()
-# expressions they cost 2.6 ms of CPU a turn against 0.5 ms (bench/README.md, "Optimisations"),
-# on the one thread every ORM call of the gateway shares. Same statements as the ORM's, for
-# SQLite and PostgreSQL alike.
+# The two counter updates of every turn are written as SQL (`openclaw.perf.rows` says what it
+# saves): the ORM's F() expressions cost far more to build than the statements to run, on the one
+# thread every ORM call of the gateway shares. Same statements as the ORM's, for SQLite and
+# PostgreSQL alike.
 
 _Param = int | float | str | None
 

@@ -133,8 +133,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 # Keep connections (unless the URL sets `?conn_max_age=`): every database call of the gateway
-# runs in one thread, and a new connection per call cost ~2 ms a turn on SQLite (its PRAGMAs)
-# and 8 ms a call on PostgreSQL (bench/README.md). A server's dropped connection is replaced.
+# runs in one thread, and a new connection per call (SQLite runs its PRAGMAs again, PostgreSQL
+# authenticates again) costs more than the call. A server's dropped connection is replaced.
 DATABASES["default"].setdefault("CONN_MAX_AGE", None)
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -235,7 +235,7 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # The HTTP clients log every request at INFO: one line per model call that says nothing
-    # a failure would not (20 µs of CPU each, bench/README.md); their warnings still show.
+    # a failure would not, formatted and redacted at every call; their warnings still show.
     "loggers": {
         "django": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},

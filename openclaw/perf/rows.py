@@ -1,11 +1,18 @@
-"""The few statements every turn runs, as plain SQL: compiling the ORM's version of them cost
-more CPU than running them (bench/README.md, "Optimisations"), on the one thread all database
-calls of the gateway share. Names come from the models, every value is a parameter.
+"""Per-turn statements as plain SQL: 49 to 96 % less CPU a call than the ORM's (session 7).
+
+Compiling the ORM's version of these statements cost more CPU than running them, on the one
+thread all database calls of the gateway share. Only statements every turn runs belong here,
+each measured against its ORM call by `bench/tools/rows_vs_orm.py`: the session read of
+`agents.services.open_session` (`first_where_with`), the model price and the usage counters of
+`agents.usage` (`first_where`, `table`), the journal entry and its close in `gateway.journal`
+(`insert`, `table`). Names come from the models, every value is a parameter.
 
 `first_where` and `insert` build their statement and the fields' converters once per model,
 columns and connection, then only execute: rows come back as the ORM's own instances
 (`Model.from_db`, with each field's converters applied) and inserted values go through each
-field's `get_db_prep_save`, as the ORM's would. Neither sends model signals."""
+field's `get_db_prep_save`, as the ORM's would. Neither sends model signals. The compiler's
+`get_converters` is Django's internal API (pinned in `pyproject.toml`, checked by
+`tests/perf/test_upstream_django.py`)."""
 
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
@@ -99,8 +106,8 @@ def first_where[M: Model](
 ) -> M | None:
     """The first row whose fields equal `equals` (field names or attribute names: `agent` or
     `agent_id` take the related row's key), as the ORM's own instance, or None. With `only`,
-    just those fields are read, the others deferred as by `QuerySet.only` (each column read
-    costs ~1.5 µs on SQLite, twice that for a date)."""
+    just those fields are read, the others deferred as by `QuerySet.only` (on the per-turn path
+    every column read counts)."""
     db = connections[model._default_manager.db]
     columns = None if only is None else tuple(only)
     plan = _cached(
