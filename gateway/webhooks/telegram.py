@@ -12,11 +12,12 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from gateway import connections
 from gateway.adapters.base import AdapterError
 from gateway.adapters.telegram import TelegramAdapter
 from gateway.adapters.telegram_updates import parse_update
 from gateway.connections import PlatformConnection
-from gateway.runtime import runtime
+from gateway.state import runtime
 from gateway.webhooks import body_too_large
 
 logger = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ async def _route(conn: PlatformConnection, adapter: TelegramAdapter, body: bytes
 @csrf_exempt
 @require_POST
 async def update(request: HttpRequest, account_id: str = "default") -> HttpResponse:
-    conn = runtime.connection("telegram", account_id)
+    conn = connections.running("telegram", account_id)
     if conn is None:
         running = runtime.state == "running"
         return _answer(404, "unknown account") if running else _answer(503, "not running")
