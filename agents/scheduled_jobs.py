@@ -30,7 +30,7 @@ class JobError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class DueJob:
-    """A claimed job, detached from the ORM: what the scheduler needs to run and deliver it."""
+    """A claimed job, detached from the ORM: what the job runner needs to run and deliver it."""
 
     pk: int
     agent_slug: str

@@ -1,7 +1,7 @@
 """The answer each session is producing right now, so a client that reconnects mid-stream can
 re-attach (`chat.attach`) and lose nothing.
 
-Every run event passes through `observe` on its way to the channel layer (`runs.LayerSink`).
+Every run event passes through `observe` on its way to the channel layer (`events.LayerSink`).
 The running run's text, tool calls and pending approval are kept until its `chat.final` or
 `chat.error` (or until its job ends, whatever happened), split into segments at the tool calls
 (the text of each model call; a page shows them as separate paragraphs). Each `chat.delta` is

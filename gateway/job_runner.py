@@ -4,7 +4,7 @@ web chat sockets of the session, and to the platform chat the session talks in.
 
 A job is claimed (its next run moved on) before it runs: a crash never runs it twice, and a job
 missed while the gateway was down runs once at start. Errors are recorded on the job; they
-never stop the scheduler. Reminders never go through Celery: they must arrive on time.
+never stop the runner. Reminders never go through Celery: they must arrive on time.
 """
 
 import asyncio

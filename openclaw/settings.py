@@ -301,7 +301,7 @@ OPENCLAW_WEB_FETCH_ALLOW_HOSTS: list[str] = env.list("OPENCLAW_WEB_FETCH_ALLOW_H
 # The exec tool's PATH: fixed here so the gateway's own environment never leaks into commands.
 OPENCLAW_EXEC_PATH = env.str("OPENCLAW_EXEC_PATH", default="/usr/local/bin:/usr/bin:/bin")
 
-# --- scheduled jobs (gateway/scheduler.py, the cron tool; see .env.example) -------------------
+# --- scheduled jobs (gateway/job_runner.py, the cron tool; see .env.example) ------------------
 OPENCLAW_SCHEDULER_POLL_SECONDS = env.float("OPENCLAW_SCHEDULER_POLL_SECONDS", default=5.0)
 OPENCLAW_CRON_MIN_INTERVAL_SECONDS = env.int("OPENCLAW_CRON_MIN_INTERVAL_SECONDS", default=60)
 OPENCLAW_CRON_MAX_JOBS = env.int("OPENCLAW_CRON_MAX_JOBS", default=50)
@@ -331,6 +331,6 @@ OPENCLAW_MAX_ATTACHMENT_BYTES = env.int("OPENCLAW_MAX_ATTACHMENT_BYTES", default
 OPENCLAW_MAX_TRANSCRIPT_ENTRY_CHARS = env.int("OPENCLAW_MAX_TRANSCRIPT_ENTRY_CHARS", default=64_000)
 OPENCLAW_EXEC_APPROVAL_TIMEOUT = env.float("OPENCLAW_EXEC_APPROVAL_TIMEOUT", default=300.0)
 
-# --- telegram (gateway/adapters/telegram.py; see .env.example) -------------------------------
+# --- telegram (gateway/adapters/telegram*.py; see .env.example) ------------------------------
 # Seconds one getUpdates long poll is held open by Telegram (tests use 1).
 TELEGRAM_POLL_TIMEOUT = env.int("TELEGRAM_POLL_TIMEOUT", default=25)
