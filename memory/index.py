@@ -1,7 +1,5 @@
 """Search chunks of one memory document: rebuilt whenever its content changes."""
 
-from collections.abc import Callable, Iterable
-
 from memory.files import content_hash
 from memory.markdown import chunk_markdown, search_text
 from memory.models import DailyLog, MemoryChunk, WorkingMemory
@@ -34,15 +32,3 @@ def index_document(doc: Document) -> int:
     ]
     MemoryChunk.objects.bulk_create(rows, batch_size=500)
     return len(rows)
-
-
-def reindex_documents(
-    docs: Iterable[Document], progress: Callable[[Document], None] | None = None
-) -> int:
-    """Rebuild the chunks of `docs`; returns how many chunks were written."""
-    total = 0
-    for doc in docs:
-        total += index_document(doc)
-        if progress is not None:
-            progress(doc)
-    return total

@@ -34,7 +34,6 @@ class MemoryConflict(Exception):
     def __init__(self, agent_slug: str, path: str, doc: Document) -> None:
         self.agent_slug = agent_slug
         self.path = path
-        self.current_hash = doc_hash(doc)
         when = timezone.localtime(doc.updated_at).strftime("%Y-%m-%d %H:%M:%S")
         who = doc.updated_by or "unknown"
         super().__init__(

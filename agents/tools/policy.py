@@ -30,7 +30,6 @@ PROFILES: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
         },
     }
 )
-DEFAULT_PROFILE: Final = "full"
 FALLBACK_PROFILE: Final = "minimal"  # an unknown profile name fails closed
 
 # Off in group sessions unless the agent names them in its group allow list: anyone in a group
