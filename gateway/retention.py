@@ -13,6 +13,7 @@ from memory.retention import archive_idle_sessions
 
 logger = logging.getLogger(__name__)
 
+
 def prune_journal(days: int | None = None, now: dt.datetime | None = None) -> int:
     """Delete finished journal rows received more than `days` ago (default
     OPENCLAW_RETENTION_DAYS; 0 = retention off); returns how many."""
