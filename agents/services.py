@@ -109,7 +109,7 @@ def ensure_default_agent(using: str = "default") -> Agent:
 
 def get_agent(slug: str | None) -> Agent:
     slug = slug or settings.OPENCLAW_DEFAULT_AGENT
-    agent = Agent.objects.filter(slug=slug, enabled=True).first()
+    agent = rows.first_where(Agent, {"slug": slug, "enabled": True})
     if agent is None:
         raise NotFound(f"No enabled agent {slug!r}.")
     return agent

@@ -1,6 +1,6 @@
-"""CPU of each per-turn statement written as SQL (`openclaw.perf.rows` and the SQL beside it)
-against the ORM call that would replace it, on a fresh SQLite home; and of the lookups a new
-session makes, which are ORM calls since they run once a session, not every turn.
+"""CPU of each statement of a turn written as SQL (`openclaw.perf.rows` and the SQL beside it)
+against the ORM call that would replace it, on a fresh SQLite home: those of every turn, and
+those of a new session's first turn.
 
     .venv/bin/python bench/tools/rows_vs_orm.py [--calls 2000] [--rounds 5]
 
@@ -55,7 +55,7 @@ def compare(pair: Pair, calls: int, rounds: int) -> tuple[float, float]:
 
 def pairs() -> list[Pair]:
 
-    from django.db.models import Case, F, Value, When
+    from django.db.models import Case, F, Model, Value, When
     from django.utils import timezone
 
     from agents import services, usage
@@ -63,7 +63,9 @@ def pairs() -> list[Pair]:
     from agents.transcripts import Usage
     from gateway import journal
     from gateway.models import InboundRecord
+    from memory import sync
     from memory.models import DailyLog
+    from memory.services import session_start_context
     from openclaw.perf import rows
 
     agent = services.ensure_default_agent()
@@ -130,6 +132,20 @@ def pairs() -> list[Pair]:
             "run_id": "run",
         }
 
+    class OrmRows:
+        """`rows.first_where` as the ORM call it would be, swapped into `memory.sync`."""
+
+        @staticmethod
+        def first_where(model: type[Model], equals: dict[str, object]) -> Model | None:
+            return model._default_manager.filter(**equals).first()
+
+    def start_context_orm() -> str:
+        sync.__dict__["rows"] = OrmRows
+        try:
+            return session_start_context("main", 4000)
+        finally:
+            sync.__dict__["rows"] = rows
+
     record = InboundRecord.objects.create(**entry()).pk
     delivered = InboundRecord.Status.DELIVERED.value
 
@@ -166,21 +182,27 @@ def pairs() -> list[Pair]:
         ),
         Pair(
             "enabled agent by slug (get_agent)",
-            "agents/services.py, a new session: ORM (not per turn)",
+            "agents/services.py, a new session's first turn",
             lambda: rows.first_where(Agent, {"slug": "main", "enabled": True}),
             lambda: Agent.objects.filter(slug="main", enabled=True).first(),
         ),
         Pair(
             "agent by slug (resolve_agent)",
-            "memory/sync.py, a new session: ORM (not per turn)",
+            "memory/sync.py, a new session's first turn",
             lambda: rows.first_where(Agent, {"slug": "main"}),
             lambda: Agent.objects.filter(slug="main").first(),
         ),
         Pair(
             "daily log row (memory sync)",
-            "memory/sync.py, a new session: ORM (not per turn)",
+            "memory/sync.py, a new session's first turn (twice)",
             lambda: rows.first_where(DailyLog, {"agent": agent.pk, "date": today}),
             lambda: DailyLog.objects.filter(agent=agent.pk, date=today).first(),
+        ),
+        Pair(
+            "session_start_context (the three above)",
+            "memory/services.py, a new session's first turn",
+            lambda: session_start_context("main", 4000),
+            start_context_orm,
         ),
     ]
 
@@ -194,7 +216,7 @@ def same_rows(pair: Pair) -> None:
             return tuple(values(item) for item in found)
         if isinstance(found, Model):
             return {f.attname: found.__dict__.get(f.attname) for f in found._meta.concrete_fields}
-        return None
+        return found if isinstance(found, str) else None
 
     sql, orm = pair.sql(), pair.orm()
     assert values(sql) == values(orm), (pair.name, sql, orm)

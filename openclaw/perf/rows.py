@@ -1,11 +1,13 @@
 """Per-turn statements as plain SQL: 49 to 96 % less CPU a call than the ORM's (session 7).
 
 Compiling the ORM's version of these statements cost more CPU than running them, on the one
-thread all database calls of the gateway share. Only statements every turn runs belong here,
-each measured against its ORM call by `bench/tools/rows_vs_orm.py`: the session read of
+thread all database calls of the gateway share. Only statements of a turn belong here, each
+measured against its ORM call by `bench/tools/rows_vs_orm.py`. Every turn: the session read of
 `agents.services.open_session` (`first_where_with`), the model price and the usage counters of
 `agents.usage` (`first_where`, `table`), the journal entry and its close in `gateway.journal`
-(`insert`, `table`). Names come from the models, every value is a parameter.
+(`insert`, `table`). A new session's first turn: its agent (`agents.services.get_agent`), and
+the agent and two daily logs `memory.services.session_start_context` reads (`memory.sync`).
+Names come from the models, every value is a parameter.
 
 `first_where` and `insert` build their statement and the fields' converters once per model,
 columns and connection, then only execute: rows come back as the ORM's own instances
