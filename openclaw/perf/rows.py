@@ -1,4 +1,4 @@
-"""Per-turn statements as plain SQL: 49 to 96 % less CPU a call than the ORM's (session 7).
+"""A turn's statements as plain SQL: 46 to 95 % less CPU a call than the ORM's (session 7).
 
 Compiling the ORM's version of these statements cost more CPU than running them, on the one
 thread all database calls of the gateway share. Only statements of a turn belong here, each
