@@ -1,8 +1,9 @@
-"""Model stream reading: one idle timer a stream, not one a chunk: 0.1 µs of CPU a chunk, not 3.0;
-readers as classes, not async generators: 4 asyncio tasks a turn, not 7 (bench/README.md).
+"""Model stream reading: 0.1 µs of CPU a chunk, not 3.0; 4 asyncio tasks a turn, not 7.
 
 `Lines` splits a response body into lines, `SSEData` turns lines into server-sent events' data,
-and `IdleReads` cuts any such reader once one read has waited too long.
+and `IdleReads` cuts any such reader once one read has waited too long. The figures above: one
+idle timer a stream, not one a chunk; readers as classes, not async generators, which a stream
+left at `[DONE]` had finalised in a task of its own (bench/README.md, "Optimisations").
 """
 
 import asyncio
