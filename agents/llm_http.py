@@ -1,6 +1,6 @@
 """aiohttp for model calls: one connection pool per event loop, proxy routes and timeouts as
-the openai SDK's httpx client applied them (its request path cost more CPU a call than this:
-bench/README.md, "Optimisations"). A streamed answer is read by `openclaw.perf.streams`.
+the openai SDK's httpx client applied them. A streamed answer is read by
+`openclaw.perf.streams`.
 
 aiohttp is imported at first use, in a worker thread: an idle gateway does not need it.
 """

@@ -1,6 +1,6 @@
 """`ChatModel` for any OpenAI-compatible API: one aiohttp POST to `/chat/completions` per call,
 read as server-sent events over one connection pool per event loop (`agents.llm_http`), without
-the openai SDK, whose request path cost more CPU a call (bench/README.md, "Optimisations")."""
+the openai SDK's request path."""
 
 import json
 import logging
@@ -76,7 +76,7 @@ def _dumps(value: Any) -> str:
 
 # ids of a call's tool specs → (the specs, kept so their ids stay theirs; their JSON). The specs
 # are built once per tool and never modified (`agents.turn_inputs.measured_spec`), so their JSON is
-# the same for every call, and encoding it again cost CPU (bench/README.md, "Optimisations").
+# the same for every call: encoded once.
 _tools_json: dict[tuple[int, ...], tuple[Sequence[dict[str, Any]], str]] = {}
 
 
@@ -165,8 +165,8 @@ class OpenAIChatModel:
                         said or "(no message)",
                     )
                     raise status_error(response.status, response.headers, code, settings)
-                # Read as plain JSON: typed chunk objects cost CPU every turn
-                # (bench/README.md, "Optimisations"), for fields we copy out at once.
+                # Read as plain JSON: the fields are copied out at once, typed chunk objects
+                # would be built only to be dropped.
                 events = IdleReads(SSEData(Lines(response.content)), settings.idle_timeout)
                 try:
                     async for data in events:

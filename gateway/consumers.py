@@ -20,7 +20,7 @@ CLOSE_UNAUTHORISED = 4401
 # 1012 means "service restart", but Daphne (Autobahn) sends only 1000 or 3000-4999.
 CLOSE_SERVICE_RESTART = 4012
 # A socket follows at most this many sessions; past that, the one it used longest ago is
-# dropped. Each is a channel-layer group (about 0.4 kB in memory, a key in Redis), and a socket
+# dropped. Each is a channel-layer group (memory in the process, a key in Redis), and a socket
 # that stays open for weeks while it talks in new sessions would otherwise hold them all.
 MAX_SESSIONS_FOLLOWED = 256
 

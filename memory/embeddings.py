@@ -17,7 +17,7 @@ from memory.models import ChunkEmbedding, MemoryChunk
 logger = logging.getLogger(__name__)
 
 BATCH = 64
-SCAN_LIMIT = 2_000  # newest chunks scored per query: pure-Python cosine, ~0.1 ms per chunk
+SCAN_LIMIT = 2_000  # newest chunks scored per query: the cosine is pure Python
 
 
 def embedding_settings() -> ModelSettings | None:

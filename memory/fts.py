@@ -120,8 +120,8 @@ _PG_TERMS_UNINSTALL = [
 ]
 # A query's words become lexemes the way to_tsquery made them (the same parser as the
 # index). Each lexeme's weight is bm25's IDF over the agent's chunks, its document frequency
-# counted on the index; the postings then stream straight into one sum per chunk (a CTE of
-# postings joined back to per-word counts took 30 % longer).
+# counted on the index; the postings then stream straight into one sum per chunk (faster than
+# a CTE of postings joined back to per-word counts).
 _PG_SEARCH = f"""
 WITH total AS (
     SELECT count(*)::float8 AS n FROM {CHUNKS} WHERE agent_id = %(agent)s

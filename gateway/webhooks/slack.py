@@ -20,7 +20,7 @@ async def events(request: HttpRequest, account: str = "default") -> HttpResponse
     if conn is None:
         return JsonResponse({"error": "unknown account"}, status=404)
     # Loaded with the account's connection already: an idle gateway without Slack never pays
-    # for slack_sdk and aiohttp (0.3 s of start, 25 MB; bench/README.md "Optimisations").
+    # for importing slack_sdk and aiohttp.
     from gateway.adapters.slack import receive_event, signature_is_valid
 
     if body_too_large(request):
