@@ -1,7 +1,8 @@
 """Run the benchmark suite: `python bench/run.py [--quick] [--only a,d]`.
 
 Prints one table (value, baseline measured in the same run, ratio, target) and writes the
-figures to bench/results/latest.json. Scenarios are described in bench/README.md.
+figures to bench/results/latest.json. Each scenario is a module of bench/scenarios/,
+described in bench/README.md.
 """
 
 import argparse
@@ -9,6 +10,7 @@ import asyncio
 import json
 import os
 import platform
+import signal
 import sys
 import time
 import traceback
@@ -18,16 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import (
-    scenario_growth,
-    scenario_idle,
-    scenario_memory,
-    scenario_prompt,
-    scenario_start,
-    scenario_turns,
-)
-from bench.harness import ROOT, Context, FakeModel, Homes, Report, Row, raise_nofile
-from bench.tokens import tokenizer_name
+from bench.lib.harness import ROOT, Context, FakeModel, Homes, Report, Row, raise_nofile
+from bench.lib.tokens import tokenizer_name
+from bench.scenarios import growth, idle, memory, prompt, start, turns
 
 RESULTS = ROOT / "bench" / "results" / "latest.json"
 Scenario = Callable[[Context], Awaitable[Report]]
@@ -44,15 +39,15 @@ TITLES = {
 
 def scenarios(profile: Path | None) -> dict[str, Scenario]:
     return {
-        "a": lambda ctx: scenario_turns.turn_overhead(ctx, profile),
-        "b": lambda ctx: scenario_turns.throughput(
+        "a": lambda ctx: turns.turn_overhead(ctx, profile),
+        "b": lambda ctx: turns.throughput(
             ctx, profile.with_stem(profile.stem + "-b") if profile else None
         ),
-        "c": scenario_idle.idle_connections,
-        "d": scenario_prompt.hello_prompt,
-        "e": scenario_memory.memory_search,
-        "f": scenario_start.start_until_ready,
-        "g": scenario_growth.session_growth,
+        "c": idle.idle_connections,
+        "d": prompt.hello_prompt,
+        "e": memory.memory_search,
+        "f": start.start_until_ready,
+        "g": growth.session_growth,
     }
 
 
@@ -92,6 +87,29 @@ def table(rows: list[Row]) -> str:
     return "\n".join([render(head), rule, *(render(x) for x in lines)])
 
 
+async def measure(
+    ctx: Context, selected: list[str], profile: Path | None
+) -> tuple[list[Row], dict[str, object], list[str]]:
+    """Run the selected scenarios in order: their rows, raw details, and the keys that failed."""
+    rows: list[Row] = []
+    details: dict[str, object] = {}
+    failed = []
+    runners = scenarios(profile)
+    for key in selected:
+        print(f"[{key}] {TITLES[key]} …", file=sys.stderr, flush=True)
+        t0 = time.monotonic()
+        try:
+            report = await runners[key](ctx)
+        except Exception:
+            failed.append(key)
+            traceback.print_exc()
+            rows.append(Row(key, f"{TITLES[key]}: FAILED (see stderr)", float("nan"), ""))
+            continue
+        rows += report.rows
+        details[key] = report.details | {"seconds": time.monotonic() - t0}
+    return rows, details, failed
+
+
 async def main_async(args: argparse.Namespace) -> int:
     selected = [s.strip() for s in args.only.split(",")] if args.only else list(TITLES)
     unknown = [s for s in selected if s not in TITLES]
@@ -100,27 +118,16 @@ async def main_async(args: argparse.Namespace) -> int:
         return 2
     nofile = raise_nofile()
     started = time.monotonic()
-    ctx = Context(quick=args.quick, fake=FakeModel(), homes=Homes())
-    rows: list[Row] = []
-    details: dict[str, object] = {}
-    failed = []
+    fake = FakeModel()
     try:
-        runners = scenarios(args.profile)
-        for key in selected:
-            print(f"[{key}] {TITLES[key]} …", file=sys.stderr, flush=True)
-            t0 = time.monotonic()
-            try:
-                report = await runners[key](ctx)
-            except Exception:
-                failed.append(key)
-                traceback.print_exc()
-                rows.append(Row(key, f"{TITLES[key]}: FAILED (see stderr)", float("nan"), ""))
-                continue
-            rows += report.rows
-            details[key] = report.details | {"seconds": time.monotonic() - t0}
+        homes = Homes()
+        try:
+            ctx = Context(quick=args.quick, fake=fake, homes=homes)
+            rows, details, failed = await measure(ctx, selected, args.profile)
+        finally:
+            homes.cleanup()
     finally:
-        ctx.fake.stop()
-        ctx.homes.cleanup()
+        fake.stop()
     mode = "quick" if args.quick else "full"
     print(f"\nopenclaw bench ({mode}; {os.cpu_count()} cores; tokens: {tokenizer_name()})\n")
     print(table(rows))
@@ -150,7 +157,11 @@ def main() -> None:
         default=None,
         help="py-spy profile of the gateway during (a) to this file, (b) to <name>-b<suffix>",
     )
-    sys.exit(asyncio.run(main_async(parser.parse_args())))
+    args = parser.parse_args()
+    # Stopped from outside (`timeout`, bench/tools/ab.py interrupted): unwind, so the fake
+    # model and the gateways started so far are stopped and the temporary homes removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    sys.exit(asyncio.run(main_async(args)))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""The rungs of `bench/ladder.py`: scenario (b)'s client against the gateway's stack built up one
-layer at a time, each rung an ASGI application served by a bare Daphne.
+"""The rungs of `bench/tools/ladder.py`: scenario (b)'s client against the gateway's stack built
+up one layer at a time, each rung an ASGI application served by a bare Daphne.
 
 `LADDER_RUNG` picks the layers (each includes those before it):
 
@@ -7,7 +7,7 @@ layer at a time, each rung an ASGI application served by a bare Daphne.
    answering `chat.send` with its `res`, the model call (`bare_asgi._model_call`, aiohttp) and a
    `chat.final` sent straight to its socket;
 2. the `chat.final` through the channel layer (a group of the socket, as a session's);
-3. the session and the journal entry (`webjournal._open_and_journal`) in the database thread
+3. the session and the journal entry (`router._journal_and_admit`) in the database thread
    (`openclaw.perf.offload.database`), as `chat.send` does;
 4. the user's entry and the answer appended to the session's transcript (`offload.files`, as
    `append_entries_async`).
@@ -33,8 +33,8 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from agents.transcripts import append_entries, make_entry  # noqa: E402
-from bench import bare_asgi  # noqa: E402
-from gateway import webjournal  # noqa: E402
+from bench.lib import bare_asgi  # noqa: E402
+from gateway import router  # noqa: E402
 from openclaw.perf import offload  # noqa: E402
 
 RUNG = int(os.environ.get("LADDER_RUNG", "1"))
@@ -59,11 +59,9 @@ class RungConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels is
         key = request["params"]["session"]  # agent:main:…
         transcript = None
         if RUNG >= 3:
-            session, _ = await _offloaded(
-                offload.database, webjournal._open_and_journal, key, uuid.uuid4().hex, text,
-                "token", run,
-            )  # fmt: skip
-            transcript = Path(session.transcript)
+            message = router.WebMessage(key, text, uuid.uuid4().hex, "token", {})
+            admitted = await _offloaded(offload.database, router._journal_and_admit, message, run)
+            transcript = Path(admitted.session.transcript)
         await self.send(bare_asgi.res_frame(request, run))
         if transcript is not None and RUNG >= 4:
             user = make_entry("message", role="user", content=text, run=run)

@@ -13,8 +13,9 @@ import re
 import time
 from typing import Any
 
-from bench.harness import JSON, Context, Report, Row, at_most, connect, running_gateway
-from bench.tokens import count_tokens
+from bench.lib.client import connect
+from bench.lib.harness import JSON, Context, Report, Row, at_most, running_gateway
+from bench.lib.tokens import count_tokens
 
 OPENCLAW_TOKENS, OPENCLAW_TOOLS = 14_300, 12
 NANOBOT_TOKENS, NANOBOT_TOOLS = 7_800, 23

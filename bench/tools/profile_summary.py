@@ -1,6 +1,6 @@
 """Summarise a py-spy collapsed-stack profile (`bench/run.py --profile FILE.txt`) as text.
 
-    .venv/bin/python bench/profile_summary.py /tmp/a.txt [--top 25] [--match agents/]
+    .venv/bin/python bench/tools/profile_summary.py /tmp/a.txt [--top 25] [--match agents/]
         [--callbacks] [--tree FUNCTION --depth 3]
 
 Prints, per thread kind (the event loop vs worker threads), the share of samples spent in each

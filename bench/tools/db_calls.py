@@ -1,6 +1,6 @@
 """CPU of each database call a turn makes, and of reading its transcript, on a fresh SQLite home.
 
-    .venv/bin/python bench/db_calls.py [--calls 2000]
+    .venv/bin/python bench/tools/db_calls.py [--calls 2000]
 
 A turn's database calls all run on the one thread `database_sync_to_async` uses, so their CPU
 is paid by every message waiting behind them: `open_session` and the journal entry before the
@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from tests.gateway_process import base_env, migrate  # noqa: E402
@@ -41,7 +41,7 @@ def measure(calls: int, home: Path) -> None:
     from agents import services
     from agents.transcripts import Usage, append_entries, make_entry, read_entries
     from agents.usage import record_turn
-    from gateway import resume, webjournal
+    from gateway import journal, router
     from gateway.models import InboundRecord
     from memory.services import session_start_context
 
@@ -54,16 +54,17 @@ def measure(calls: int, home: Path) -> None:
         append_entries(transcript, [make_entry("message", role="user", content=f"hi {i}")])
         append_entries(transcript, [make_entry("message", role="assistant", content="echo")])
 
-    def journal() -> object:
-        return webjournal._open_and_journal(key, uuid.uuid4().hex, "hi", "bench", "run")
+    def journal_entry() -> object:
+        message = router.WebMessage(key, "hi", uuid.uuid4().hex, "bench", {})
+        return router._journal_and_admit(message, "run")
 
     def close() -> None:
-        resume.mark_records_delivered([record])
+        journal.mark_records_delivered([record])
 
-    record = journal()[1].record  # type: ignore[index]
+    record = journal_entry().entry.record  # type: ignore[attr-defined]
     rows = [
         ("open_session (existing session)", lambda: services.open_session(key)),
-        ("open_session + journal entry (one hop)", journal),
+        ("open_session + journal entry (one hop)", journal_entry),
         ("record_turn (usage counters)", lambda: record_turn(ref.pk, "bench", usage, title="x")),
         ("mark_records_delivered (one entry)", close),
         ("session_start_context (a new session)", lambda: session_start_context("main", 4000)),

@@ -4,9 +4,10 @@ included, like a provider). Compaction must keep them bounded. Baseline: the sam
 never compacted (first prompt plus every later user message and reply).
 """
 
-from bench.fake_model import Config, reply_text
-from bench.harness import Context, Report, Row, at_most, connect, manage, running_gateway
-from bench.tokens import count_tokens
+from bench.lib.client import connect
+from bench.lib.fake_model import Config, reply_text
+from bench.lib.harness import Context, Report, Row, at_most, manage, running_gateway
+from bench.lib.tokens import count_tokens
 
 CONTEXT_WINDOW = 8_000
 MAX_OUTPUT = 1_000  # an 8k model's output budget; the default 4,096 would leave little room

@@ -22,7 +22,8 @@ from typing import Any
 
 from openai import AsyncOpenAI
 
-from bench.harness import (
+from bench.lib.client import connect
+from bench.lib.harness import (
     FLOOR_APP,
     JSON,
     MODEL,
@@ -32,7 +33,6 @@ from bench.harness import (
     Report,
     Row,
     at_most,
-    connect,
     cpu_seconds,
     ms,
     percentile,
@@ -306,7 +306,7 @@ async def throughput(ctx: Context, profile: Path | None = None) -> Report:
         # What the gateway alone costs: client and fake model share the cores in this run.
         Row("b", "gateway CPU per turn under load (mean)", 1000 * cpu / len(ours), "ms"),
         Row("b", "turns/s one core of gateway CPU sustains", len(ours) / cpu, "turns/s"),
-        # The stack alone (bench/bare_asgi.py, `floor_application`): Daphne and the same model
+        # The stack alone (bench/lib/bare_asgi.py, `floor_application`): Daphne and the same model
         # call, nothing of the gateway's own; its CPU is the part of ours no change of ours cuts.
         Row("b", "floor: Daphne + the model call alone, throughput", floor_rate, "turns/s"),
         Row("b", "floor: its CPU per turn", 1000 * floor_cpu, "ms"),

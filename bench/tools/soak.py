@@ -2,7 +2,7 @@
 what must level off (RSS, open file descriptors, asyncio tasks) and what grows with the data
 (database, transcripts).
 
-Run: `.venv/bin/python bench/soak.py [--turns N] [--sockets S] [--every K]` (default 100,000
+Run: `.venv/bin/python bench/tools/soak.py [--turns N] [--sockets S] [--every K]` (default 100,000
 turns, a figure every 10,000). Each socket sends its turns one after another; a session takes
 20 turns, then the socket moves to a new one, so the run touches turns/20 sessions.
 """
@@ -18,9 +18,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make `bench` and `tests` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.harness import FakeModel, Gateway, Homes, connect, raise_nofile, rss_mb, running_gateway
+from bench.lib.client import connect
+from bench.lib.harness import (
+    FakeModel,
+    Gateway,
+    Homes,
+    raise_nofile,
+    rss_mb,
+    running_gateway,
+)
 
 TURNS_PER_SESSION = 20
 

@@ -1,14 +1,14 @@
 """Where a turn's wall time goes, in process: when each step starts (`>`) and ends (`<`),
 as the median over the turns of its offset from the moment `chat.send` left the client.
 
-    .venv/bin/python bench/turn_timeline.py [--turns 400] [--pause-ms 0]
+    .venv/bin/python bench/tools/turn_timeline.py [--turns 400] [--pause-ms 0]
 
 The gateway's ASGI application and consumer run in this process (as `profile_turn.py
---socket`: no Daphne, no network) against bench/fake_model.py answering in 0 ms, with the steps
-in `STEPS` wrapped to log their start and end. A step of the previous turn still running when a
-message arrives shows in that message's timeline too (its usage bookkeeping `bk`, the end of its
-job `job<`): what a message sent back to back waits on. `--pause-ms` waits that long after each
-answer before the next message.
+--socket`: no Daphne, no network) against bench/lib/fake_model.py answering in 0 ms, with the
+steps in `STEPS` wrapped to log their start and end. A step of the previous turn still running
+when a message arrives shows in that message's timeline too (its usage bookkeeping `bk`, its
+journal entries' `close`, the end of its job `job<`): what a message sent back to back waits
+on. `--pause-ms` waits that long after each answer before the next message.
 """
 
 import argparse
@@ -24,17 +24,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import FakeModel  # noqa: E402
-from bench.profile_turn import gateway_socket, run_in_process  # noqa: E402
+from bench.lib.harness import FakeModel  # noqa: E402
+from bench.tools.profile_turn import gateway_socket, run_in_process  # noqa: E402
 
 # (module, attribute or Class.method, label)
 STEPS = [
     ("gateway.consumers", "GatewayConsumer.receive", "receive"),
-    ("gateway.webjournal", "_open_and_journal", "journal"),
-    ("agents.loop", "_bookkeeping", "bk"),
+    ("gateway.router", "_journal_and_admit", "journal"),
+    ("agents.usage", "record_turn", "bk"),
+    ("gateway.journal", "mark_records_delivered", "close"),
     ("gateway.runs", "accept_message", "accept"),
     ("gateway.runs", "ChatJob.run", "job"),
     ("agents.loop", "_Turn._read", "files"),
@@ -85,10 +86,10 @@ def instrument() -> None:
 
 
 async def run(args: argparse.Namespace, fake: FakeModel) -> None:
-    from gateway.runtime import runtime
+    from gateway import lifecycle
 
     instrument()
-    await runtime.start(background=False)
+    await lifecycle.start(background=False)
     communicator = await gateway_socket()
     await fake.configure(latency_ms=0, reply_words=0)
     windows: list[tuple[int, int]] = []
@@ -112,7 +113,7 @@ async def run(args: argparse.Namespace, fake: FakeModel) -> None:
         if i >= 40:
             windows.append((sent, time.monotonic_ns()))
     await communicator.disconnect()
-    await runtime.stop()
+    await lifecycle.stop()
     offsets: dict[str, list[float]] = {}
     for start, end in windows:
         seen: dict[str, float] = {}

@@ -1,9 +1,9 @@
-"""(e) Memory search p50/p99 over one and ten years of generated daily logs, and the reindex of
-one changed file, in-process (bench/memory_search.py does the work). Baseline: a naive linear
-scan of the same files held in memory.
+"""(e) Memory search p50/p99 over one and ten years of generated daily logs, and the reindex
+of one changed file, in-process (bench/scenarios/memory_search.py does the work). Baseline: a
+naive linear scan of the same files held in memory.
 
-It runs in a child process (`python -m bench.scenario_memory --child DAYS…`) because
-bench/memory_search.py configures Django on import, in a temporary OPENCLAW_HOME.
+It runs in a child process (`python -m bench.scenarios.memory --child DAYS…`) because
+bench/scenarios/memory_search.py configures Django on import, in a temporary OPENCLAW_HOME.
 """
 
 import argparse
@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 
-from bench.harness import ROOT, Context, Report, Row, at_most
+from bench.lib.harness import ROOT, Context, Report, Row, at_most
 
 YEARS = {"1 year": 365, "10 years": 3650}
 LABELS = {365: "1y", 3650: "10y"}  # memory_search.measure adds its vector figures for "10y"
@@ -23,7 +23,7 @@ LABELS = {365: "1y", 3650: "10y"}  # memory_search.measure adds its vector figur
 def child(days: list[int]) -> None:
     from django.core.management import call_command
 
-    from bench import memory_search  # configures Django in a temporary OPENCLAW_HOME
+    from bench.scenarios import memory_search  # configures Django in a temporary OPENCLAW_HOME
 
     try:
         call_command("migrate", verbosity=0)
@@ -39,7 +39,7 @@ async def memory_search(ctx: Context) -> Report:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bench.scenario_memory",
+        "bench.scenarios.memory",
         "--child",
         *map(str, spans.values()),
         cwd=ROOT,

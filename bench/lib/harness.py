@@ -1,34 +1,32 @@
-"""Shared bench machinery: the fake model and gateway processes, a minimal gateway client,
-RSS and percentile helpers, and the `Row` every scenario reports its figures as."""
+"""Shared bench machinery: the fake model, gateway and bare Daphne processes on the bench's own
+ports, RSS, CPU and percentile helpers, and the `Row` every scenario reports its figures as."""
 
 import contextlib
 import itertools
-import json
 import os
 import resource
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
-import websockets
-from websockets.asyncio.client import ClientConnection
 
-from tests.gateway_process import TOKEN, base_env, free_port, migrate
+from tests.gateway_process import TOKEN, base_env, migrate
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MODEL = "bench-model"
-APP = "bench.bare_asgi:application"
-FLOOR_APP = "bench.bare_asgi:floor_application"  # the floor of (b): see bench/bare_asgi.py
+APP = "bench.lib.bare_asgi:application"
+FLOOR_APP = "bench.lib.bare_asgi:floor_application"  # the floor of (b): see bench/lib/bare_asgi.py
 JSON = dict[str, Any]
 
 
@@ -64,6 +62,34 @@ def percentile(values: list[float], p: float) -> float:
 
 def ms(ns: int) -> float:
     return ns / 1e6
+
+
+def _bench_ports() -> Iterator[int]:
+    """Ports for the bench's servers: below the kernel's ephemeral range (never handed to a
+    socket bound to port 0) and above the blocks a test run's workers take from the bottom of
+    that range (tests/gateway_process.py), so a test run sharing the machine cannot bind one
+    between our pick and our server's bind (the server would fail, its readiness poll would
+    find the test's server answering)."""
+    low = 32768
+    with contextlib.suppress(OSError, ValueError):
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for _ in range(2):  # a second pass: ports freed since the first
+        yield from range(max(low - 1000, 1024), low)
+
+
+_ports = _bench_ports()
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now, from the bench's own block."""
+    for port in _ports:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port left in the bench's block")
 
 
 def raise_nofile() -> int:
@@ -120,12 +146,12 @@ def stop_process(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
 
 
 class FakeModel:
-    """bench/fake_model.py in its own process (so it does not share a core's GIL with the
+    """bench/lib/fake_model.py in its own process (so it does not share a core's GIL with the
     client), with its control endpoints."""
 
     def __init__(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.fake_model", "--port", "0"],
+            [sys.executable, "-m", "bench.lib.fake_model", "--port", "0"],
             cwd=ROOT,
             stdout=subprocess.PIPE,
         )
@@ -169,7 +195,11 @@ class Homes:
         self.root = Path(tempfile.mkdtemp(prefix="openclaw-benchsuite-"))
         self.template = self.root / "template"
         self._migrated = _migrations()
-        migrate(self.template)
+        try:
+            migrate(self.template)
+        except BaseException:
+            self.cleanup()
+            raise
         self._n = itertools.count(1)
 
     def fresh(self) -> Path:
@@ -265,62 +295,6 @@ def running_gateway(home: Path, fake: FakeModel | None, **extra: str) -> Iterato
         gateway.stop()
 
 
-@dataclass(frozen=True, slots=True)
-class Turn:
-    sent_ns: int
-    final_ns: int
-    run: str
-    data: JSON
-    frames: int  # received while waiting for the end: the `res`, deltas, the final...
-
-
-class GatewayClient:
-    """One WebSocket to `/ws/gateway/`; `chat` sends one message and waits for its end."""
-
-    def __init__(self, ws: ClientConnection) -> None:
-        self.ws = ws
-        self._ids = itertools.count(1)
-
-    async def chat(self, text: str, session: str) -> Turn:
-        request_id = str(next(self._ids))
-        frame = {"type": "req", "id": request_id, "method": "chat.send"}
-        frame["params"] = {"text": text, "session": session}  # type: ignore[assignment]
-        payload = json.dumps(frame)
-        run: str | None = None
-        ended: dict[str, tuple[int, JSON]] = {}
-        sent = time.monotonic_ns()
-        await self.ws.send(payload)
-        frames = 0
-        while run is None or run not in ended:
-            raw = await self.ws.recv()
-            frames += 1
-            now = time.monotonic_ns()
-            message = json.loads(raw)
-            if message["type"] == "res" and message["id"] == request_id:
-                if not message["ok"]:
-                    raise RuntimeError(f"chat.send refused: {message['error']}")
-                run = message["result"]["run"]
-            elif message["type"] == "event" and message["event"] in ("chat.final", "chat.error"):
-                ended[message["data"]["run"]] = (now, message)
-        final_ns, final = ended[run]
-        if final["event"] == "chat.error":
-            raise RuntimeError(f"run failed: {final['data']}")
-        return Turn(sent, final_ns, run, final["data"], frames)
-
-
-class _Server(Protocol):
-    @property
-    def ws_url(self) -> str: ...
-
-
-@contextlib.asynccontextmanager
-async def connect(gateway: _Server) -> AsyncIterator[GatewayClient]:
-    async with websockets.connect(
-        gateway.ws_url, open_timeout=30, ping_interval=None, max_size=2**24
-    ) as ws:
-        yield GatewayClient(ws)
-
-
 @dataclass
 class Context:
     """What every scenario gets: the size of the run and the shared fake model and homes."""
@@ -340,7 +314,7 @@ class Report:
 
 @dataclass
 class BareDaphne:
-    """The baseline: `daphne bench.bare_asgi:application`, no Django, no gateway."""
+    """The baseline: `daphne bench.lib.bare_asgi:application`, no Django, no gateway."""
 
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None

@@ -1,9 +1,9 @@
 """Where (b)'s CPU per turn goes, layer by layer: the same load (200 sockets x 10 messages at
 once, 0 ms model) against the gateway's stack built up one layer at a time.
 
-    .venv/bin/python bench/ladder.py [--rounds 3] [--sessions 200] [--turns 10]
+    .venv/bin/python bench/tools/ladder.py [--rounds 3] [--sessions 200] [--turns 10]
 
-Rungs (`bench/ladder_app.py` says what each adds): 0 the floor (Daphne and the model call,
+Rungs (`bench/tools/ladder_app.py` says what each adds): 0 the floor (Daphne and the model call,
 `bare_asgi.floor_application`), 1 Django and a Channels consumer, 2 the final through the
 channel layer, 3 the session and journal entry in the database thread, 4 two transcript
 appends, then the gateway itself (`manage.py gateway`). Each round runs every rung once, in
@@ -18,20 +18,20 @@ import statistics
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import (  # noqa: E402
+from bench.lib.client import connect  # noqa: E402
+from bench.lib.harness import (  # noqa: E402
     FLOOR_APP,
     BareDaphne,
     Context,
     FakeModel,
     Homes,
-    connect,
     gateway_env,
     running_gateway,
 )
-from bench.scenario_turns import floor_env, load, sample_body  # noqa: E402
+from bench.scenarios.turns import floor_env, load, sample_body  # noqa: E402
 
 RUNGS = ("0 floor", "1 + Django, Channels consumer", "2 + channel layer", "3 + database hop",
          "4 + transcript appends", "gateway")  # fmt: skip
@@ -59,7 +59,7 @@ async def main(args: argparse.Namespace) -> int:
                         env |= gateway_env(home, fake) | {"LADDER_RUNG": str(rung)}
                         env["LADDER_INLINE"] = "1" if args.inline else ""
                         env["DJANGO_SETTINGS_MODULE"] = "openclaw.settings"
-                        app = "bench.ladder_app:application"
+                        app = "bench.tools.ladder_app:application"
                     server = BareDaphne(app=app, env=env).start()
                     try:
                         figure = await load(server, args.sessions, args.turns, prefix)

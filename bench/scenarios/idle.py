@@ -12,18 +12,18 @@ from typing import Protocol
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from bench.harness import (
+from bench.lib.client import connect
+from bench.lib.harness import (
     BareDaphne,
     Context,
     Gateway,
     Report,
     Row,
     at_most,
-    connect,
     rss_mb,
     running_gateway,
 )
-from bench.scenario_turns import match
+from bench.scenarios.turns import match
 
 OPEN_CONCURRENCY = 64
 Probe = Callable[[], Awaitable[float]]

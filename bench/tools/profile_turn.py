@@ -1,11 +1,11 @@
 """Profile the gateway's turn path in one process: CPU per turn and where it goes.
 
-    .venv/bin/python bench/profile_turn.py [--turns 300] [--pyinstrument FILE.txt] [--cprofile N]
-        [--cprofile-out FILE.prof]
+    .venv/bin/python bench/tools/profile_turn.py [--turns 300] [--pyinstrument FILE.txt]
+        [--cprofile N] [--cprofile-out FILE.prof]
 
-The same code a `chat.send` runs once the frame is parsed: `webjournal.send` (the session, the
-journal entry, the lane), then `run_turn` with the session's tools and the real
-`OpenAIChatModel` against bench/fake_model.py (0 ms), its events through the gateway's channel
+The same code a `chat.send` runs once the frame is parsed: `router.route` (the session, the
+journal entry, the rate limit, the lane), then `run_turn` with the session's tools and the real
+`OpenAIChatModel` against bench/lib/fake_model.py (0 ms), its events through the gateway's channel
 layer to a subscribed channel, on a freshly migrated OPENCLAW_HOME. What is left out is Daphne,
 the consumer and the WebSocket, so the figure is the agent side of scenario (a). CPU time
 (`time.process_time`, all threads) is reported next to wall time because it is what a loaded
@@ -22,14 +22,15 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import MODEL, FakeModel, gateway_env  # noqa: E402
+from bench.lib.harness import MODEL, FakeModel, gateway_env  # noqa: E402
 from tests.gateway_process import TOKEN, migrate  # noqa: E402
 
 
@@ -74,24 +75,25 @@ Turns = Callable[[int, int, str], Awaitable[None]]
 
 
 async def journal_turns(n: int, sessions: int, prefix: str) -> None:
-    """`n` turns as `chat.send` runs them (`webjournal.send`: session, journal entry, lane,
+    """`n` turns as `chat.send` runs them (`router.route`: session, journal entry, lane,
     `run_turn`), each awaited to its `chat.final` on a channel subscribed to the session."""
     from channels.layers import get_channel_layer
 
-    from gateway import runs, webjournal
+    from gateway import events, router
 
     layer = get_channel_layer()
     assert layer is not None  # the gateway's settings configure one
     channel = await layer.new_channel()
 
     async def subscribe(session_key: str) -> None:
-        await layer.group_add(runs.session_group(session_key), channel)
+        await layer.group_add(events.session_group(session_key), channel)
 
+    scope: dict[str, Any] = {}  # one socket's: the rate limit keeps who it is there
     for i in range(n):
-        _, accepted = await webjournal.send(
-            f"agent:main:{prefix}{i % sessions}", f"hi {i}", key=None, sender="bench",
-            subscribe=subscribe,
-        )  # fmt: skip
+        message = router.WebMessage(
+            f"agent:main:{prefix}{i % sessions}", f"hi {i}", uuid.uuid4().hex, "bench", scope
+        )
+        accepted = await router.route(message, on_session=subscribe)
         while True:
             message = await layer.receive(channel)
             if message["event"] == "chat.final" and message["data"]["run"] == accepted.run:
@@ -189,9 +191,9 @@ async def count_queries(n: int) -> float:
 async def run(args: argparse.Namespace, fake: FakeModel) -> None:
     # One event loop throughout: the model client's connection pool belongs to its loop.
     global turns
-    from gateway.runtime import runtime
+    from gateway import lifecycle
 
-    await runtime.start(background=False)
+    await lifecycle.start(background=False)
     communicator = None
     if args.socket:
         communicator = await gateway_socket()
@@ -226,7 +228,7 @@ async def run(args: argparse.Namespace, fake: FakeModel) -> None:
         pstats.Stats(prof).sort_stats("tottime").print_stats(args.cprofile)
     if communicator is not None:
         await communicator.disconnect()
-    await runtime.stop()  # lets the last run finish its bookkeeping
+    await lifecycle.stop()  # lets the last run finish its bookkeeping
 
 
 def main() -> int:

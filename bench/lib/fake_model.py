@@ -2,7 +2,7 @@
 
 It streams a fixed reply at once (0 ms mode) or after a set latency, and logs when each request
 arrived and when its last byte was written, on the system-wide monotonic clock, so the bench can
-subtract model time from what a client sees. Run: `python bench/fake_model.py [--port 0]`; it
+subtract model time from what a client sees. Run: `python bench/lib/fake_model.py [--port 0]`; it
 prints `PORT <n>` when listening. Control: `POST /bench/config` (JSON of `Config` fields) and
 `GET /bench/log?clear=1` (the records, oldest first).
 """
@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bench.tokens import count_tokens
+from bench.lib.tokens import count_tokens
 
 JSON = dict[str, Any]
 WORDS = [

@@ -1,7 +1,8 @@
 """Memory search and reindex figures over one and ten years of daily logs (printed, not asserted).
 
-Run: `.venv/bin/python bench/memory_search.py` (SQLite in a temp OPENCLAW_HOME; set DATABASE_URL
-to measure PostgreSQL). Targets: search p50 <= 10 ms on ten years, one changed file <= 50 ms.
+Run: `.venv/bin/python bench/scenarios/memory_search.py` (SQLite in a temp OPENCLAW_HOME; set
+DATABASE_URL to measure PostgreSQL). Targets: search p50 <= 10 ms on ten years, one changed file
+<= 50 ms.
 """
 
 import atexit
@@ -17,7 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HOME = tempfile.mkdtemp(prefix="openclaw-bench-")
 atexit.register(shutil.rmtree, HOME, ignore_errors=True)  # ~15 MB of logs and the database
 os.environ["OPENCLAW_HOME"] = HOME

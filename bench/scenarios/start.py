@@ -4,7 +4,7 @@
 import asyncio
 import statistics
 
-from bench.harness import (
+from bench.lib.harness import (
     BareDaphne,
     Context,
     Gateway,
