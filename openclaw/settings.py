@@ -260,9 +260,16 @@ OPENCLAW_DEFAULT_AGENT = env.str("OPENCLAW_DEFAULT_AGENT", default="main")
 OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="")
 OPENCLAW_MODEL = env.str("OPENCLAW_MODEL", default="")
 # Provider keys are looked up by variable name (Agent.api_key_env); only names ending in
-# _API_KEY are eligible, so an agent can never be pointed at an unrelated secret.
+# _API_KEY (or _API_KEY_<n>, the extra keys agents.failover rotates to on 429s) are eligible,
+# so an agent can never be pointed at an unrelated secret.
 OPENCLAW_PROVIDER_KEYS: dict[str, str] = {
-    name: value for name, value in os.environ.items() if name.endswith("_API_KEY") and value
+    name: value
+    for name, value in os.environ.items()
+    if value
+    and (
+        name.endswith("_API_KEY")
+        or ("_API_KEY_" in name and name.rpartition("_API_KEY_")[2].isdecimal())
+    )
 }
 # Platform credentials, looked up by the variable names a ChannelAccount references.
 OPENCLAW_CHANNEL_ENV: dict[str, str] = {

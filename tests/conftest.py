@@ -35,6 +35,17 @@ def _thread_connections_closed(
     connections.close_all()
 
 
+@pytest.fixture(autouse=True)
+def _failover_memory_forgotten() -> Iterator[None]:
+    """Models and keys that failed cool down in process memory (agents.failover): forgotten
+    after each test, so one test's dead model is not skipped in the next."""
+    yield
+    from agents import failover
+
+    failover.models_cooling.clear()
+    failover.keys_cooling.clear()
+
+
 @pytest.fixture
 def fake_openai() -> Iterator[FakeOpenAI]:
     with FakeOpenAI() as fake:
