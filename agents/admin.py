@@ -9,6 +9,7 @@ from agents import admin_transcripts  # noqa: F401  # registers the Session admi
 from agents.admin_jobs import ScheduledJobAdmin  # noqa: F401  # registers the jobs admin
 from agents.models import Agent, DailyUsage, ModelPrice
 from agents.scheduled_jobs import sync_heartbeats
+from agents.usage import cache_hit_rate
 from openclaw.audit.admin import AuditedAdminMixin
 
 
@@ -60,7 +61,13 @@ class AgentAdmin(AuditedAdminMixin, admin.ModelAdmin[Agent]):
 
 @admin.register(ModelPrice)
 class ModelPriceAdmin(AuditedAdminMixin, admin.ModelAdmin[ModelPrice]):
-    list_display = ["model", "input_per_mtok", "cached_input_per_mtok", "output_per_mtok"]
+    list_display = [
+        "model",
+        "input_per_mtok",
+        "cached_input_per_mtok",
+        "cache_write_per_mtok",
+        "output_per_mtok",
+    ]
     search_fields = ["model"]
 
 
@@ -74,6 +81,8 @@ class DailyUsageAdmin(admin.ModelAdmin[DailyUsage]):
         "prompt_tokens",
         "cached_tokens",
         "completion_tokens",
+        "cache_hits",
+        "cache_write_tokens",
         "cost",
     ]
     list_filter = ["day", "agent", "model"]
@@ -86,3 +95,8 @@ class DailyUsageAdmin(admin.ModelAdmin[DailyUsage]):
 
     def has_change_permission(self, request: object, obj: object = None) -> bool:
         return False
+
+    @admin.display(description="cache hit rate")
+    def cache_hits(self, obj: DailyUsage) -> str | None:
+        rate = cache_hit_rate(obj.prompt_tokens, obj.cached_tokens)
+        return None if rate is None else f"{rate:.0%}"

@@ -18,7 +18,7 @@ from django.utils.safestring import SafeString, mark_safe
 from agents.models import ModelPrice, Session
 from agents.transcript_view import Item, Turn, build_turns
 from agents.transcripts import Usage, read_entries
-from agents.usage import cost_at
+from agents.usage import cache_hit_rate, cost_at
 from memory.markdown import render_html
 from openclaw.redact import redact_text
 
@@ -61,6 +61,7 @@ def _show_turn(turn: Turn, price: ModelPrice | None) -> ShownTurn:
             completion_tokens=usage["completion_tokens"],
             total_tokens=usage["prompt_tokens"] + usage["completion_tokens"],
             cached_tokens=usage["cached_tokens"],
+            cache_creation_tokens=usage.get("cache_creation_tokens", 0),
         )
         cost = cost_at(price, tokens)
     return ShownTurn(turn.number, [_show_item(i) for i in turn.items], usage, cost)
@@ -100,6 +101,8 @@ class SessionAdmin(admin.ModelAdmin[Session]):
         "tokens_in",
         "tokens_out",
         "tokens_cached",
+        "tokens_cache_write",
+        "cache_hits",
         "cost",
         "token_ratio",
     ]
@@ -113,6 +116,11 @@ class SessionAdmin(admin.ModelAdmin[Session]):
         if obj is not None:  # what identifies the conversation is fixed once it exists
             fields += ["key", "agent", "channel", "peer", "is_group"]
         return fields
+
+    @admin.display(description="cache hit rate")
+    def cache_hits(self, obj: Session) -> str | None:
+        rate = cache_hit_rate(obj.tokens_in, obj.tokens_cached)
+        return None if rate is None else f"{rate:.0%}"
 
     @admin.display(description="transcript")
     def transcript_link(self, obj: Session) -> str:

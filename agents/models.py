@@ -187,7 +187,12 @@ class Session(models.Model):
     turns = models.PositiveIntegerField(default=0)
     tokens_in = models.PositiveBigIntegerField(default=0)
     tokens_out = models.PositiveBigIntegerField(default=0)
-    tokens_cached = models.PositiveBigIntegerField(default=0)
+    tokens_cached = models.PositiveBigIntegerField(
+        default=0, help_text="Input tokens read from the provider's prompt cache."
+    )
+    tokens_cache_write = models.PositiveBigIntegerField(
+        default=0, help_text="Input tokens written to the provider's prompt cache."
+    )
     cost = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     transcript_path = models.CharField(
         max_length=500, editable=False, help_text="Relative to OPENCLAW_HOME."
@@ -216,7 +221,18 @@ class ModelPrice(models.Model):
 
     model = models.CharField(max_length=200, unique=True)
     input_per_mtok = models.DecimalField(max_digits=10, decimal_places=4, default=0)
-    cached_input_per_mtok = models.DecimalField(max_digits=10, decimal_places=4, default=0)
+    cached_input_per_mtok = models.DecimalField(
+        max_digits=10, decimal_places=4, default=0, help_text="Input read from the prompt cache."
+    )
+    cache_write_per_mtok = models.DecimalField(
+        "cache write per mtok",
+        max_digits=10,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="Input written to the prompt cache (Anthropic bills it apart); "
+        "empty: the input price.",
+    )
     output_per_mtok = models.DecimalField(max_digits=10, decimal_places=4, default=0)
 
     class Meta:
@@ -267,6 +283,7 @@ class ScheduledJob(models.Model):
     class Status(models.TextChoices):
         NEVER = "", "never ran"
         RUNNING = "running"
+    cache_write_tokens = models.PositiveBigIntegerField(default=0)
         OK = "ok"
         SUPPRESSED = "suppressed", "ok (HEARTBEAT_OK, not delivered)"
         SKIPPED = "skipped"

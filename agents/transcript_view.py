@@ -19,6 +19,9 @@ STOP_FLAGS = {
 }
 
 
+USAGE_KEYS = ("prompt_tokens", "completion_tokens", "cached_tokens", "cache_creation_tokens")
+
+
 @dataclass(frozen=True, slots=True)
 class Item:
     """One thing shown in a turn. `text` is Markdown for user/assistant/compaction/context and
@@ -45,10 +48,12 @@ class Turn:
     @property
     def usage(self) -> dict[str, int]:
         """Tokens of the turn: the sum of its model calls' reported usage."""
-        total = {"prompt_tokens": 0, "completion_tokens": 0, "cached_tokens": 0}
+        total = dict.fromkeys(USAGE_KEYS, 0)
         for item in self.items:
             for key in total:
                 total[key] += int((item.usage or {}).get(key, 0) or 0)
+        if not total["cache_creation_tokens"]:  # only providers that bill cache writes say it
+            del total["cache_creation_tokens"]
         return total
 
     @property
@@ -59,8 +64,7 @@ class Turn:
 def _usage(value: object) -> dict[str, int] | None:
     if not isinstance(value, dict):
         return None
-    keys = ("prompt_tokens", "completion_tokens", "cached_tokens")
-    return {k: int(value[k]) for k in keys if isinstance(value.get(k), int)} or None
+    return {k: int(value[k]) for k in USAGE_KEYS if isinstance(value.get(k), int)} or None
 
 
 def _pretty(arguments: object) -> str:

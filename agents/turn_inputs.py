@@ -16,7 +16,7 @@ from openclaw.perf import offload
 
 
 def add_usage(total: Usage, more: Usage | None) -> Usage:
-    """The sum of two calls' token counts (cached tokens only when there are some)."""
+    """The sum of two calls' token counts (cache reads and writes only when there are some)."""
     if more is None:
         return total
     merged: Usage = {
@@ -27,6 +27,9 @@ def add_usage(total: Usage, more: Usage | None) -> Usage:
     cached = total.get("cached_tokens", 0) + more.get("cached_tokens", 0)
     if cached:
         merged["cached_tokens"] = cached
+    written = total.get("cache_creation_tokens", 0) + more.get("cache_creation_tokens", 0)
+    if written:
+        merged["cache_creation_tokens"] = written
     return merged
 
 

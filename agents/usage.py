@@ -1,4 +1,8 @@
-"""Usage and cost: per-turn counters on the session, per agent/day/model totals, daily budgets."""
+"""Usage and cost: per-turn counters on the session, per agent/day/model totals, daily budgets.
+
+`Usage.prompt_tokens` counts every input token, as OpenAI reports it: `cached_tokens` (read from
+the provider's prompt cache) and `cache_creation_tokens` (written to it) are parts of it, priced
+at their own rates."""
 
 from datetime import date
 from decimal import Decimal
@@ -22,14 +26,35 @@ def turn_cost(model: str, usage: Usage) -> Decimal:
 
 
 def cost_at(price: ModelPrice, usage: Usage) -> Decimal:
-    """Cost of `usage` at `price` (cached prompt tokens at the cached rate)."""
+    """Cost of `usage` at `price`: cache reads at the cached rate, cache writes at the write
+    rate (the input rate when none is set), the other input and the output at theirs."""
     cached = usage.get("cached_tokens", 0)
-    fresh = max(usage["prompt_tokens"] - cached, 0)
+    written = usage.get("cache_creation_tokens", 0)
+    fresh = max(usage["prompt_tokens"] - cached - written, 0)
+    write_price = price.input_per_mtok
+    if price.cache_write_per_mtok is not None:
+        write_price = price.cache_write_per_mtok
     return (
         fresh * price.input_per_mtok
         + cached * price.cached_input_per_mtok
+        + written * write_price
         + usage["completion_tokens"] * price.output_per_mtok
     ) / MILLION
+
+
+def cache_hit_rate(prompt_tokens: int, cached_tokens: int) -> float | None:
+    """The share of input tokens read from the prompt cache, 0 to 1 (None without input)."""
+    return min(cached_tokens / prompt_tokens, 1.0) if prompt_tokens > 0 else None
+
+
+def describe_cache(prompt_tokens: int, cached_tokens: int, written_tokens: int = 0) -> str:
+    """'cache hit rate 83% (12,000 of 14,400 input tokens cached; 1,200 written)', for chat and
+    terminal output."""
+    rate = cache_hit_rate(prompt_tokens, cached_tokens)
+    if rate is None:
+        return "cache hit rate: no input yet"
+    text = f"cache hit rate {rate:.0%} ({cached_tokens:,} of {prompt_tokens:,} input tokens cached"
+    return text + (f"; {written_tokens:,} written)" if written_tokens else ")")
 
 
 def record_turn(
@@ -86,6 +111,7 @@ def _add_to_session(
         "tokens_in = tokens_in + %s",
         "tokens_out = tokens_out + %s",
         "tokens_cached = tokens_cached + %s",
+        "tokens_cache_write = tokens_cache_write + %s",
         f"cost = {_numeric_sum('cost')}",
         "last_active_at = %s",
     ]
@@ -93,6 +119,7 @@ def _add_to_session(
         usage["prompt_tokens"],
         usage["completion_tokens"],
         usage.get("cached_tokens", 0),
+        usage.get("cache_creation_tokens", 0),
         _decimal(cost),
         connection.ops.adapt_datetimefield_value(timezone.now()),
     ]
@@ -115,7 +142,7 @@ def _add_to_day(session_pk: int, day: date, model: str, usage: Usage, cost: Deci
     sql = (
         f"UPDATE {table} SET turns = turns + 1, prompt_tokens = prompt_tokens + %s, "  # noqa: S608
         f"completion_tokens = completion_tokens + %s, cached_tokens = cached_tokens + %s, "
-        f"cost = {_numeric_sum('cost')} "
+        f"cache_write_tokens = cache_write_tokens + %s, cost = {_numeric_sum('cost')} "
         f"WHERE agent_id IN (SELECT agent_id FROM {sessions} WHERE id = %s) "
         "AND day = %s AND model = %s"
     )
@@ -123,6 +150,7 @@ def _add_to_day(session_pk: int, day: date, model: str, usage: Usage, cost: Deci
         usage["prompt_tokens"],
         usage["completion_tokens"],
         usage.get("cached_tokens", 0),
+        usage.get("cache_creation_tokens", 0),
         _decimal(cost),
         session_pk,
         connection.ops.adapt_datefield_value(day),

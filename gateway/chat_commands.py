@@ -14,6 +14,7 @@ from agents.context import history_tokens
 from agents.models import Session
 from agents.services import SessionRef
 from agents.transcripts import read_entries_async
+from agents.usage import describe_cache
 from gateway.state import runtime
 
 Handler = Callable[[SessionRef, str], Awaitable[str]]
@@ -49,8 +50,9 @@ async def _status(session: SessionRef, args: str) -> str:
     return (
         f"Agent {session.agent.name} ({session.agent.slug}), model {session.model or 'not set'}. "
         f"Session {session.key}: {row.turns} turns, {row.tokens_in:,} tokens in, "
-        f"{row.tokens_out:,} out, cost {row.cost:.4f}. Context about {fill:.0f}% full "
-        f"({used:,} of {session.agent.context_window:,} tokens)."
+        f"{row.tokens_out:,} out, cost {row.cost:.4f}; "
+        f"{describe_cache(row.tokens_in, row.tokens_cached, row.tokens_cache_write)}. "
+        f"Context about {fill:.0f}% full ({used:,} of {session.agent.context_window:,} tokens)."
     )
 
 

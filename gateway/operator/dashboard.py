@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from agents.models import DailyUsage, ModelPrice, Session
+from agents.usage import cache_hit_rate
 from gateway.models import ChannelAccount, ExecApproval, InboundRecord, PairingRequest
 from openclaw.redact import redact_text
 
@@ -50,11 +51,18 @@ class UsageFigures:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0
+    cache_write_tokens: int = 0
     cost: Decimal = Decimal(0)
 
     @property
     def tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+    @property
+    def cache_hit_percent(self) -> int | None:
+        """Input tokens read from the prompt cache, in percent (None without input)."""
+        rate = cache_hit_rate(self.prompt_tokens, self.cached_tokens)
+        return None if rate is None else round(rate * 100)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +138,14 @@ def _channels(live: dict[str, Any]) -> list[ChannelRow]:
 
 
 def _usage(today: date, week_start: date) -> tuple[UsageFigures, UsageFigures]:
-    names = ("turns", "prompt_tokens", "completion_tokens", "cached_tokens", "cost")
+    names = (
+        "turns",
+        "prompt_tokens",
+        "completion_tokens",
+        "cached_tokens",
+        "cache_write_tokens",
+        "cost",
+    )
     is_today = Q(day=today)
     totals = DailyUsage.objects.filter(day__gte=week_start).aggregate(
         **{f"today_{n}": Sum(n, filter=is_today) for n in names},
@@ -144,6 +159,7 @@ def _usage(today: date, week_start: date) -> tuple[UsageFigures, UsageFigures]:
             prompt_tokens=int(value["prompt_tokens"]),
             completion_tokens=int(value["completion_tokens"]),
             cached_tokens=int(value["cached_tokens"]),
+            cache_write_tokens=int(value["cache_write_tokens"]),
             cost=Decimal(value["cost"]),
         )
 

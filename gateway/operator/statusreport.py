@@ -12,6 +12,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from agents.models import DailyUsage, ModelPrice, Session
+from agents.usage import describe_cache
 from gateway.models import ChannelAccount, PairingRequest
 from gateway.operator.cli import printable, readyz_url
 
@@ -40,6 +41,8 @@ def gather_status() -> dict[str, Any]:
         turns=Sum("turns"),
         prompt_tokens=Sum("prompt_tokens"),
         completion_tokens=Sum("completion_tokens"),
+        cached_tokens=Sum("cached_tokens"),
+        cache_write_tokens=Sum("cache_write_tokens"),
         cost=Sum("cost"),
     )
     now = timezone.now()
@@ -73,6 +76,8 @@ def gather_status() -> dict[str, Any]:
             "turns": usage["turns"] or 0,
             "prompt_tokens": usage["prompt_tokens"] or 0,
             "completion_tokens": usage["completion_tokens"] or 0,
+            "cached_tokens": usage["cached_tokens"] or 0,
+            "cache_write_tokens": usage["cache_write_tokens"] or 0,
             "cost": str(usage["cost"] or Decimal(0)),
         },
         "pending_pairing": [
@@ -112,6 +117,12 @@ def render_status(status: dict[str, Any]) -> list[str]:
         f"Today ({usage['day']}): {_count(usage['turns'], 'turn')}, "
         f"{usage['prompt_tokens']:,} prompt + {usage['completion_tokens']:,} completion tokens, "
         f"{cost}",
+        "Prompt cache today: "
+        + describe_cache(
+            usage["prompt_tokens"],
+            usage.get("cached_tokens", 0),
+            usage.get("cache_write_tokens", 0),
+        ),
         "",
         "Channel accounts",
     ]

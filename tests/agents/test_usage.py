@@ -8,7 +8,8 @@ import pytest
 from agents import services
 from agents.models import DailyUsage, ModelPrice, Session
 from agents.transcripts import Usage
-from agents.usage import record_turn
+from agents.turn_inputs import add_usage
+from agents.usage import cache_hit_rate, describe_cache, record_turn
 
 pytestmark = [pytest.mark.django_db, pytest.mark.services]
 
@@ -95,3 +96,56 @@ def test_other_sessions_are_left_alone() -> None:
     record_turn(one.pk, "m", _usage(5, 5), title="one", day=DAY)
     other = Session.objects.get(pk=two.pk)
     assert (other.turns, other.tokens_in, other.title) == (0, 0, "")
+
+
+def test_cache_writes_are_counted_and_priced_apart() -> None:
+    services.ensure_default_agent()
+    ref, _ = services.open_session("agent:main:cache")
+    ModelPrice.objects.create(
+        model="anthropic/claude",
+        input_per_mtok=Decimal(3),
+        cached_input_per_mtok=Decimal("0.30"),
+        cache_write_per_mtok=Decimal("3.75"),
+        output_per_mtok=Decimal(15),
+    )
+    ModelPrice.objects.create(model="no-write-price", input_per_mtok=Decimal(3))
+    usage = _usage(10_000, 100, cached=6_000)
+    usage["cache_creation_tokens"] = 3_000
+    # (1,000 fresh * 3 + 6,000 read * 0.30 + 3,000 written * 3.75 + 100 out * 15) / 1e6
+    assert record_turn(ref.pk, "anthropic/claude", usage, day=DAY) == Decimal("0.01755")
+    # No write price: writes cost what fresh input costs (4,000 * 3 / 1e6).
+    assert record_turn(ref.pk, "no-write-price", usage, day=DAY) == Decimal("0.012")
+    session = Session.objects.get(pk=ref.pk)
+    assert (session.tokens_in, session.tokens_cached, session.tokens_cache_write) == (
+        20_000,
+        12_000,
+        6_000,
+    )
+    day = DailyUsage.objects.get(day=DAY, model="anthropic/claude")
+    assert (day.cached_tokens, day.cache_write_tokens) == (6_000, 3_000)
+
+
+def test_the_cache_hit_rate_reads_as_a_sentence() -> None:
+    assert cache_hit_rate(0, 0) is None
+    assert cache_hit_rate(2_000, 1_600) == 0.8
+    assert describe_cache(0, 0) == "cache hit rate: no input yet"
+    assert describe_cache(2_000, 1_600) == (
+        "cache hit rate 80% (1,600 of 2,000 input tokens cached)"
+    )
+    assert describe_cache(10_000, 6_000, 3_000) == (
+        "cache hit rate 60% (6,000 of 10,000 input tokens cached; 3,000 written)"
+    )
+
+
+def test_turn_usage_sums_cache_reads_and_writes() -> None:
+    one = _usage(100, 10, cached=40)
+    two = _usage(200, 20)
+    two["cache_creation_tokens"] = 150
+    total = add_usage(add_usage(_usage(0, 0), one), two)
+    assert total == {
+        "prompt_tokens": 300,
+        "completion_tokens": 30,
+        "total_tokens": 330,
+        "cached_tokens": 40,
+        "cache_creation_tokens": 150,
+    }
