@@ -80,9 +80,9 @@ class DailyUsageAdmin(admin.ModelAdmin[DailyUsage]):
         "turns",
         "prompt_tokens",
         "cached_tokens",
-        "completion_tokens",
         "cache_hits",
         "cache_write_tokens",
+        "completion_tokens",
         "cost",
     ]
     list_filter = ["day", "agent", "model"]

@@ -252,6 +252,7 @@ class DailyUsage(models.Model):
     prompt_tokens = models.PositiveBigIntegerField(default=0)
     completion_tokens = models.PositiveBigIntegerField(default=0)
     cached_tokens = models.PositiveBigIntegerField(default=0)
+    cache_write_tokens = models.PositiveBigIntegerField(default=0)
     cost = models.DecimalField(max_digits=12, decimal_places=6, default=0)
 
     class Meta:
@@ -283,7 +284,6 @@ class ScheduledJob(models.Model):
     class Status(models.TextChoices):
         NEVER = "", "never ran"
         RUNNING = "running"
-    cache_write_tokens = models.PositiveBigIntegerField(default=0)
         OK = "ok"
         SUPPRESSED = "suppressed", "ok (HEARTBEAT_OK, not delivered)"
         SKIPPED = "skipped"
