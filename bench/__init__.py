@@ -1,1 +1,2 @@
-"""Benchmarks: `python bench/run.py` measures the gateway against a fake model (see README.md)."""
+"""Benchmarks: `python bench/run.py` runs the suite in scenarios/ against a fake model; tools/
+holds the investigation tools, lib/ what both share (see README.md)."""
