@@ -38,6 +38,8 @@ def best_of_three(calls: int, fn: Callable[[], object]) -> float:
 
 
 def measure(calls: int, home: Path) -> None:
+    from django.db import transaction
+
     from agents import services
     from agents.transcripts import Usage, append_entries, make_entry, read_entries
     from agents.usage import record_turn
@@ -61,12 +63,23 @@ def measure(calls: int, home: Path) -> None:
     def close() -> None:
         journal.mark_records_delivered([record])
 
+    def after_turn_one_transaction() -> None:  # the bookkeeping before issue 17's seam
+        with transaction.atomic():
+            record_turn(ref.pk, "bench", usage, title="x")
+            close()
+
+    def after_turn_two_transactions() -> None:  # the loop's bookkeeping, then the host's close
+        record_turn(ref.pk, "bench", usage, title="x")
+        close()
+
     record = journal_entry().entry.record  # type: ignore[attr-defined]
     rows = [
         ("open_session (existing session)", lambda: services.open_session(key)),
         ("open_session + journal entry (one hop)", journal_entry),
         ("record_turn (usage counters)", lambda: record_turn(ref.pk, "bench", usage, title="x")),
         ("mark_records_delivered (one entry)", close),
+        ("usage + journal close, one transaction", after_turn_one_transaction),
+        ("usage + journal close, two transactions", after_turn_two_transactions),
         ("session_start_context (a new session)", lambda: session_start_context("main", 4000)),
         ("read_entries (40-entry transcript)", lambda: read_entries(transcript)),
     ]

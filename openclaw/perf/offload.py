@@ -2,14 +2,14 @@
 
 `asyncio.to_thread` and Channels' `database_sync_to_async` pay a thread wake-up and a loop
 wake-up for every call (the figure above: 200 calls in flight, against `database_sync_to_async`;
-`bench/README.md`, "Optimisations"), and a turn makes four such calls. Here the thread runs
+`bench/CHANGELOG.md`, session 6), and a turn makes four such calls. Here the thread runs
 every call queued for it in one go, and the results of calls that finished while the loop was
 busy go back to it in one wake-up.
 
 One thread for the database and the files alike: asgiref's single thread, where
 `database_sync_to_async` runs its calls (so one database connection, as before). A second thread
 for file I/O cost more than it saved: three threads taking turns at the GIL instead of two made
-every turn dearer under load (scenario b, `bench/README.md`). The price: a database call waiting
+every turn dearer under load (scenario b, `bench/CHANGELOG.md`). The price: a database call waiting
 on a lock (another process writing SQLite, up to its busy timeout) holds up the transcript I/O
 queued behind it, where it held up that turn's other database calls anyway.
 
