@@ -15,10 +15,12 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 CHUNKS = "memory_memorychunk"
 FTS = "memory_chunk_fts"
 TERMS = "memory_chunk_terms"
+VOCAB = "memory_chunk_vocab"  # SQLite: each term's document count, read from the FTS index
 
 _SQLITE_INSTALL = [
     # External content: the text lives once, in the chunk table; the FTS table is the index.
-    # Input is pre-tokenised (memory.markdown.search_text), so unicode61 only splits spaces.
+    # Input is pre-tokenised and stemmed (memory.markdown.search_text), so unicode61 only
+    # splits spaces and line breaks.
     f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS} USING fts5(search_text, content='{CHUNKS}', "
     "content_rowid='id', tokenize='unicode61 remove_diacritics 0')",
     f"CREATE TRIGGER IF NOT EXISTS {FTS}_ai AFTER INSERT ON {CHUNKS} BEGIN "
@@ -29,9 +31,11 @@ _SQLITE_INSTALL = [
     f"CREATE TRIGGER IF NOT EXISTS {FTS}_au AFTER UPDATE ON {CHUNKS} BEGIN "
     f"INSERT INTO {FTS}({FTS}, rowid, search_text) VALUES ('delete', old.id, old.search_text); "
     f"INSERT INTO {FTS}(rowid, search_text) VALUES (new.id, new.search_text); END",
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {VOCAB} USING fts5vocab({FTS}, 'row')",
     f"INSERT INTO {FTS}({FTS}) VALUES ('rebuild')",
 ]
 _SQLITE_UNINSTALL = [
+    f"DROP TABLE IF EXISTS {VOCAB}",
     f"DROP TRIGGER IF EXISTS {FTS}_ai",
     f"DROP TRIGGER IF EXISTS {FTS}_ad",
     f"DROP TRIGGER IF EXISTS {FTS}_au",
@@ -210,7 +214,7 @@ def rebuild(connection: BaseDatabaseWrapper = default_connection) -> None:
 def keyword_scores(agent_id: int, words: Sequence[str], limit: int) -> list[tuple[int, float]]:
     """(chunk id, score) of the agent's chunks matching any of `words`, best first.
 
-    `words` MUST be output of memory.markdown.tokens (letters and digits only). Scores are
+    `words` MUST be output of memory.markdown.terms (stemmed letters and digits only). Scores are
     positive, higher is better: -bm25 on SQLite; on PostgreSQL ts_rank per word (saturating
     term frequency, log-length normalisation) weighted by the word's inverse document
     frequency, the part of bm25 ts_rank lacks. A word the PostgreSQL parser splits (rare
@@ -227,6 +231,32 @@ def keyword_scores(agent_id: int, words: Sequence[str], limit: int) -> list[tupl
         if vendor != "postgresql":
             raise NotSupportedError(f"Memory search needs SQLite or PostgreSQL, not {vendor}.")
         return _postgres_scores(cursor, words, agent_id, limit)
+
+
+def document_frequencies(agent_id: int, words: Sequence[str]) -> tuple[int, dict[str, int]]:
+    """How many chunks there are, and how many contain each of `words` (terms as indexed), for
+    the inverse document frequencies of line scoring. SQLite counts over every agent's chunks
+    (one index for all), PostgreSQL over the agent's own: either way a fair estimate."""
+    if not words:
+        return 0, {}
+    found = dict.fromkeys(words, 0)
+    with default_connection.cursor() as cursor:
+        if default_connection.vendor == "sqlite":
+            cursor.execute(f"SELECT count(*) FROM {CHUNKS}")
+            total = int(cursor.fetchone()[0] or 0)
+            marks = ", ".join(["%s"] * len(found))
+            cursor.execute(f"SELECT term, doc FROM {VOCAB} WHERE term IN ({marks})", list(found))
+        else:
+            cursor.execute(f"SELECT count(*) FROM {CHUNKS} WHERE agent_id = %s", [agent_id])
+            total = int(cursor.fetchone()[0])
+            cursor.execute(
+                f"SELECT lexeme, count(*) FROM {TERMS} WHERE agent_id = %s AND lexeme = ANY(%s) "
+                "GROUP BY lexeme",
+                [agent_id, list(found)],
+            )
+        for term, count in cursor.fetchall():
+            found[str(term)] = int(count)
+    return max(total, max(found.values(), default=0)), found
 
 
 def _sqlite_scores(cursor: Any, match: str, agent_id: int, limit: int) -> list[tuple[int, float]]:

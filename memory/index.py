@@ -1,7 +1,7 @@
 """Search chunks of one memory document: rebuilt whenever its content changes."""
 
 from memory.files import content_hash
-from memory.markdown import chunk_markdown, search_text
+from memory.markdown import chunk_markdown, search_text, split_lines
 from memory.models import DailyLog, MemoryChunk, WorkingMemory
 
 Document = WorkingMemory | DailyLog
@@ -25,8 +25,9 @@ def index_document(doc: Document) -> int:
             heading=chunk.heading[:200],
             text=chunk.text,
             text_hash=content_hash(chunk.text),
-            # The heading makes a section's later chunks findable by its title.
-            search_text=search_text(f"{chunk.heading}\n{chunk.text}"),
+            # The heading makes a section's later chunks findable by its title; one line of
+            # terms per line of text lets search score lines without stemming them again.
+            search_text=search_text(chunk.heading, split_lines(chunk.text)),
         )
         for chunk in chunk_markdown(doc.content)
     ]

@@ -1,4 +1,5 @@
-"""Pure Markdown helpers: line splitting, search tokens, chunking with line ranges, safe HTML.
+"""Pure Markdown helpers: line splitting, search tokens and stemmed terms, chunking with line
+ranges, safe HTML.
 
 No I/O and no ORM here: everything is a function of its arguments, so it is table-tested.
 """
@@ -8,6 +9,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 
+import Stemmer
 from markdown_it import MarkdownIt
 
 CHARS_PER_TOKEN = 4  # a cheap, tokenizer-free estimate; good enough for sizing chunks
@@ -54,8 +56,32 @@ def tokens(text: str) -> list[str]:
     return [t for t in _WORD.findall(normalise(text)) if len(t) <= MAX_TOKEN_CHARS]
 
 
-def search_text(text: str) -> str:
-    return " ".join(tokens(text))
+@cache
+def _stemmer() -> Stemmer.Stemmer:
+    # Snowball's English (Porter 2) stemmer; the C library keeps its own cache of stems.
+    return Stemmer.Stemmer("english")
+
+
+def stems(words: list[str]) -> list[str]:
+    """Search terms of `tokens`: English stems, so "painting", "painted" and "paints" match."""
+    return list(_stemmer().stemWords(words)) if words else []
+
+
+def terms(text: str) -> list[str]:
+    """The stemmed search terms of `text` (what both backends index)."""
+    return stems(tokens(text))
+
+
+def search_text(heading: str, lines: list[str]) -> str:
+    """What a chunk is indexed as: its heading's terms on the first line, then each of its
+    lines' terms on a line of its own, so line i + 1 of this text is line i of the chunk."""
+    return "\n".join(" ".join(terms(line)) for line in [heading, *lines])
+
+
+def line_terms(indexed: str) -> tuple[list[str], list[list[str]]]:
+    """`search_text`'s output read back: the heading's terms and each line's terms."""
+    rows = [row.split() for row in indexed.split("\n")]
+    return (rows[0], rows[1:]) if rows else ([], [])
 
 
 def _blocks(lines: list[str]) -> list[tuple[int, int, str]]:
@@ -163,23 +189,6 @@ def _tail(lines: list[str], current: list[int], overlap: int, room: int) -> list
     while taken and not lines[taken[0]].strip():
         taken.pop(0)
     return taken
-
-
-def snippet(text: str, query_tokens: set[str], width: int = 240) -> str:
-    """The line with most query words (first on ties), cut to `width` around the first match."""
-    best, best_count = "", -1
-    for line in split_lines(text):
-        count = len(query_tokens.intersection(tokens(line)))
-        if count > best_count and line.strip():
-            best, best_count = line.strip(), count
-    if len(best) <= width:
-        return best
-    folded = normalise(best)
-    first = min((folded.find(t) for t in query_tokens if t in folded), default=0)
-    # normalise() can change lengths (ß→ss); the position is then approximate, which is fine
-    start = max(0, min(first - width // 4, len(best) - width))
-    piece = best[start : start + width]
-    return ("…" if start else "") + piece + ("…" if start + width < len(best) else "")
 
 
 @cache

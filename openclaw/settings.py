@@ -317,9 +317,12 @@ OPENCLAW_CRON_MAX_JOBS = env.int("OPENCLAW_CRON_MAX_JOBS", default=50)
 OPENCLAW_MEMORY_MAX_CHARS = env.int("OPENCLAW_MEMORY_MAX_CHARS", default=8_000)
 OPENCLAW_MEMORY_SCAN_SECONDS = env.float("OPENCLAW_MEMORY_SCAN_SECONDS", default=30.0)
 OPENCLAW_MEMORY_SESSION_START_CHARS = env.int("OPENCLAW_MEMORY_SESSION_START_CHARS", default=6_000)
+# Newer daily logs win near-ties (at most +10 %, halving every this many days); 0 turns it off.
 OPENCLAW_MEMORY_RECENCY_HALF_LIFE_DAYS = env.float(
-    "OPENCLAW_MEMORY_RECENCY_HALF_LIFE_DAYS", default=0.0
+    "OPENCLAW_MEMORY_RECENCY_HALF_LIFE_DAYS", default=30.0
 )
+# Characters memory_search hands the model in total, spread over its hits by score.
+OPENCLAW_MEMORY_SEARCH_CHARS = env.int("OPENCLAW_MEMORY_SEARCH_CHARS", default=4_000)
 OPENCLAW_EMBEDDINGS_MODEL = env.str("OPENCLAW_EMBEDDINGS_MODEL", default="")
 OPENCLAW_EMBEDDINGS_BASE_URL = env.str("OPENCLAW_EMBEDDINGS_BASE_URL", default="")
 OPENCLAW_EMBEDDINGS_API_KEY_ENV = env.str(

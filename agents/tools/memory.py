@@ -14,6 +14,7 @@ from agents.tools.base import Tool, ToolContext, ToolError
 from agents.tools.common import cap_text, int_arg, str_arg
 from memory import services
 from memory.embeddings import embed_query
+from memory.excerpts import render
 from memory.files import UnsafePath
 from memory.search import SearchResult
 from memory.services import FileSlice, MemoryConflict, MemoryRefused, WriteResult
@@ -28,7 +29,9 @@ def _output_cap() -> int:
 
 class MemorySearchTool:
     name = "memory_search"
-    description = "Search your memory files (MEMORY.md, daily logs). Cites path:lines."
+    description = (
+        "Search your memory files (MEMORY.md, memory/*.md): matching lines, cited path:lines."
+    )
     parameters: dict[str, Any] = {
         "type": "object",
         "properties": {"query": {"type": "string"}, "max_results": {"type": "integer"}},
@@ -44,13 +47,8 @@ class MemorySearchTool:
         result: SearchResult = await search(ctx.agent.slug, query, limit, vector)
         if not result.hits:
             return result.note or "No matches."
-        lines = [
-            f"{hit.path}:{hit.start_line}-{hit.end_line} (score {hit.score:.3f})\n  {hit.snippet}"
-            for hit in result.hits
-        ]
-        if result.note:
-            lines.append(result.note)
-        return cap_text("\n".join(lines), _output_cap())
+        text = render(result.hits)
+        return cap_text(f"{text}\n\n{result.note}" if result.note else text, _output_cap())
 
 
 class MemoryGetTool:

@@ -57,32 +57,34 @@ for _day in range(10, 20):
         f"plants, read chapter {_day} of the novel.\n"
     )
 
-# query -> the expected best hits, in order: (path, start_line, end_line)
+# query -> the expected hits, in order: (path, first line, last line shown). A hit shows the
+# matching lines with their neighbours, not the whole chunk.
 EXPECTED = {
     "kayak": [
-        ("memory/2024-05-01.md", 1, 8),
-        ("memory/2024-05-04.md", 1, 4),
+        ("memory/2024-05-01.md", 3, 5),
+        ("memory/2024-05-04.md", 3, 4),
     ],
     # Both words beat one; the rarer word (kayak) beats the commoner one (ana).
     "Ana kayak": [
-        ("memory/2024-05-01.md", 1, 8),
-        ("memory/2024-05-04.md", 1, 4),
-        ("memory/2024-05-03.md", 1, 7),
-        ("MEMORY.md", 1, 9),
+        ("memory/2024-05-01.md", 3, 5),
+        ("memory/2024-05-04.md", 3, 4),
+        ("memory/2024-05-03.md", 3, 7),
+        ("MEMORY.md", 3, 5),
     ],
     "shipyard report": [
-        ("memory/2024-05-01.md", 1, 8),
-        ("memory/2024-05-02.md", 1, 7),
-        ("MEMORY.md", 1, 9),
+        ("memory/2024-05-01.md", 7, 8),
+        ("memory/2024-05-02.md", 6, 7),
+        ("MEMORY.md", 4, 5),
     ],
-    "teapot": [("memory/2024-05-05.md", 1, 4)],
+    "teapot": [("memory/2024-05-05.md", 3, 4)],
     "Café PORTO": [
-        ("memory/2024-05-03.md", 1, 7),
-        ("MEMORY.md", 1, 9),
+        ("memory/2024-05-03.md", 3, 4),
+        ("MEMORY.md", 3, 5),
     ],
+    # The short line that says exactly this beats the longer one.
     "green tea": [
-        ("memory/2024-05-05.md", 1, 4),
-        ("MEMORY.md", 1, 9),
+        ("MEMORY.md", 7, 9),
+        ("memory/2024-05-05.md", 3, 4),
     ],
-    "what did the dentist say?": [("memory/2024-05-02.md", 1, 7)],
+    "what did the dentist say?": [("memory/2024-05-02.md", 3, 4)],
 }

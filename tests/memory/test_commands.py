@@ -35,9 +35,9 @@ def test_sync_reindex_and_search(agent: Agent) -> None:
     out, _ = _call("search", "miso", "--agent", "ada", "--json")
     payload = json.loads(out)
     assert payload["hits"][0]["path"] == "MEMORY.md"
-    assert payload["hits"][0]["start_line"] == 1
+    assert payload["hits"][0]["start_line"] == 3
     out, _ = _call("search", "miso", "--agent", "ada")
-    assert out.startswith("MEMORY.md:1-3  score ")
+    assert out.startswith("MEMORY.md:3-3  score ")
 
 
 def test_unknown_agent_is_a_command_error(agent: Agent) -> None:

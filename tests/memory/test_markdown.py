@@ -8,9 +8,11 @@ from hypothesis import strategies as st
 from memory.markdown import (
     CHARS_PER_TOKEN,
     chunk_markdown,
+    line_terms,
     render_html,
-    snippet,
+    search_text,
     split_lines,
+    terms,
     tokens,
 )
 
@@ -124,11 +126,23 @@ def test_preview_html_is_safe(markdown: str, present: str, absent: str) -> None:
     assert absent not in html
 
 
-def test_snippet_prefers_line_with_most_query_words() -> None:
-    text = "nothing here\nkayak trip planned\nkayak and lake trip on sunday"
-    assert snippet(text, {"kayak", "lake"}) == "kayak and lake trip on sunday"
-    long = "x " * 300 + "kayak " + "y " * 300
-    cut = snippet(long, {"kayak"}, width=60)
-    assert "kayak" in cut
-    assert cut.startswith("…")
-    assert cut.endswith("…")
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Painting, painted, paints", ["paint", "paint", "paint"]),
+        ("The adoption agencies", ["the", "adopt", "agenc"]),
+        ("Café SPORTS", ["cafe", "sport"]),
+        ("2023-05-08 13:56", ["2023", "05", "08", "13", "56"]),
+    ],
+)
+def test_terms_are_folded_english_stems(text: str, expected: list[str]) -> None:
+    assert terms(text) == expected
+
+
+def test_search_text_keeps_one_line_of_terms_per_line() -> None:
+    indexed = search_text("## 09:10 Kayaks", ["Planned the kayaking trip.", "", "Ana: booked"])
+    assert indexed == "09 10 kayak\nplan the kayak trip\n\nana book"
+    assert line_terms(indexed) == (
+        ["09", "10", "kayak"],
+        [["plan", "the", "kayak", "trip"], [], ["ana", "book"]],
+    )

@@ -32,15 +32,15 @@ def test_fixed_corpus_gives_the_expected_ranking_on_every_backend(
 
 
 @pytest.mark.django_db
-def test_hits_cite_path_lines_date_score_and_snippet(corpus: Agent) -> None:
+def test_hits_cite_path_lines_date_score_and_text(corpus: Agent) -> None:
     hit = search("ada", "teapot").hits[0]
     assert hit.as_dict() == {
         "path": "memory/2024-05-05.md",
-        "start_line": 1,
+        "start_line": 3,
         "end_line": 4,
         "date": "2024-05-05",
         "score": round(hit.score, 4),
-        "snippet": "Bought green tea (sencha) and a teapot. The old teapot cracked.",
+        "text": "## 19:00\nBought green tea (sencha) and a teapot. The old teapot cracked.",
     }
 
 
@@ -96,11 +96,18 @@ def test_max_results_is_clamped(corpus: Agent) -> None:
 
 
 @pytest.mark.django_db
-def test_recency_boost_lifts_recent_daily_logs(corpus: Agent) -> None:
-    plain = search("ada", "kayak", today=dt.date(2024, 5, 4))
-    assert plain.hits[0].path == "memory/2024-05-01.md"
-    boosted = search("ada", "kayak", recency_half_life_days=1, today=dt.date(2024, 5, 4))
-    assert boosted.hits[0].path == "memory/2024-05-04.md"
+def test_recency_breaks_near_ties_but_never_beats_a_clearly_better_match(corpus: Agent) -> None:
+    for day in ("2024-03-01", "2024-03-02"):
+        (corpus.workspace / "memory" / f"{day}.md").write_text("Fed the neighbour's parrot.\n")
+    services.sync_agent(corpus)
+    today = dt.date(2024, 5, 4)
+    plain = search("ada", "parrot", today=today, recency_half_life_days=0)
+    assert plain.hits[0].path == "memory/2024-03-01.md"  # a tie: the first path
+    boosted = search("ada", "parrot", today=today, recency_half_life_days=30)
+    assert boosted.hits[0].path == "memory/2024-03-02.md"
+    # The 2024-05-04 log is the newest kayak mention; 2024-05-01 says kayak three times.
+    kayak = search("ada", "kayak", recency_half_life_days=1, today=today)
+    assert kayak.hits[0].path == "memory/2024-05-01.md"
 
 
 def _use_fake_embeddings(settings: LazySettings, fake: FakeOpenAI) -> None:

@@ -254,7 +254,8 @@ def test_full_text_index_and_triggers_exist_after_migrations() -> None:
 @pytest.mark.django_db
 def test_chunks_follow_bulk_changes_through_triggers(agent: Agent) -> None:
     services.write_working_memory(agent, "# Memory\n\nThe password hint is zebra.\n", None, "t")
-    MemoryChunk.objects.filter(agent=agent).update(search_text="giraffe")
+    # search_text holds the heading's terms, then one line of terms (stems) per line of text.
+    MemoryChunk.objects.filter(agent=agent).update(search_text="\ngiraff")
     assert _hits(agent, "giraffe") == ["MEMORY.md"]
     assert _hits(agent, "zebra") == []
     services.reindex(agent)

@@ -47,8 +47,8 @@ async def test_append_then_search_then_get(
     today = dt.datetime.now(ZoneInfo(settings.TIME_ZONE)).date()
     assert answer == f"Appended to memory/{today:%Y-%m-%d}.md."
     found = await _run(tools, "memory_search", ctx, query="brompton bike")
-    assert found.startswith(f"memory/{today:%Y-%m-%d}.md:1-5 (score ")
-    assert "blue Brompton" in found
+    # The matching line, cited, and nothing else: its neighbours are blank.
+    assert found == f"memory/{today:%Y-%m-%d}.md:5-5\nThe user's bike is a blue Brompton."
     lines = await _run(tools, "memory_get", ctx, path=f"memory/{today:%Y-%m-%d}.md", from_line=5)
     assert (
         lines == f"memory/{today:%Y-%m-%d}.md lines 5-5 of 5\nThe user's bike is a blue Brompton."

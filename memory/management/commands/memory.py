@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import textwrap
 from argparse import ArgumentParser
 from typing import Any
 
@@ -66,7 +67,7 @@ class Command(BaseCommand):
         for hit in result.hits:
             self.stdout.write(
                 f"{hit.path}:{hit.start_line}-{hit.end_line}  score {hit.score:.3f}\n"
-                f"    {hit.snippet}"
+                + textwrap.indent(hit.text, "    ")
             )
         if result.note:
             self.stdout.write(result.note)
