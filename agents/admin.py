@@ -31,6 +31,7 @@ class AgentAdmin(AuditedAdminMixin, admin.ModelAdmin[Agent]):
                     "fallback_models",
                     "temperature",
                     "max_output_tokens",
+                    "reasoning_effort",
                     "context_window",
                     "daily_token_budget",
                 ]

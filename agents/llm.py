@@ -1,6 +1,7 @@
 """The model as the loop sees it: settings, the events a streamed completion yields, `ModelError`
-and the `ChatModel` protocol. Implementations: `agents.llm_openai` (chat) and
-`agents.llm_embeddings` (embeddings), with their shared error translation in `agents.llm_errors`.
+and the `ChatModel` protocol. Implementations: `agents.llm_chat` (chat with any provider of
+`agents.providers`) and `agents.llm_embeddings`; `agents.llm_errors` translates the SDKs'
+errors.
 """
 
 from collections.abc import AsyncIterator, Sequence
@@ -14,6 +15,9 @@ Message = dict[str, Any]
 
 @dataclass(frozen=True, slots=True)
 class ModelSettings:
+    """One model call's settings. `model` is the id as configured (`anthropic/claude-…`, or a
+    bare id); `agents.providers` says which API it names and what name that API is sent."""
+
     model: str
     base_url: str
     api_key: str
@@ -22,6 +26,8 @@ class ModelSettings:
     max_tokens: int | None = None
     timeout: float = 120.0
     idle_timeout: float = 60.0
+    api_version: str = ""  # Azure OpenAI's `api-version`
+    reasoning_effort: str = ""  # none/low/medium/high where the provider takes it; "" sends none
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +59,8 @@ class ModelError(Exception):
     retryable: bool = False
     status: int | None = field(default=None)
     retry_after: float | None = field(default=None)
+    # What the provider itself said (its error body's message, secrets masked), "" when nothing.
+    detail: str = field(default="")
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"

@@ -8,27 +8,14 @@ import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from agents import llm_http
+from agents import llm_clients
 from agents.llm import ModelError, ModelSettings, check_configured
-from agents.llm_errors import status_error, timed_out, unreachable, unreadable
+from agents.llm_errors import translate
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
 
 logger = logging.getLogger(__name__)
-
-
-def _translate(exc: Exception, settings: ModelSettings) -> ModelError:
-    """An openai SDK exception as a `ModelError`."""
-    import openai  # loaded by the call that failed
-
-    if isinstance(exc, openai.APITimeoutError):
-        return timed_out(settings)
-    if isinstance(exc, openai.APIConnectionError):
-        return unreachable(settings)
-    if isinstance(exc, openai.APIStatusError):
-        return status_error(exc.status_code, exc.response.headers, exc.code, settings)
-    return unreadable(exc)
 
 
 class _Embedder:
@@ -41,7 +28,7 @@ class _Embedder:
         key = (settings.base_url, settings.api_key, settings.timeout)
         client = self._clients.get(key)
         if client is None:
-            await llm_http.load("openai")
+            await llm_clients.load("openai")
             from openai import AsyncOpenAI
 
             client = AsyncOpenAI(
@@ -68,7 +55,7 @@ class _Embedder:
             vectors = [list(d.embedding) for d in sorted(response.data, key=lambda d: d.index)]
         except Exception as exc:  # SDK, transport and parse errors all end here, translated
             logger.debug("Embeddings call failed", exc_info=True)
-            raise _translate(exc, settings) from exc
+            raise translate(exc, settings) from exc
         if len(vectors) != len(texts):
             raise ModelError(
                 "model_error",

@@ -1,13 +1,14 @@
-"""`ChatModel` for any OpenAI-compatible API: one aiohttp POST to `/chat/completions` per call,
-read as server-sent events over one connection pool per event loop (`agents.llm_http`), without
-the openai SDK's request path."""
+"""`ChatModel` for OpenAI's API, Azure OpenAI and every OpenAI-compatible server (Gemini, Ollama,
+OpenRouter, vLLM, bare ids), through the openai SDK's streamed chat completions. A parameter the
+model rejects (`max_tokens` on a reasoning model, a `temperature`) is dropped or replaced, once,
+and remembered for the process."""
 
-import json
+import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from agents import llm_http
 from agents.llm import (
     Finished,
     Message,
@@ -16,119 +17,120 @@ from agents.llm import (
     ModelSettings,
     TextDelta,
     ToolCallDelta,
-    check_configured,
 )
-from agents.llm_errors import status_error, timed_out, unreachable, unreadable
+from agents.llm_clients import Clients
+from agents.llm_errors import error_body, translate
+from agents.providers import Provider, check_configured, is_official, split
 from agents.transcripts import Usage
-from openclaw.perf.streams import IdleReads, Lines, SSEData
 
 if TYPE_CHECKING:
-    import aiohttp
+    from openai.types.chat import ChatCompletionChunk
+    from openai.types.completion_usage import CompletionUsage
 
 logger = logging.getLogger(__name__)
 
+# (base URL, model) → parameter → its replacement (None: dropped), learnt from the provider's 400s.
+_quirks: dict[tuple[str, str], dict[str, str | None]] = {}
+_RENAMED = {"max_tokens": "max_completion_tokens", "max_completion_tokens": "max_tokens"}
+_NAMED = re.compile(r"[Uu]nsupported (?:parameter|value): '(?P<param>[\w.]+)'")
+MAX_ADJUSTMENTS = 3  # distinct parameters one call may shed (max_tokens, temperature, top_p)
 
-def _usage(raw: object) -> Usage | None:
-    """A chunk's `usage` object as our `Usage` (None when the chunk has none)."""
-    if not isinstance(raw, dict):
+
+def _usage(raw: "CompletionUsage | None") -> Usage | None:
+    if raw is None:
         return None
     usage: Usage = {
-        "prompt_tokens": int(raw.get("prompt_tokens") or 0),
-        "completion_tokens": int(raw.get("completion_tokens") or 0),
-        "total_tokens": int(raw.get("total_tokens") or 0),
+        "prompt_tokens": raw.prompt_tokens or 0,
+        "completion_tokens": raw.completion_tokens or 0,
+        "total_tokens": raw.total_tokens or 0,
     }
-    details = raw.get("prompt_tokens_details")
-    cached = details.get("cached_tokens") if isinstance(details, dict) else None
-    if cached:
-        usage["cached_tokens"] = int(cached)
+    details = raw.prompt_tokens_details
+    if details is not None and details.cached_tokens:
+        usage["cached_tokens"] = details.cached_tokens
     return usage
 
 
-def _stream_error(chunk: dict[str, Any]) -> ModelError:
-    """An error the provider sent inside the stream, after its 200."""
-    error = chunk["error"]
-    message = error.get("message") if isinstance(error, dict) else None
-    detail = message if isinstance(message, str) and message else "no message"
-    return ModelError("model_error", f"The model stream reported an error: {detail}")
-
-
-def _failure(exc: Exception, settings: ModelSettings, answered: bool) -> ModelError:
-    """A transport or parse failure of a chat call, with the outcome the SDK's exceptions had:
-    before the answer's headers, a timeout or an unreachable server (both retryable); after,
-    the idle timeout, a read timeout, or an unreadable answer (a cut stream, a garbage line)."""
-    import aiohttp  # loaded by the call that failed
-
-    if isinstance(exc, TimeoutError):
-        if not answered or isinstance(exc, aiohttp.ServerTimeoutError):
-            return timed_out(settings)
-        return ModelError(
-            "timeout", f"The model sent nothing for {settings.idle_timeout:g} s.", True
-        )
-    if not answered and isinstance(exc, aiohttp.ClientError | OSError):
-        return unreachable(settings)
-    return unreadable(exc)
-
-
-def _dumps(value: Any) -> str:
-    # As httpx encoded the SDK's body: UTF-8 as is, compact, no NaN.
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-
-
-# ids of a call's tool specs → (the specs, kept so their ids stay theirs; their JSON). The specs
-# are built once per tool and never modified (`agents.turn_inputs.measured_spec`), so their JSON is
-# the same for every call: encoded once.
-_tools_json: dict[tuple[int, ...], tuple[Sequence[dict[str, Any]], str]] = {}
-
-
-def _encoded_tools(tools: Sequence[dict[str, Any]]) -> str:
-    key = tuple(map(id, tools))
-    known = _tools_json.get(key)
-    if known is None or any(a is not b for a, b in zip(known[0], tools, strict=True)):
-        if len(_tools_json) >= 64:
-            _tools_json.clear()
-        known = _tools_json[key] = (list(tools), _dumps(list(tools)))
-    return known[1]
-
-
-def _request_body(
-    messages: Sequence[Message], settings: ModelSettings, tools: Sequence[dict[str, Any]] | None
-) -> bytes:
-    """The request's JSON, as `json.dumps` would write the whole body (tools from a cache)."""
-    head = {
-        "model": settings.model,
+def request_params(
+    messages: Sequence[Message],
+    call: ModelSettings,
+    tools: Sequence[dict[str, Any]] | None,
+    provider: Provider,
+    name: str,
+) -> dict[str, Any]:
+    """The request's parameters. OpenAI's own API (and Azure's) takes `max_completion_tokens`
+    (its reasoning models refuse `max_tokens`); other servers take `max_tokens`."""
+    official = is_official(provider, call.base_url)
+    params: dict[str, Any] = {
+        "model": name,
         "messages": list(messages),
         "stream": True,
         "stream_options": {"include_usage": True},
     }
-    tail: dict[str, Any] = {}
-    if settings.temperature is not None:
-        tail["temperature"] = settings.temperature
-    if settings.max_tokens:
-        tail["max_tokens"] = settings.max_tokens
-    parts = [_dumps(head)[:-1]]
     if tools:
-        parts.append(',"tools":' + _encoded_tools(tools))
-    if tail:
-        parts.append("," + _dumps(tail)[1:-1])
-    parts.append("}")
-    return "".join(parts).encode()
+        params["tools"] = list(tools)
+    if call.temperature is not None:
+        params["temperature"] = call.temperature
+    if call.max_tokens:
+        params["max_completion_tokens" if official else "max_tokens"] = call.max_tokens
+    if call.reasoning_effort and (official or provider.effort):
+        params["reasoning_effort"] = call.reasoning_effort
+    for param, replacement in _quirks.get((call.base_url, name), {}).items():
+        if param in params:
+            value = params.pop(param)
+            if replacement:
+                params[replacement] = value
+    return params
+
+
+def learn(status: int, body: object, params: dict[str, Any], call: ModelSettings) -> bool:
+    """Whether a 400 names a parameter of `params` the model refuses; if so, the quirk is
+    remembered (the parameter dropped, or renamed as the message asks) and True returned."""
+    code, param, message = error_body(body)
+    if param is None and (named := _NAMED.search(message)):
+        param, code = named["param"], code or "unsupported_parameter"
+    if status != 400 or param not in params or param in ("model", "messages", "stream"):
+        return False
+    if code not in ("unsupported_parameter", "unsupported_value", "invalid_request_error", None):
+        return False
+    quirks = _quirks.setdefault((call.base_url, str(params["model"])), {})
+    if param in quirks or any(param == r for r in quirks.values()):
+        return False  # tried already: the model refuses the replacement too
+    replacement = _RENAMED.get(param) if code != "unsupported_value" else None
+    quirks[param] = replacement
+    logger.info(
+        "Model %s refused %r (%s); %s from now on",
+        call.model,
+        param,
+        message[:200],
+        f"sending {replacement!r}" if replacement else "leaving it out",
+    )
+    return True
+
+
+def _stream_error(exc: Exception) -> ModelError | None:
+    """An error the provider sent inside the stream, after its 200 (the SDK raises `APIError`)."""
+    import openai  # loaded with the client
+
+    if isinstance(exc, openai.APIError) and not isinstance(
+        exc, openai.APIStatusError | openai.APIConnectionError
+    ):
+        _, _, message = error_body(exc.body)
+        detail = message or exc.message or "no message"
+        return ModelError("model_error", f"The model stream reported an error: {detail}")
+    return None
 
 
 class OpenAIChatModel:
-    """`ChatModel` over aiohttp, one connection pool per event loop. Every failure leaves as a
-    `ModelError` with a stable code and a message that says what to fix.
+    """`ChatModel` over the openai SDK (`AsyncOpenAI`, `AsyncAzureOpenAI`), one client per
+    provider, base URL and key on each event loop (`agents.llm_clients`). Every failure leaves as
+    a `ModelError` with a stable code and a message that says what to fix. `aclose()` SHOULD be
+    awaited on each loop that streamed, before it ends."""
 
-    A pool belongs to the loop that made it (the gateway has one; tests and commands run
-    several in turn). `aclose()` SHOULD be awaited on each loop that streamed, before it ends;
-    a loop ended by `asyncio.run` closes its pool anyway."""
-
-    def __init__(self) -> None:
-        self._pools = llm_http.Pools()
+    def __init__(self, clients: Clients | None = None) -> None:
+        self._clients = clients or Clients()
 
     async def aclose(self) -> None:
-        """Close the running loop's connections. The model stays usable: a later call on this
-        loop opens a new pool."""
-        await self._pools.aclose()
+        await self._clients.aclose()
 
     async def stream(
         self,
@@ -136,68 +138,59 @@ class OpenAIChatModel:
         settings: ModelSettings,
         tools: Sequence[dict[str, Any]] | None = None,
     ) -> AsyncIterator[ModelEvent]:
-        check_configured(settings)
+        provider = check_configured(settings)
+        _, name = split(settings.model)
         stop_reason: str | None = None
         usage: Usage | None = None
-        response: aiohttp.ClientResponse | None = None
+        answered = False
         try:
-            session = self._pools.current() or await self._pools.session()
-            url, proxy, proxy_headers = llm_http.route(settings.base_url)
-            request = session.post(
-                url,
-                data=_request_body(messages, settings, tools),
-                headers={"Authorization": f"Bearer {settings.api_key}"}
-                if settings.api_key
-                else None,
-                timeout=llm_http.timeouts(settings.timeout),
-                proxy=proxy,
-                proxy_headers=proxy_headers,
-            )
-            async with request as response:
-                if not 200 <= response.status < 300:
-                    code, said = await llm_http.error_details(response)
-                    # What the provider said goes to the log only (masked by its filter).
-                    logger.warning(
-                        "Model %s at %s answered HTTP %d: %s",
-                        settings.model,
-                        settings.base_url or llm_http.OPENAI_API,
-                        response.status,
-                        said or "(no message)",
-                    )
-                    raise status_error(response.status, response.headers, code, settings)
-                # Read as plain JSON: the fields are copied out at once, typed chunk objects
-                # would be built only to be dropped.
-                events = IdleReads(SSEData(Lines(response.content)), settings.idle_timeout)
+            client = await self._clients.openai(provider.api, settings)
+            import httpx2  # loaded with the client
+            import openai
+
+            timeout = httpx2.Timeout(settings.timeout, read=settings.idle_timeout)
+            # Without a key, no Authorization header at all (a local server needs none).
+            headers = None if settings.api_key else {"Authorization": openai.Omit()}
+            for attempt in range(MAX_ADJUSTMENTS + 1):
+                params = request_params(messages, settings, tools, provider, name)
                 try:
-                    async for data in events:
-                        if data.startswith("[DONE]"):
-                            break
-                        chunk = json.loads(data)
-                        if chunk.get("error"):
-                            raise _stream_error(chunk)
-                        if chunk.get("usage") is not None:
-                            usage = _usage(chunk["usage"])
-                        for choice in chunk.get("choices") or ():
-                            delta = choice.get("delta") or {}
-                            if content := delta.get("content"):
-                                yield TextDelta(content)
-                            for call in delta.get("tool_calls") or ():
-                                fn = call.get("function") or {}
-                                yield ToolCallDelta(
-                                    index=int(call.get("index") or 0),
-                                    id=call.get("id"),
-                                    name=fn.get("name"),
-                                    arguments=fn.get("arguments") or "",
-                                )
-                            if choice.get("finish_reason"):
-                                stop_reason = choice["finish_reason"]
-                finally:
-                    events.close()
+                    # Until the answer's headers: `timeout`; then each read: `idle_timeout`.
+                    async with asyncio.timeout(settings.timeout):
+                        stream = await client.chat.completions.create(
+                            **params, timeout=timeout, extra_headers=headers
+                        )
+                    break
+                except openai.BadRequestError as exc:
+                    if attempt == MAX_ADJUSTMENTS or not learn(400, exc.body, params, settings):
+                        raise
+            answered = True
+            async with stream:
+                chunk: ChatCompletionChunk
+                async for chunk in stream:
+                    if chunk.usage is not None:
+                        usage = _usage(chunk.usage)
+                    for choice in chunk.choices:
+                        delta = choice.delta
+                        if delta.content:
+                            yield TextDelta(delta.content)
+                        for tool_call in delta.tool_calls or ():
+                            fn = tool_call.function
+                            yield ToolCallDelta(
+                                index=tool_call.index or 0,
+                                id=tool_call.id,
+                                name=fn.name if fn else None,
+                                arguments=(fn.arguments if fn else None) or "",
+                            )
+                        if choice.finish_reason:
+                            stop_reason = choice.finish_reason
         except ModelError:
             raise
-        except Exception as exc:  # transport and parse errors all end here, translated
+        except Exception as exc:  # SDK, transport and parse errors all end here, translated
             logger.debug("Model call failed", exc_info=True)
-            raise _failure(exc, settings, response is not None) from exc
+            error = _stream_error(exc) or translate(exc, settings, answered)
+            if error.detail:  # the provider's own words, masked, for the operator's log
+                logger.warning("Model %s: %s", settings.model, error.message)
+            raise error from exc
         if stop_reason is None:
             raise ModelError("model_error", "The model stream ended without finishing.", True)
         yield Finished(stop_reason, usage)

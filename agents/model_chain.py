@@ -1,9 +1,8 @@
 """The models a call tries, in order: the session's (or a given) model, then the agent's
-fallbacks, each as call settings with its key, base URL and limits."""
-
-from django.conf import settings
+fallbacks, each as call settings (`agents.providers.call_settings`: provider, key, base URL)."""
 
 from agents.llm import ModelSettings
+from agents.providers import call_settings
 from agents.services import AgentConfig, SessionRef
 
 
@@ -18,19 +17,14 @@ def agent_model_chain(agent: AgentConfig, model: str) -> list[ModelSettings]:
     specs: list[dict[str, str]] = [{"model": model}]
     for item in agent.fallback_models:
         specs.append({"model": item} if isinstance(item, str) else dict(item))
-    chain = []
-    for spec in specs:
-        key_env = spec.get("api_key_env") or agent.api_key_env
-        chain.append(
-            ModelSettings(
-                model=spec["model"],
-                base_url=spec.get("base_url") or agent.base_url,
-                api_key=settings.OPENCLAW_PROVIDER_KEYS.get(key_env, ""),
-                api_key_env=key_env,
-                temperature=agent.temperature,
-                max_tokens=agent.max_output_tokens,
-                timeout=settings.OPENCLAW_MODEL_TIMEOUT,
-                idle_timeout=settings.OPENCLAW_STREAM_IDLE_TIMEOUT,
-            )
+    return [
+        call_settings(
+            spec["model"],
+            base_url=spec.get("base_url") or agent.base_url,
+            api_key_env=spec.get("api_key_env") or agent.api_key_env,
+            temperature=agent.temperature,
+            max_tokens=agent.max_output_tokens,
+            reasoning_effort=agent.reasoning_effort,
         )
-    return chain
+        for spec in specs
+    ]

@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
+from agents import providers
+
 
 def _check_key_env(value: str) -> None:
     if value and not value.endswith("_API_KEY"):
@@ -30,6 +32,18 @@ class ToolProfile(models.TextChoices):
     FULL = "full"
 
 
+class ReasoningEffort(models.TextChoices):
+    NONE = "none", "none"
+    LOW = "low", "low"
+    MEDIUM = "medium", "medium"
+    HIGH = "high", "high"
+
+
+def _check_model_id(value: str) -> None:
+    if problem := providers.check_model_id(value):
+        raise ValidationError(problem)
+
+
 def _check_fallbacks(value: object) -> None:
     if not isinstance(value, list) or not all(
         isinstance(item, str)
@@ -39,6 +53,10 @@ def _check_fallbacks(value: object) -> None:
         raise ValidationError(
             'A list of model ids or {"model": …, "base_url": …, "api_key_env": …} objects.'
         )
+    for item in value:
+        model_id = item if isinstance(item, str) else item["model"]
+        if problem := providers.check_model_id(model_id):
+            raise ValidationError(f"Fallback {model_id!r}: {problem}")
 
 
 def agent_zone(name: str) -> ZoneInfo:
@@ -65,12 +83,19 @@ class Agent(models.Model):
     slug = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=120)
     model = models.CharField(
-        max_length=200, blank=True, help_text="Model id; empty uses OPENCLAW_MODEL."
+        max_length=200,
+        blank=True,
+        validators=[_check_model_id],
+        help_text=(
+            "Model id, with its provider: openai/gpt-5-mini, anthropic/claude-sonnet-4-5, "
+            "azure/<deployment>, gemini/…, ollama/…, openrouter/<vendor>/<model>, vllm/…; a bare "
+            "id is sent to OPENAI_BASE_URL. Empty uses OPENCLAW_MODEL."
+        ),
     )
     base_url = models.URLField(
         "provider base URL",
         blank=True,
-        help_text="OpenAI-compatible API; empty uses OPENAI_BASE_URL.",
+        help_text="Overrides the provider's URL (a bare id's: OPENAI_BASE_URL); usually empty.",
     )
     api_key_env = models.CharField(
         "API key variable",
@@ -85,6 +110,12 @@ class Agent(models.Model):
         null=True, blank=True, validators=[MinValueValidator(0.0), MaxValueValidator(2.0)]
     )
     max_output_tokens = models.PositiveIntegerField(default=4096)
+    reasoning_effort = models.CharField(
+        max_length=8,
+        blank=True,
+        choices=ReasoningEffort.choices,
+        help_text="For reasoning models (OpenAI, Azure, Gemini, OpenRouter); empty sends none.",
+    )
     context_window = models.PositiveIntegerField(default=128_000)
     timezone = models.CharField(
         max_length=64,

@@ -48,6 +48,7 @@ class AgentConfig:
     queue_cap: int = 20
     max_tool_rounds: int = 16
     daily_token_budget: int | None = None
+    reasoning_effort: str = ""
 
     @classmethod
     def from_model(cls, agent: Agent) -> "AgentConfig":
@@ -55,7 +56,7 @@ class AgentConfig:
             slug=agent.slug,
             name=agent.name,
             model=agent.model or settings.OPENCLAW_MODEL,
-            base_url=agent.base_url or settings.OPENAI_BASE_URL,
+            base_url=agent.base_url,  # empty: the provider's (agents.providers)
             api_key_env=agent.api_key_env,
             instructions=agent.instructions,
             temperature=agent.temperature,
@@ -74,6 +75,7 @@ class AgentConfig:
             queue_cap=agent.queue_cap,
             max_tool_rounds=agent.max_tool_rounds,
             daily_token_budget=agent.daily_token_budget,
+            reasoning_effort=agent.reasoning_effort,
         )
 
 

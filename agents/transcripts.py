@@ -30,7 +30,8 @@ class Usage(TypedDict):
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
-    cached_tokens: NotRequired[int]
+    cached_tokens: NotRequired[int]  # input tokens read from the provider's prompt cache
+    cache_creation_tokens: NotRequired[int]  # input tokens written to it (Anthropic bills them)
 
 
 class Entry(TypedDict):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from channels.db import database_sync_to_async
 
-from agents import services
+from agents import providers, services
 from agents.context import history_tokens
 from agents.models import Session
 from agents.services import SessionRef
@@ -59,7 +59,9 @@ async def _status(session: SessionRef, args: str) -> str:
 async def _model(session: SessionRef, args: str) -> str:
     if not args:
         return f"This session uses {session.model or 'no model (set OPENCLAW_MODEL)'}."
-    model = "" if args.lower() == "default" else args.split()[0][:200]
+    model = "" if args.lower() == "default" else args.split()[0]
+    if problem := providers.check_model_id(model):
+        return f"Not a model id ({problem}) This session still uses {session.model or 'none'}."
     await database_sync_to_async(services.set_session_model)(session.key, model)
     return f"This session now uses {model or session.agent.model or 'the default model'}."
 

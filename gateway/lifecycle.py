@@ -14,7 +14,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from agents.llm_openai import OpenAIChatModel
+from agents.llm_chat import ProviderChatModel
 from gateway import journal
 from gateway.connections import running, running_all
 from gateway.events import STOP
@@ -49,7 +49,20 @@ async def start(*, background: bool = True) -> None:
         poll = settings.OPENCLAW_SCHEDULER_POLL_SECONDS
         supervisor.add("scheduler", lambda: run_scheduler(poll))
     runtime.state = "running"
+    if background and isinstance(runtime.model, ProviderChatModel):
+        # The SDK loads once the gateway serves: the first turn need not wait for it.
+        loop = asyncio.get_running_loop()
+        loop.call_later(1.0, _warm_model, runtime.model, settings.OPENCLAW_MODEL)
     logger.info("Gateway runtime started")
+
+
+_warming: set[asyncio.Task[None]] = set()
+
+
+def _warm_model(model: ProviderChatModel, model_id: str) -> None:
+    task = asyncio.ensure_future(model.warm(model_id))
+    _warming.add(task)
+    task.add_done_callback(_warming.discard)
 
 
 async def _start_platforms(supervisor: Supervisor) -> None:
@@ -113,7 +126,7 @@ async def stop() -> None:
         except Exception:
             logger.exception("Closing %s:%s failed", conn.channel, conn.account_id)
     runtime.connections = {}
-    if isinstance(runtime.model, OpenAIChatModel):  # its connections belong to this loop
+    if isinstance(runtime.model, ProviderChatModel):  # its connections belong to this loop
         await runtime.model.aclose()
     runtime.state = "stopped"
     logger.info("Gateway runtime stopped")

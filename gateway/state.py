@@ -10,7 +10,7 @@ import uuid
 from typing import Any, Literal, Protocol
 
 from agents.llm import ChatModel
-from agents.llm_openai import OpenAIChatModel
+from agents.llm_chat import ProviderChatModel
 from gateway.lanes import Lanes, LanesClosed
 from gateway.messages import ReplyTarget
 from gateway.supervisor import Supervisor
@@ -38,7 +38,7 @@ class GatewayRuntime:
         self.state: State = "stopped"
         # Channel-layer group of this process's sockets (unique: a Redis layer may be shared).
         self.sockets_group = f"gateway.sockets.{uuid.uuid4().hex}"
-        self.model: ChatModel = OpenAIChatModel()
+        self.model: ChatModel = ProviderChatModel()
         self.open_lanes: Lanes | None = None
         self.supervisor = Supervisor()
         self.connections: dict[tuple[str, str], Connection] = {}

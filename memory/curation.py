@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from agents.failover import RetryPolicy, stream_with_failover
 from agents.llm import Finished, Message, ModelError, ModelSettings, TextDelta
-from agents.llm_openai import OpenAIChatModel
+from agents.llm_chat import ProviderChatModel
 from agents.model_chain import agent_model_chain
 from agents.models import Agent, agent_zone
 from agents.services import AgentConfig
@@ -150,7 +150,7 @@ async def _complete(
     usage: Usage | None = None
     policy = RetryPolicy(retries=settings.OPENCLAW_MODEL_MAX_RETRIES)
     # A fresh client per call: its connection pool belongs to this asyncio.run loop.
-    model = OpenAIChatModel()
+    model = ProviderChatModel()
     try:
         async with asyncio.timeout(settings.OPENCLAW_RUN_DEADLINE):
             events = stream_with_failover(model, messages, chain, policy=policy)

@@ -259,6 +259,17 @@ OPENCLAW_DEFAULT_AGENT = env.str("OPENCLAW_DEFAULT_AGENT", default="main")
 
 OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="")
 OPENCLAW_MODEL = env.str("OPENCLAW_MODEL", default="")
+# Where each provider of a qualified model id (`anthropic/…`, `ollama/…`; agents.providers) is
+# reached. Their keys are in OPENCLAW_PROVIDER_KEYS, by the provider's key variable.
+AZURE_OPENAI_ENDPOINT = env.str("AZURE_OPENAI_ENDPOINT", default="")
+AZURE_OPENAI_API_VERSION = env.str("AZURE_OPENAI_API_VERSION", default="2024-10-21")
+ANTHROPIC_BASE_URL = env.str("ANTHROPIC_BASE_URL", default="https://api.anthropic.com")
+GEMINI_BASE_URL = env.str(
+    "GEMINI_BASE_URL", default="https://generativelanguage.googleapis.com/v1beta/openai/"
+)
+OLLAMA_BASE_URL = env.str("OLLAMA_BASE_URL", default="http://127.0.0.1:11434/v1")
+OPENROUTER_BASE_URL = env.str("OPENROUTER_BASE_URL", default="https://openrouter.ai/api/v1")
+VLLM_BASE_URL = env.str("VLLM_BASE_URL", default="http://127.0.0.1:8000/v1")
 # Provider keys are looked up by variable name (Agent.api_key_env); only names ending in
 # _API_KEY (or _API_KEY_<n>, the extra keys agents.failover rotates to on 429s) are eligible,
 # so an agent can never be pointed at an unrelated secret.

@@ -14,6 +14,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from agents import providers
 from agents.models import Agent
 from agents.services import ensure_default_agent
 from agents.workspace import BOOTSTRAP_FILES, create_workspace
@@ -36,12 +37,30 @@ class Provider:
     key_env: str  # "" for servers that take no key
     model: str  # a sensible default model id, "" when the server decides
     url_required: bool = False
+    prefix: str = ""  # the model id's provider (agents.providers); "" for a bare id at base_url
 
 
 PROVIDERS: dict[str, Provider] = {
     p.name: p
     for p in (
         Provider("openai", "OpenAI", "", "OPENAI_API_KEY", "gpt-4o-mini"),
+        Provider(
+            "anthropic",
+            "Anthropic",
+            "",
+            "ANTHROPIC_API_KEY",
+            "claude-sonnet-4-5",
+            prefix="anthropic",
+        ),
+        Provider(
+            "azure",
+            "Azure OpenAI (model: the deployment; AZURE_OPENAI_ENDPOINT)",
+            "",
+            "AZURE_OPENAI_API_KEY",
+            "",
+            prefix="azure",
+        ),
+        Provider("gemini", "Gemini", "", "GEMINI_API_KEY", "gemini-2.5-flash", prefix="gemini"),
         Provider("ollama", "Ollama", "http://127.0.0.1:11434/v1", "", "llama3.1"),
         Provider("vllm", "vLLM", "http://127.0.0.1:8000/v1", "", ""),
         Provider("lmstudio", "LM Studio", "http://127.0.0.1:1234/v1", "", ""),
@@ -81,6 +100,10 @@ def model_choice(
             f"Provider {provider} has no default model: give one with --model "
             f"(`curl {url or OPENAI_URL}/models` lists them)."
         )
+    if spec.prefix and not chosen.startswith(f"{spec.prefix}/"):
+        chosen = f"{spec.prefix}/{chosen}"
+    if problem := providers.check_model_id(chosen):
+        raise OnboardingError(f"Model {chosen!r}: {problem}")
     key_env = spec.key_env if api_key_env is None else api_key_env
     return ModelChoice(provider, url, chosen, key_env)
 

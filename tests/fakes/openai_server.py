@@ -23,6 +23,11 @@ puts before each user message (``said``). A reply is one of
   details the other replies never produce (CRLF line ends, a proxy's HTML error page).
 * a callable ``(request_json) -> reply`` for replies that depend on the request.
 
+Reasoning models (ids starting ``gpt-5`` or ``o<digit>``, as OpenAI's) refuse ``max_tokens`` and a
+``temperature`` other than 1 with HTTP 400 and OpenAI's own error body (``reasoning_error``).
+Azure OpenAI: ``POST /openai/deployments/<name>/chat/completions?api-version=…`` with an
+``api-key`` header (401 without one, 404 without ``api-version``); the deployment is the model.
+
 Usage: prompt_tokens = chars of all message contents // 4 (min 1), completion_tokens = number
 of content, reasoning and tool-argument chunks; ``Usage(...)`` on a reply overrides them.
 ``fake.requests`` lists ``RecordedRequest(method, path, headers, body, peer)`` (``peer``: the
@@ -270,6 +275,34 @@ def _message(reply: Text | ToolCalls, call_prefix: str) -> JSON:
     return msg
 
 
+REASONING_MODEL = re.compile(r"^(gpt-5|o\d)")
+
+
+def reasoning_error(body: JSON) -> JSON | None:
+    """OpenAI's 400 body for what its reasoning models refuse, or None when the request is fine
+    (or the model is no reasoning model)."""
+    if not REASONING_MODEL.match(str(body.get("model", ""))):
+        return None
+    if "max_tokens" in body:
+        return {
+            "message": "Unsupported parameter: 'max_tokens' is not supported with this model. "
+            "Use 'max_completion_tokens' instead.",
+            "type": "invalid_request_error",
+            "param": "max_tokens",
+            "code": "unsupported_parameter",
+        }
+    temperature = body.get("temperature")
+    if temperature is not None and temperature != 1:
+        return {
+            "message": f"Unsupported value: 'temperature' does not support {temperature} with "
+            "this model. Only the default (1) value is supported.",
+            "type": "invalid_request_error",
+            "param": "temperature",
+            "code": "unsupported_value",
+        }
+    return None
+
+
 def _embedding(text: str, dim: int) -> list[float]:
     raw = struct.unpack(f"<{dim}I", hashlib.shake_256(text.encode()).digest(4 * dim))
     vec = [x / 2**31 - 1.0 for x in raw]
@@ -349,6 +382,7 @@ class FakeOpenAI:
         self._stopping = asyncio.Event()
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._azure)
         app.router.add_post("/v1/embeddings", self._embeddings)
         app.router.add_get("/v1/models", self._models)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_GRACE)
@@ -432,8 +466,23 @@ class FakeOpenAI:
         model = body.get("model", "fake-embedding")
         return web.json_response({"object": "list", "data": data, "model": model, "usage": usage})
 
-    async def _chat(self, request: web.Request) -> web.StreamResponse:
+    async def _azure(self, request: web.Request) -> web.StreamResponse:
+        if not request.headers.get("api-key"):
+            await self._record(request)
+            err = {"code": "401", "message": "Access denied due to invalid subscription key."}
+            return web.json_response({"error": err}, status=401)
+        if not request.query.get("api-version"):
+            await self._record(request)
+            err = {"code": "404", "message": "Resource not found"}
+            return web.json_response({"error": err}, status=404)
+        return await self._chat(request, model=request.match_info["deployment"])
+
+    async def _chat(self, request: web.Request, model: str | None = None) -> web.StreamResponse:
         body = await self._record(request)
+        if model is not None:
+            body = body | {"model": model}
+        if (refused := reasoning_error(body)) is not None:
+            return web.json_response({"error": refused}, status=400)
         reply = self._next_reply(body)
         latency = reply.latency if isinstance(reply, Text | ToolCalls) else None
         if await self._pause(self.latency if latency is None else latency):
