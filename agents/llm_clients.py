@@ -1,5 +1,6 @@
 """The SDK clients that make model calls: one per (API, base URL, key) per event loop, each on
-an HTTP transport whose sockets set TCP_NODELAY and TCP_QUICKACK, closed with their loop.
+an HTTP transport whose sockets set TCP_NODELAY and acknowledge at once (`openclaw.perf.sockets`),
+closed with their loop.
 
 The SDKs are imported at first use, in a worker thread: an idle gateway does not need them.
 """
@@ -22,9 +23,8 @@ if TYPE_CHECKING:
     from openai import AsyncOpenAI
 
 USER_AGENT = f"openclaw/{__version__}"
-# Streams arrive in small writes. TCP_NODELAY sends our request in one go; TCP_QUICKACK acks a
-# server's writes at once, so a server that leaves Nagle on (some local servers do) does not
-# hold a stream's last piece until our delayed ACK.
+# Our request's headers and body leave at once, without waiting on the server's ACK (Nagle).
+# A server's writes are acknowledged at once by `openclaw.perf.sockets`' backend.
 SOCKET_OPTIONS: list[tuple[int, int, int]] = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 if hasattr(socket, "TCP_QUICKACK"):
     SOCKET_OPTIONS.append((socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1))
@@ -39,7 +39,9 @@ async def load(module: str) -> None:
 def _transport(proxy: str | None = None) -> "httpx2.AsyncHTTPTransport":
     import httpx2
 
-    return httpx2.AsyncHTTPTransport(
+    from openclaw.perf import sockets  # imports httpx2: loaded with the SDK
+
+    return sockets.transport(
         limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=100),
         socket_options=SOCKET_OPTIONS,
         proxy=proxy,

@@ -57,11 +57,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# The model providers' variables (agents.providers): a developer's own keys never reach a test.
+PROVIDER_PREFIXES: tuple[str, ...] = ("OPENAI_", "AZURE_OPENAI_", "ANTHROPIC_", "GEMINI_")
+PROVIDER_PREFIXES += ("OLLAMA_", "OPENROUTER_", "VLLM_")
+
+
 def base_env(home: Path, **extra: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("OPENCLAW_", "OPENAI_", "DJANGO_")) and k != "DATABASE_URL"
+        if not k.startswith((*PROVIDER_PREFIXES, "OPENCLAW_", "DJANGO_")) and k != "DATABASE_URL"
     }
     if "DATABASE_URL" in os.environ and extra.pop("share_database", "") == "1":
         env["DATABASE_URL"] = os.environ["DATABASE_URL"]

@@ -217,8 +217,14 @@ class Homes:
 def gateway_env(home: Path, fake: FakeModel | None, **extra: str) -> dict[str, str]:
     env = base_env(home, OPENCLAW_WS_RATE_LIMIT="1000000/second", **extra)
     if fake is not None:
-        env |= {"OPENAI_BASE_URL": fake.base_url, "OPENCLAW_MODEL": MODEL}
-    return env
+        env |= {
+            "OPENAI_BASE_URL": fake.base_url,
+            "OPENAI_API_KEY": "bench",
+            "ANTHROPIC_BASE_URL": fake.base_url.removesuffix("/v1"),
+            "ANTHROPIC_API_KEY": "bench",
+            "OPENCLAW_MODEL": f"openai/{MODEL}",  # OpenAI's provider, through its SDK
+        }
+    return env | extra
 
 
 def manage(home: Path, *args: str) -> None:

@@ -143,49 +143,74 @@ def profiled(pid: int, out: Path | None) -> Iterator[None]:
         proc.wait(timeout=60)
 
 
-async def turn_overhead(ctx: Context, profile: Path | None = None) -> Report:
-    n = 100 if ctx.quick else 1000
+async def _gateway_turns(
+    ctx: Context, n: int, profile: Path | None = None, paused_n: int = 0, **env: str
+) -> tuple[list[Timing], list[Timing], float, int, JSON]:
+    """`n` back-to-back turns (then `paused_n` more, each `PAUSE_S` after the previous answer)
+    through a fresh gateway: their timings, the gateway's CPU seconds over the first `n`, the
+    frames it sent, and the body of its model request."""
     sent: dict[str, tuple[int, int]] = {}
+    paused: dict[str, tuple[int, int]] = {}
     frames = 0
-    with running_gateway(ctx.homes.fresh(), ctx.fake) as gateway:
+    tag = env.get("OPENCLAW_MODEL", "openai").split("/")[0] + str(len(env))
+    with running_gateway(ctx.homes.fresh(), ctx.fake, **env) as gateway:
         async with connect(gateway) as client:
             body = await sample_body(ctx, client.chat)
             with profiled(gateway.pid, profile):
                 cpu = cpu_seconds(gateway.pid)
                 for i in range(n):
-                    marker = f"bench a {i}"
+                    marker = f"bench a {tag} {i}"
                     turn = await client.chat(marker, f"agent:main:a{i // TURNS_PER_SESSION}")
                     sent[marker] = (turn.sent_ns, turn.final_ns)
                     frames += turn.frames
                 cpu = cpu_seconds(gateway.pid) - cpu
-            paused: dict[str, tuple[int, int]] = {}
-            for i in range(n // 4):
+            for i in range(paused_n):
                 await asyncio.sleep(PAUSE_S)
-                marker = f"bench a paused {i}"
+                marker = f"bench a paused {tag} {i}"
                 turn = await client.chat(marker, f"agent:main:ap{i // TURNS_PER_SESSION}")
                 paused[marker] = (turn.sent_ns, turn.final_ns)
         records = await ctx.fake.log()
-    ours = match(sent, records)
-    idle = match(paused, records)
+    return match(sent, records), match(paused, records), cpu, frames, body
+
+
+async def _direct(ctx: Context, body: JSON, n: int, prefix: str) -> list[Timing]:
+    """`n` streamed calls of the gateway's request body straight to the fake with the openai
+    SDK (its default transport)."""
     base_sent: dict[str, tuple[int, int]] = {}
     sdk = sdk_client(ctx.fake)
     for i in range(WARMUP):
-        await direct_call(sdk, body, f"warm direct {i}")
+        await direct_call(sdk, body, f"warm {prefix} {i}")
     for i in range(n):
-        marker = f"direct a {i}"
+        marker = f"{prefix} a {i}"
         base_sent[marker] = await direct_call(sdk, body, marker)
     await sdk.close()
-    base = match(base_sent, await ctx.fake.log())
+    return match(base_sent, await ctx.fake.log())
+
+
+async def turn_overhead(ctx: Context, profile: Path | None = None) -> Report:
+    n = 100 if ctx.quick else 1000
+    ours, idle, cpu, frames, body = await _gateway_turns(ctx, n, profile, n // 4)
+    base = await _direct(ctx, body, n, "direct")
+    # The same turns through Anthropic's SDK, and against a server that leaves Nagle on.
+    claude, _, claude_cpu, _, _ = await _gateway_turns(ctx, n, OPENCLAW_MODEL=f"anthropic/{MODEL}")
+    await ctx.fake.configure(nodelay=False)
+    try:
+        nagle, _, _, _, _ = await _gateway_turns(ctx, n // 2)
+        nagle_base = await _direct(ctx, body, n // 4, "direct nagle")
+    finally:
+        await ctx.fake.configure(nodelay=True)
 
     def p(values: list[Timing], attr: str, q: float) -> float:
         return percentile([getattr(t, attr) for t in values], q)
 
     label = "openai SDK straight to the fake"
+    nagle_label = "openai SDK straight to it (default transport)"
     rows = [
-        Row("a", "turn overhead p50", p(ours, "overhead", 50), "ms", p(base, "overhead", 50),
-            label, "≤ 5 (OpenClaw 226, nanobot 69)", at_most(p(ours, "overhead", 50), 5)),
-        Row("a", "turn overhead p99", p(ours, "overhead", 99), "ms", p(base, "overhead", 99),
-            label, "≤ 20", at_most(p(ours, "overhead", 99), 20)),
+        Row("a", "turn overhead p50", p(ours, "overhead", 50), "ms",
+            p(base, "overhead", 50), label, "≤ 5 (OpenClaw 226, nanobot 69)",
+            at_most(p(ours, "overhead", 50), 5)),
+        Row("a", "turn overhead p99", p(ours, "overhead", 99), "ms",
+            p(base, "overhead", 99), label, "≤ 20", at_most(p(ours, "overhead", 99), 20)),
         Row("a", "inbound → model request p50", p(ours, "inbound", 50), "ms",
             p(base, "inbound", 50), label),
         Row("a", "model end → chat.final p50", p(ours, "outbound", 50), "ms",
@@ -196,6 +221,13 @@ async def turn_overhead(ctx: Context, profile: Path | None = None) -> Report:
             p(idle, "overhead", 50), "ms", p(base, "overhead", 50), label),
         Row("a", "gateway CPU per turn (mean)", 1000 * cpu / n, "ms"),
         Row("a", "frames to the client per turn (mean)", frames / n, "frames"),
+        Row("a", "turn overhead p50 / p99 (anthropic/)", p(claude, "overhead", 50), "ms",
+            p(ours, "overhead", 50), "openai/ in this run", "≤ 5",
+            at_most(p(claude, "overhead", 50), 5)),
+        Row("a", "gateway CPU per turn (anthropic/, mean)", 1000 * claude_cpu / n, "ms"),
+        Row("a", "turn overhead p50, model server without TCP_NODELAY",
+            p(nagle, "overhead", 50), "ms", p(nagle_base, "overhead", 50), nagle_label,
+            "≤ openai/ + 2", at_most(p(nagle, "overhead", 50), p(ours, "overhead", 50) + 2)),
     ]  # fmt: skip
     details = {
         "turns": n,
@@ -206,6 +238,9 @@ async def turn_overhead(ctx: Context, profile: Path | None = None) -> Report:
         "gateway_after_pause": _summary(idle),
         "pause_s": PAUSE_S,
         "baseline_direct_sdk": _summary(base),
+        "gateway_anthropic": _summary(claude),
+        "gateway_without_nodelay": _summary(nagle),
+        "baseline_direct_sdk_without_nodelay": _summary(nagle_base),
     }
     return Report(rows, details)
 
