@@ -47,6 +47,7 @@ class AgentAdmin(AuditedAdminMixin, admin.ModelAdmin[Agent]):
                     "exec_enabled",
                     "exec_approval",
                     "max_tool_rounds",
+                    "group_tools",
                     "memory_in_groups",
                 ]
             },

@@ -6,6 +6,8 @@ sessions, no exec, nothing to settle."""
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from agents.trust import Trust
+
 SendToSession = Callable[[str, str], Awaitable[str]]
 ApproveExec = Callable[[str], Awaitable[str]]
 TurnEnded = Callable[[str], None]
@@ -15,6 +17,8 @@ TurnEnded = Callable[[str], None]
 class TurnHost:
     """Hooks of one turn's host.
 
+    - `trust`: whom the turn speaks for (`agents.trust`); the loop uses the lower of this and
+      the session's own level, so a host can narrow what a turn reaches, never widen it.
     - `exec_enabled`: the `exec` tool may run (the agent's policy, decided by the host).
     - `send_to_session(session_key, text)`: queue `text` as a turn in another session of the
       agent and return its run id; None when this turn may not message other sessions (a turn
@@ -26,6 +30,7 @@ class TurnHost:
       block; work it starts is the host's own to finish.
     """
 
+    trust: Trust = "owner"
     exec_enabled: bool = False
     send_to_session: SendToSession | None = None
     approve_exec: ApproveExec | None = None

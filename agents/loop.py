@@ -32,6 +32,7 @@ from agents.transcripts import (
     make_entry,
     read_entries_async,
 )
+from agents.trust import lower, session_trust
 from agents.turn import TurnOutcome, TurnRequest
 from agents.turn_events import EventSink, TurnEvents
 from agents.turn_inputs import DiskRead, add_usage, measured_spec, working_memory, write_and_read
@@ -50,6 +51,14 @@ class _Turn:
     ) -> None:
         self.request, self.model, self.sink, self.tools = request, model, sink, list(tools)
         self.session = request.session
+        own = session_trust(self.session.key, is_group=self.session.is_group)
+        self.trust = lower(request.host.trust, own)
+        # The owner's memory (MEMORY.md, the notes that open a session) goes to the owner's
+        # sessions only, and to groups whose agent opted in; never to a paired stranger.
+        agent = self.session.agent
+        self.sees_memory = self.trust == "owner" or (
+            self.trust == "group" and agent.memory_in_groups
+        )
         self.path = Path(self.session.transcript)
         self.ids = {"run": request.run_id, "session": self.session.key}
         self.chain = model_chain(self.session)
@@ -144,7 +153,7 @@ class _Turn:
         """Session start context (first turn only) and the user's message(s) go to disk first
         (with the first model call's reads, or before anything else written)."""
         entries: list[Entry] = []
-        if not self.path.exists():
+        if not self.path.exists() and self.sees_memory:
             notes = await offload.database(
                 memory.session_start_context,
                 self.session.agent.slug,
@@ -168,7 +177,7 @@ class _Turn:
     async def _inputs(self, disk: DiskRead) -> PromptInputs:
         agent = self.session.agent
         working = None
-        if not self.session.is_group or agent.memory_in_groups:
+        if self.sees_memory:
             working = await working_memory(agent.slug, disk.memory_version)
         return PromptInputs(
             agent_name=agent.name,

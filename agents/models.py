@@ -152,6 +152,16 @@ class Agent(models.Model):
         default=True,
         help_text="Each exec waits until an operator approves it in the admin or the web chat.",
     )
+    group_tools = models.JSONField(
+        "tools in group chats",
+        default=list,
+        blank=True,
+        validators=[_check_names],
+        help_text=(
+            'Tools anyone in a group chat may make the agent use, e.g. ["web_fetch"] '
+            "(empty: none; memory and other sessions are never offered in groups)."
+        ),
+    )
     memory_in_groups = models.BooleanField(
         default=False,
         help_text="Show MEMORY.md to group sessions too (private sessions always see it).",

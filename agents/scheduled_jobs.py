@@ -162,9 +162,13 @@ def list_jobs(agent_slug: str) -> list[JobInfo]:
     return [_info(job, agent) for job in ScheduledJob.objects.filter(agent=agent).order_by("pk")]
 
 
-def delete_job(agent_slug: str, pk: int) -> None:
-    """Delete one of the agent's reminder jobs (the heartbeat is switched off in its settings)."""
-    job = ScheduledJob.objects.filter(pk=pk, agent__slug=agent_slug).first()
+def delete_job(agent_slug: str, pk: int, session_key: str | None = None) -> None:
+    """Delete one of the agent's reminder jobs (the heartbeat is switched off in its settings);
+    with `session_key`, only a job of that session."""
+    jobs = ScheduledJob.objects.filter(pk=pk, agent__slug=agent_slug)
+    if session_key is not None:
+        jobs = jobs.filter(session_key=session_key)
+    job = jobs.first()
     if job is None:
         raise JobError(f"No job {pk} for this agent; see the list action.")
     if job.purpose == ScheduledJob.Purpose.HEARTBEAT:

@@ -43,6 +43,7 @@ class AgentConfig:
     tools_deny: tuple[str, ...] = ()
     exec_enabled: bool = False
     exec_approval: bool = True
+    group_tools: tuple[str, ...] = ()
     memory_in_groups: bool = False
     queue_mode: str = "collect"
     queue_cap: int = 20
@@ -70,6 +71,7 @@ class AgentConfig:
             tools_deny=tuple(agent.tools_deny or ()),
             exec_enabled=agent.exec_enabled,
             exec_approval=agent.exec_approval,
+            group_tools=tuple(agent.group_tools or ()),
             memory_in_groups=agent.memory_in_groups,
             queue_mode=agent.queue_mode,
             queue_cap=agent.queue_cap,

@@ -17,6 +17,7 @@ from django.conf import settings
 from agents.llm import ToolCallDelta
 from agents.tools.base import Tool, ToolContext, ToolError
 from agents.tools.common import cap_text
+from agents.tools.policy import permitted
 
 logger = logging.getLogger(__name__)
 
@@ -79,8 +80,8 @@ async def _run_one(
 
 async def _execute(call: ToolCall, tools: dict[str, Tool], ctx: ToolContext) -> tuple[str, bool]:
     tool = tools.get(call.name)
-    if tool is None:
-        names = ", ".join(sorted(tools)) or "none"
+    if tool is None or not permitted(call.name, ctx):
+        names = ", ".join(sorted(n for n in tools if permitted(n, ctx))) or "none"
         return f"Error: no tool named {call.name!r} is available here (available: {names}).", False
     try:
         args = json.loads(call.arguments or "{}")

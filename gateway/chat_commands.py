@@ -85,5 +85,14 @@ COMMANDS: dict[str, Handler] = {
 }
 
 
-async def run_command(session: SessionRef, name: str, args: str) -> str:
+# In a group, anyone present can type a command: what changes cost or the shared session is
+# the owner's to decide.
+OWNER_ONLY_IN_GROUPS = frozenset({"/model", "/new", "/reset"})
+
+
+async def run_command(session: SessionRef, name: str, args: str, *, from_owner: bool = True) -> str:
+    """Answer one command. `from_owner`: the sender is one of the account's owners (always true
+    for the web chat and the CLI)."""
+    if session.is_group and not from_owner and name in OWNER_ONLY_IN_GROUPS:
+        return f"Only the owner can use {name} in a group chat."
     return await COMMANDS[name](session, args)

@@ -223,6 +223,12 @@ async def _to_lane(arrival: Arrival, admitted: _Admitted) -> runs.Submitted:
         )
     # In a group, the model must know who says what: the name goes in the message's stamp.
     sender = (arrival.sender_name or arrival.sender_id) if arrival.is_group else ""
+    owners = admitted.account.owner_ids if admitted.account is not None else ()
     return await runs.accept_message(
-        session, arrival.text, channel=arrival.channel, run_id=entry.run, sender=sender
+        session,
+        arrival.text,
+        channel=arrival.channel,
+        run_id=entry.run,
+        sender=sender,
+        from_owner=arrival.sender_id in (owners or ()),
     )

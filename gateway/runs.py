@@ -18,9 +18,10 @@ from agents import services
 from agents.host import TurnHost
 from agents.loop import run_turn
 from agents.services import SessionRef
+from agents.tools import catalog
 from agents.tools.base import Tool
-from agents.tools.catalog import ALL_TOOLS, allowed_tool_names
 from agents.transcripts import append_entries_async
+from agents.trust import Trust, session_trust
 from agents.turn import Said, Steering, TurnRequest
 from agents.turn_events import EventSink
 from gateway import approvals, chat_commands, inflight, journal
@@ -144,6 +145,7 @@ class ChatJob:
     def _host(self) -> TurnHost:
         agent = self.session.agent
         return TurnHost(
+            trust=trust_of(self.session),
             exec_enabled=agent.exec_enabled,
             send_to_session=_send_from_tool if self.can_send else None,
             approve_exec=self._approve_exec if agent.exec_enabled and agent.exec_approval else None,
@@ -186,17 +188,14 @@ class ChatJob:
         await self.sink.emit("chat.final", final)
 
 
+def trust_of(session: SessionRef) -> Trust:
+    """Whom a session's turns speak for (`agents.trust`): its key and kind decide."""
+    return session_trust(session.key, is_group=session.is_group)
+
+
 def tools_for(session: SessionRef) -> list[Tool]:
-    """The tools this session may use: the agent's profile and lists, stricter in groups."""
-    agent = session.agent
-    names = allowed_tool_names(
-        profile=agent.tool_profile,
-        allow=agent.tools_allow,
-        deny=agent.tools_deny,
-        is_group=session.is_group,
-        exec_enabled=agent.exec_enabled,
-    )
-    return [tool for tool in ALL_TOOLS if tool.name in names]
+    """The tools this session may use: the agent's profile and lists, narrowed by its trust."""
+    return catalog.tools_for(session.agent, trust_of(session))
 
 
 def new_run_id() -> str:
@@ -255,16 +254,18 @@ async def accept_message(
     records: Sequence[int] = (),
     run_id: str | None = None,
     sender: str = "",
+    from_owner: bool = True,
 ) -> Submitted:
     """What every channel does with an incoming message: a chat command is answered at once;
-    anything else is queued as a turn (`run_id`, `sender`: see `submit_chat`)."""
+    anything else is queued as a turn (`run_id`, `sender`: see `submit_chat`; `from_owner`: the
+    sender is one of the account's owners, for the commands only owners may use in groups)."""
     command = chat_commands.parse(text)
     if command is None:
         return await submit_chat(
             session, text, channel=channel, records=records, run_id=run_id, sender=sender
         )
     run = run_id or new_run_id()
-    reply = await chat_commands.run_command(session, *command)
+    reply = await chat_commands.run_command(session, *command, from_owner=from_owner)
     usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
     final = {"run": run, "session": session.key, "text": reply, "usage": usage}
     await LayerSink.of(session.key).emit("chat.final", {**final, "stop_reason": "command"})

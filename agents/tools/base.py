@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from agents.host import TurnHost
 from agents.services import AgentConfig, SessionRef
+from agents.trust import Trust, lower, session_trust
 
 
 class ToolError(Exception):
@@ -27,6 +28,12 @@ class ToolContext:
     @property
     def agent(self) -> AgentConfig:
         return self.session.agent
+
+    @property
+    def trust(self) -> Trust:
+        """Whom this turn speaks for: the host's level, never above the session's own."""
+        own = session_trust(self.session.key, is_group=self.session.is_group)
+        return lower(self.host.trust, own)
 
     @property
     def workspace(self) -> Path:

@@ -50,8 +50,9 @@ class CronTool:
             pk = int_arg(args, "id", 0, low=0, high=2**62)
             if not pk:
                 raise ToolError("delete needs the job's id (see the list action).")
+            only = None if ctx.trust == "owner" else ctx.session.key
             try:
-                await database_sync_to_async(scheduled_jobs.delete_job)(ctx.agent.slug, pk)
+                await database_sync_to_async(scheduled_jobs.delete_job)(ctx.agent.slug, pk, only)
             except scheduled_jobs.JobError as exc:
                 raise ToolError(str(exc)) from None
             return f"Deleted job {pk}."
@@ -67,6 +68,8 @@ class CronTool:
             raise ToolError(f"text is {len(text)} characters; the limit is {MAX_TEXT}.")
         key = str_arg(args, "session", required=False).strip() or ctx.session.key
         channel = ctx.session.channel
+        if key != ctx.session.key and ctx.trust != "owner":
+            raise ToolError("Jobs can be scheduled in this conversation only.")
         if key != ctx.session.key:
             if services.agent_slug_of(key) != ctx.agent.slug:
                 raise ToolError(f"{key!r} is not one of your sessions; see sessions_list.")
@@ -97,6 +100,8 @@ class CronTool:
         rows: list[scheduled_jobs.JobInfo] = await database_sync_to_async(scheduled_jobs.list_jobs)(
             ctx.agent.slug
         )
+        if ctx.trust != "owner":  # a stranger sees the jobs of their own conversation only
+            rows = [row for row in rows if row.session_key == ctx.session.key]
         if not rows:
             return "No scheduled jobs."
         lines = []

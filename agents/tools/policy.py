@@ -1,10 +1,15 @@
-"""Which tools a turn may offer the model: a pure function of the agent's configuration and the
-session kind. Message text, tool output and fetched pages are never inputs, so they cannot
-widen the set."""
+"""Which tools a turn may use: a pure function of the agent's configuration and the trust of the
+session (`agents.trust`). Message text, tool output and fetched pages are never inputs, so they
+cannot widen the set. The loop offers only these, and the tool runner checks again at call time."""
 
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+from agents.trust import Trust
+
+if TYPE_CHECKING:  # the context is only read here
+    from agents.tools.base import ToolContext
 
 _READ_ONLY = frozenset(
     {"read_file", "list_dir", "memory_search", "memory_get", "sessions_list", "sessions_history"}
@@ -31,12 +36,15 @@ PROFILES: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
     }
 )
 FALLBACK_PROFILE: Final = "minimal"  # an unknown profile name fails closed
-
-# Off in group sessions unless the agent names them in its group allow list: anyone in a group
-# could otherwise change files, run commands, plant text in memory that every later prompt
-# carries, schedule jobs, or push text into other sessions.
-GROUP_RESTRICTED: Final = frozenset(
-    {"write_file", "edit_file", "exec", "memory_edit", "memory_append", "cron", "sessions_send"}
+# A paired or allowlisted stranger's own direct messages: nothing of the owner's (no workspace
+# files, no memory, no other sessions), no exec; reminders only in their own session (the cron
+# tool checks the target).
+PAIRED_TOOLS: Final = frozenset({"web_fetch", "cron"})
+# In a group, anyone present is speaking: no tool unless the agent lists it in its group allow
+# list, and never memory or other sessions (the owner's private data), whatever the lists say.
+NEVER_IN_GROUPS: Final = frozenset(
+    {"memory_search", "memory_get", "memory_append", "memory_edit"}
+    | {"sessions_list", "sessions_history", "sessions_send"}
 )
 
 
@@ -44,7 +52,7 @@ def allowed_tools(
     profile: str,
     allow: Iterable[str],
     deny: Iterable[str],
-    is_group: bool,
+    trust: Trust,
     exec_enabled: bool,
     registry_names: Iterable[str],
     *,
@@ -53,13 +61,37 @@ def allowed_tools(
     """The tool names to offer, in registry order.
 
     `allow`, when not empty, replaces the profile's set (an agent lists exactly its tools).
-    Then: minus group-restricted tools in group sessions (unless in `group_allow`), minus `deny`;
-    `exec` only when `exec_enabled`; only registered tools.
+    Then by trust: the owner keeps that set; a paired stranger at most `PAIRED_TOOLS`; a group
+    only what `group_allow` also names, minus `NEVER_IN_GROUPS`. Then minus `deny`; `exec` only
+    when `exec_enabled`; only registered tools.
     """
     names = set(allow) or set(PROFILES.get(profile, PROFILES[FALLBACK_PROFILE]))
-    if is_group:
-        names -= GROUP_RESTRICTED - set(group_allow)
+    if trust == "paired":
+        names &= PAIRED_TOOLS
+    elif trust == "group":
+        names &= set(group_allow) - NEVER_IN_GROUPS
+    elif trust != "owner":  # a value from outside the type: fail closed
+        names = set()
     names -= set(deny)
     if not exec_enabled:
         names.discard("exec")
     return [name for name in registry_names if name in names]
+
+
+def permitted(name: str, ctx: "ToolContext") -> bool:
+    """At call time, again: may this turn run tool `name`? The owner runs what its host
+    offered; any other level only what the policy allows it, whatever the model was offered."""
+    trust = ctx.trust
+    if trust == "owner":
+        return True
+    agent = ctx.agent
+    allowed = allowed_tools(
+        agent.tool_profile,
+        agent.tools_allow,
+        agent.tools_deny,
+        trust,
+        agent.exec_enabled,
+        [name],
+        group_allow=agent.group_tools,
+    )
+    return name in allowed

@@ -1,11 +1,12 @@
-"""Tool policy: allowed tools depend only on agent configuration and session kind, so text in a
-message or a fetched page cannot widen them (pure)."""
+"""Tool policy: allowed tools depend only on agent configuration and the session's trust (owner,
+paired stranger, group), so text in a message or a fetched page cannot widen them (pure)."""
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agents.tools.policy import GROUP_RESTRICTED, PROFILES, allowed_tools
+from agents.tools.policy import NEVER_IN_GROUPS, PAIRED_TOOLS, PROFILES, allowed_tools
+from agents.trust import Trust
 from gateway.policy import AccountPolicy, Deliver, InboundFacts, decide
 
 REGISTRY = [
@@ -39,22 +40,21 @@ def tools(
     allow: tuple[str, ...] = (),
     deny: tuple[str, ...] = (),
     *,
-    group: bool = False,
+    trust: Trust = "owner",
     exec_on: bool = False,
     group_allow: tuple[str, ...] = (),
 ) -> list[str]:
-    return allowed_tools(profile, allow, deny, group, exec_on, REGISTRY, group_allow=group_allow)
+    return allowed_tools(profile, allow, deny, trust, exec_on, REGISTRY, group_allow=group_allow)
 
 
 FULL_NO_EXEC = [n for n in REGISTRY if n != "exec"]
-FULL_GROUP = [n for n in REGISTRY if n not in GROUP_RESTRICTED]
 
 
 @pytest.mark.parametrize(
     ("case", "expected"),
     [
         (tools("minimal"), READ_ONLY),
-        (tools("minimal", group=True), READ_ONLY),
+        (tools("minimal", trust="group"), []),
         (
             tools("messaging"),
             [
@@ -69,14 +69,21 @@ FULL_GROUP = [n for n in REGISTRY if n not in GROUP_RESTRICTED]
                 "memory_append",
             ],
         ),
-        (tools("messaging", group=True), [*READ_ONLY[:2], "web_fetch", *READ_ONLY[2:]]),
+        (tools("messaging", trust="group"), []),
+        (tools("messaging", trust="paired"), ["web_fetch"]),
         (tools("full"), FULL_NO_EXEC),
         (tools("full", exec_on=True), REGISTRY),
-        (tools("full", group=True), FULL_GROUP),
-        (tools("full", group=True, exec_on=True), FULL_GROUP),
+        (tools("full", trust="paired"), ["web_fetch", "cron"]),
         (
-            tools("full", group=True, exec_on=True, group_allow=("exec",)),
-            [n for n in REGISTRY if n in {*FULL_GROUP, "exec"}],
+            tools("full", allow=("exec", "memory_get", "read_file"), trust="paired", exec_on=True),
+            [],
+        ),
+        (tools("full", trust="group"), []),
+        (tools("full", trust="group", exec_on=True), []),
+        (tools("full", trust="group", exec_on=True, group_allow=("exec",)), ["exec"]),
+        (
+            tools("full", trust="group", group_allow=("web_fetch", "memory_get", "sessions_send")),
+            ["web_fetch"],
         ),
         (
             tools("full", deny=("web_fetch", "exec"), exec_on=True),
@@ -84,12 +91,13 @@ FULL_GROUP = [n for n in REGISTRY if n not in GROUP_RESTRICTED]
         ),
         (tools("minimal", allow=("read_file", "exec")), ["read_file"]),
         (tools("minimal", allow=("read_file", "exec"), exec_on=True), ["read_file", "exec"]),
-        (tools("full", allow=("write_file",), group=True), []),
+        (tools("full", allow=("write_file",), trust="group"), []),
         (
-            tools("full", allow=("write_file",), group=True, group_allow=("write_file",)),
+            tools("full", allow=("write_file",), trust="group", group_allow=("write_file",)),
             ["write_file"],
         ),
         (tools("minimal", group_allow=("write_file",)), READ_ONLY),
+        (tools("full", trust="stranger"), []),  # type: ignore[arg-type]  # fails closed
         (tools("no-such-profile"), READ_ONLY),
         (tools("full", allow=("not_registered",)), []),
     ],
@@ -100,9 +108,19 @@ def test_tool_policy_table(case: list[str], expected: list[str]) -> None:
 
 def test_exec_is_never_offered_unless_enabled() -> None:
     for profile in PROFILES:
-        for group in (False, True):
-            names = tools(profile, allow=("exec",), group=group, group_allow=("exec",))
+        for trust in ("owner", "paired", "group"):
+            names = tools(profile, allow=("exec",), trust=trust, group_allow=("exec",))
             assert "exec" not in names
+
+
+def test_strangers_and_groups_never_reach_memory_or_other_sessions() -> None:
+    """Whatever the agent's lists say: a paired stranger gets at most `PAIRED_TOOLS`, a group
+    never memory or sessions."""
+    everything = tuple(REGISTRY)
+    paired = tools("full", allow=everything, trust="paired", exec_on=True)
+    group = tools("full", allow=everything, trust="group", exec_on=True, group_allow=everything)
+    assert set(paired) <= PAIRED_TOOLS
+    assert not set(group) & NEVER_IN_GROUPS
 
 
 INJECTIONS = [
@@ -120,7 +138,8 @@ def _tools_for_message(text: str, *, is_group: bool) -> list[str]:
     inbound = InboundFacts("slack", "T1", "U1", chat, is_group, mentioned=True, text=text)
     decision = decide(inbound, account, approved=False)
     assert isinstance(decision, Deliver)
-    return allowed_tools("messaging", [], [], decision.session_kind == "group", False, REGISTRY)
+    trusts: dict[str, Trust] = {"main": "owner", "dm": "paired", "group": "group"}
+    return allowed_tools("messaging", [], [], trusts[decision.session_kind], False, REGISTRY)
 
 
 @pytest.mark.parametrize("text", INJECTIONS)
@@ -146,7 +165,7 @@ def test_the_tool_policy_takes_no_text_input() -> None:
         "profile",
         "allow",
         "deny",
-        "is_group",
+        "trust",
         "exec_enabled",
         "registry_names",
         "group_allow",
