@@ -9,6 +9,7 @@ from agents import admin_transcripts  # noqa: F401  # registers the Session admi
 from agents.admin_jobs import ScheduledJobAdmin  # noqa: F401  # registers the jobs admin
 from agents.models import Agent, DailyUsage, ModelPrice
 from agents.scheduled_jobs import sync_heartbeats
+from agents.services import ensure_workspace
 from agents.usage import cache_hit_rate
 from openclaw.audit.admin import AuditedAdminMixin
 
@@ -58,6 +59,7 @@ class AgentAdmin(AuditedAdminMixin, admin.ModelAdmin[Agent]):
 
     def save_model(self, request: HttpRequest, obj: Agent, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
+        ensure_workspace(obj)  # its file tools and bootstrap files need it from the first turn
         sync_heartbeats()  # the heartbeat job follows these settings
 
 

@@ -99,6 +99,17 @@ class SessionRef:
         return self.model_override or self.agent.model
 
 
+def ensure_workspace(agent: Agent) -> None:
+    """The agent's workspace from the templates, where missing (files never overwritten)."""
+    create_workspace(agent.workspace, agent_name=agent.name)
+
+
+def ensure_workspaces() -> None:
+    """Every agent's workspace, however the agent was created (admin, command, import)."""
+    for agent in Agent.objects.all():
+        ensure_workspace(agent)
+
+
 def ensure_default_agent(using: str = "default") -> Agent:
     """Create the default agent and its workspace if missing (runs after every `migrate`)."""
     slug = settings.OPENCLAW_DEFAULT_AGENT

@@ -15,6 +15,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from agents.llm_chat import ProviderChatModel
+from agents.services import ensure_workspaces
 from gateway import journal
 from gateway.connections import running, running_all
 from gateway.events import STOP
@@ -66,6 +67,8 @@ def _warm_model(model: ProviderChatModel, model_id: str) -> None:
 
 
 async def _start_platforms(supervisor: Supervisor) -> None:
+    await database_sync_to_async(ensure_workspaces)()  # agents made since, however made
+    await database_sync_to_async(ensure_workspaces)()  # agents made since, however made
     for conn, spec in await database_sync_to_async(build_connections)():
         name = f"{conn.channel}:{conn.account_id}"
         runtime.connections[(conn.channel, conn.account_id)] = conn

@@ -60,11 +60,18 @@ def platform(channel: str) -> Platform:
 
 
 def ensure_default_accounts() -> None:
-    """An account named `default` per platform whose conventional token variable is set."""
+    """An account named `default` per platform whose conventional token variable is set; an
+    existing `default` account also takes the conventional variables set since it was created
+    (a newly set SLACK_APP_TOKEN turns on Socket Mode at the next start), never replacing a
+    variable name an admin chose."""
     env = settings.OPENCLAW_CHANNEL_ENV
     for channel, roles in DEFAULTS.items():
         first = next(iter(roles.values()))
-        if first not in env or ChannelAccount.objects.filter(channel=channel).exists():
+        existing = ChannelAccount.objects.filter(channel=channel)
+        default = existing.filter(account_id="default").first()
+        if default is not None:
+            _take_new_credentials(default, roles, env)
+        if first not in env or existing.exists():
             continue
         options = {}
         if channel == "whatsapp" and settings.WHATSAPP_PHONE_NUMBER_ID:
@@ -78,6 +85,17 @@ def ensure_default_accounts() -> None:
             options=options,
         )
         logger.info("Created the default %s account from %s", channel, first)
+
+
+def _take_new_credentials(
+    account: ChannelAccount, roles: dict[str, str], env: dict[str, str]
+) -> None:
+    credentials = dict(account.credentials or {})
+    added = {role: var for role, var in roles.items() if var in env and role not in credentials}
+    if added:
+        account.credentials = {**credentials, **added}
+        account.save(update_fields=["credentials"])
+        logger.info("%s now uses %s", account, ", ".join(sorted(added.values())))
 
 
 def build_connections() -> list[tuple[PlatformConnection, Platform]]:
