@@ -96,6 +96,12 @@ def key_order(settings: ModelSettings) -> list[ModelSettings]:
     ]
 
 
+def cooling_left(settings: ModelSettings) -> float:
+    """Seconds until the model is tried first again (0 when it is not cooling down)."""
+    until = models_cooling.until(model_key(settings))
+    return 0.0 if until is None else max(until - models_cooling.clock(), 0.0)
+
+
 def chain_order(chain: Sequence[ModelSettings]) -> list[ModelSettings]:
     """The chain without the models cooling down; when every one is, the one free soonest."""
     ready = [s for s in chain if models_cooling.until(model_key(s)) is None]

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from channels.db import database_sync_to_async
 
-from agents import providers, services
+from agents import failover, providers, services
 from agents.context import history_tokens
+from agents.model_chain import model_chain
 from agents.models import Session
 from agents.services import SessionRef
 from agents.transcripts import read_entries_async
@@ -53,7 +54,20 @@ async def _status(session: SessionRef, args: str) -> str:
         f"{row.tokens_out:,} out, cost {row.cost:.4f}; "
         f"{describe_cache(row.tokens_in, row.tokens_cached, row.tokens_cache_write)}. "
         f"Context about {fill:.0f}% full ({used:,} of {session.agent.context_window:,} tokens)."
+        + _cooling(session)
     )
+
+
+def _cooling(session: SessionRef) -> str:
+    """Which of the session's models failed lately and are skipped for their fallbacks."""
+    cooling = [
+        f"{call.model} ({left:.0f} s more)"
+        for call in model_chain(session)
+        if (left := failover.cooling_left(call))
+    ]
+    if not cooling:
+        return ""
+    return f" Skipped after failing, their fallbacks answer: {', '.join(cooling)}."
 
 
 async def _model(session: SessionRef, args: str) -> str:

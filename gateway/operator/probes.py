@@ -1,44 +1,144 @@
-"""Live checks behind `manage.py doctor` and `manage.py onboard`: the model (one tiny call), the
-Celery broker, channel credentials (present; Slack `auth.test`, Telegram `getMe`), the instance
-lock. Each answers a `Finding` whose fix says what to do; none ever shows a secret's value.
+"""Live checks behind `manage.py doctor` and `manage.py onboard`: the model (one tiny call; a
+refusal shows the provider's own message, then our fix), the Celery broker, channel credentials
+(present; Slack `auth.test`, Telegram `getMe`), the instance lock. Each answers a `Finding`
+whose fix says what to do; none ever shows a secret's value.
 """
 
 import asyncio
 import fcntl
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
 
+from agents import llm_clients, providers
 from agents.llm import ModelError, ModelSettings
-from agents.llm_openai import OpenAIChatModel
+from agents.llm_chat import ProviderChatModel
 from agents.models import Agent
 from gateway.adapters.base import AdapterError
 from gateway.models import ChannelAccount
 from gateway.operator.doctor import Finding
 
 MODEL_CHECK_PROMPT = [{"role": "user", "content": "Reply with the single word OK."}]
+OPENAI_URL = "https://api.openai.com/v1"
 
 
 def agent_model_settings(agent: Agent, wait: float) -> ModelSettings:
     """The call settings an agent's turns use (its overrides, else the global defaults)."""
-    return ModelSettings(
-        model=agent.model or settings.OPENCLAW_MODEL,
-        base_url=agent.base_url or settings.OPENAI_BASE_URL,
-        api_key=settings.OPENCLAW_PROVIDER_KEYS.get(agent.api_key_env, ""),
+    return providers.call_settings(
+        agent.model or settings.OPENCLAW_MODEL,
+        base_url=agent.base_url,
         api_key_env=agent.api_key_env,
         max_tokens=16,
         timeout=wait,
         idle_timeout=wait,
+        reasoning_effort=agent.reasoning_effort,
+    )
+
+
+def _said(error: ModelError) -> str:
+    """The provider's own words after our summary: ': <its message>' ("" when it said none)."""
+    return f": {error.detail}" if error.detail else "."
+
+
+def _rejected_parameter(error: ModelError) -> str | None:
+    """The request parameter a 400 names (`max_tokens`, `temperature`…), if any."""
+    for text in (error.message, error.detail):
+        if found := re.search(r"rejected `([\w.]+)`|parameter:? '([\w.]+)'", text):
+            return found.group(1) or found.group(2)
+    return None
+
+
+def _parameter_fix(param: str, call: ModelSettings) -> str:
+    if param == "max_tokens":
+        return (
+            "The model rejected `max_tokens`: it is a reasoning model, which takes "
+            "`max_completion_tokens`. Name it with its provider (openai/"
+            f"{providers.split(call.model)[1]}, or azure/<deployment>) so requests use that."
+        )
+    if param in ("temperature", "top_p"):
+        return (
+            f"The model rejected `{param}`: reasoning models take only the default. Clear the "
+            "agent's temperature in the admin (Agents > the agent)."
+        )
+    return f"The model rejected `{param}`: remove that setting from the agent in the admin."
+
+
+def _status_finding(error: ModelError, call: ModelSettings, where: str) -> Finding:
+    """An answer with an error status: our summary, the provider's own message, our fix."""
+    provider, name = providers.split(call.model)
+    key = call.api_key_env or provider.key_env
+    status = error.status
+    listing = f"`curl {where.rstrip('/')}/models`"
+    if status in (401, 403):
+        return Finding(
+            "critical",
+            f"{where} refused the API key in {key} (HTTP {status}){_said(error)}",
+            f"Set {key} to a valid key for this provider (in the environment, .env or "
+            "OPENCLAW_SECRETS_FILE), then restart the gateway.",
+        )
+    if status == 404:
+        if provider.api == "azure":
+            fix = f"Use the deployment's name as the model (azure/<deployment>), not {name!r}."
+        elif provider.api == "anthropic":
+            fix = f"Use a model id Anthropic lists, e.g. {providers.example(provider)}."
+        else:
+            fix = (
+                f"Use a model id the server lists ({listing}; Ollama: `ollama pull {name}`), "
+                "or check that the base URL ends in /v1."
+            )
+        return Finding(
+            "critical",
+            f"{where} does not know the model {name!r} (HTTP 404){_said(error)}",
+            fix,
+        )
+    if status == 429 or error.code == "rate_limited":
+        if "quota" in error.detail.lower() or "billing" in error.detail.lower():
+            return Finding(
+                "critical",
+                f"{where} refuses requests: the key in {key} is out of quota (HTTP 429)"
+                f"{_said(error)}",
+                "Add credit or raise the plan's limit at the provider; a second key in "
+                f"{key}_2 is used when this one is refused.",
+            )
+        return Finding(
+            "warning",
+            f"{where} is rate limiting requests (HTTP 429); the model is reachable{_said(error)}",
+            f"Wait, or raise the provider account's limits (or add a second key in {key}_2).",
+        )
+    if status == 529 or error.code == "overloaded":
+        return Finding(
+            "warning",
+            f"{where} is overloaded (HTTP {status}); the model is reachable{_said(error)}",
+            "Wait and try again; fallback models answer meanwhile.",
+        )
+    if param := _rejected_parameter(error):
+        return Finding(
+            "critical",
+            f"{where} rejected the request (HTTP {status}){_said(error)}",
+            _parameter_fix(param, call),
+        )
+    if status is not None and status >= 500:
+        return Finding(
+            "critical",
+            f"{where} failed on its side (HTTP {status}){_said(error)}",
+            "Try again later or check the provider's status page; fallback models answer "
+            "meanwhile.",
+        )
+    return Finding(
+        "critical",
+        f"{where} refused the request (HTTP {status}){_said(error)}",
+        "Read the provider's message above: it names what to change (the model id, the "
+        "agent's settings or the account).",
     )
 
 
 def explain_model_error(error: ModelError, call: ModelSettings, wait: float) -> Finding:
-    """What a failed model call means and how to fix it, one line each."""
-    where = call.base_url or "https://api.openai.com/v1"
-    key = call.api_key_env or "OPENAI_API_KEY"
-    listing = f"`curl {where.rstrip('/')}/models`"
+    """What a failed model call means and how to fix it, one line each: an answer with an error
+    status shows the provider's own message after our summary."""
+    where = call.base_url or OPENAI_URL
     if error.code == "model_not_configured":  # a set-up step still to do, not a breakage
         return Finding(
             "warning",
@@ -51,21 +151,7 @@ def explain_model_error(error: ModelError, call: ModelSettings, wait: float) -> 
             "critical",
             f"Cannot reach the model server at {where} (connection failed).",
             "Start the server, or fix the base URL (OPENAI_BASE_URL or the agent's base URL; "
-            f"it usually ends in /v1); {listing} must answer.",
-        )
-    if error.code == "model_auth":
-        return Finding(
-            "critical",
-            f"{where} refused the API key in {key} (HTTP 401).",
-            f"Set {key} to a valid key for this provider (in the environment, .env or "
-            "OPENCLAW_SECRETS_FILE), then restart the gateway.",
-        )
-    if error.status == 404:
-        return Finding(
-            "critical",
-            f"{where} does not know the model {call.model!r} (HTTP 404).",
-            f"Use a model id the server lists ({listing}; Ollama: `ollama pull {call.model}`), "
-            "or check that the base URL ends in /v1.",
+            f"it usually ends in /v1); `curl {where.rstrip('/')}/models` must answer.",
         )
     if error.code == "timeout":
         return Finding(
@@ -74,12 +160,8 @@ def explain_model_error(error: ModelError, call: ModelSettings, wait: float) -> 
             "Check that the server runs and is not overloaded (a local model may still be "
             "loading), then try again; raise OPENCLAW_MODEL_TIMEOUT for slow models.",
         )
-    if error.code == "rate_limited":
-        return Finding(
-            "warning",
-            f"{where} is rate limiting requests (HTTP 429); the model is reachable.",
-            "Wait, or raise the provider account's limits.",
-        )
+    if error.status is not None:
+        return _status_finding(error, call, where)
     return Finding(
         "critical",
         f"The model call to {where} failed: {error.message}",
@@ -89,8 +171,12 @@ def explain_model_error(error: ModelError, call: ModelSettings, wait: float) -> 
 
 async def probe_model(call: ModelSettings, wait: float) -> Finding:
     """One short completion (at most 16 tokens); ok names the model and where it answered."""
-    where = call.base_url or "https://api.openai.com/v1"
-    model = OpenAIChatModel()
+    where = call.base_url or OPENAI_URL
+    model = ProviderChatModel()
+    # The SDK is imported first: `wait` is the model's time to answer, not ours to start.
+    await llm_clients.load(
+        "anthropic" if providers.split(call.model)[0].api == "anthropic" else "openai"
+    )
     try:
         async with asyncio.timeout(wait + 1):
             async for _event in model.stream(MODEL_CHECK_PROMPT, call):
