@@ -6,6 +6,7 @@ is async and wakes at once for decisions made in this process, else within one p
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import threading
 from dataclasses import dataclass
@@ -25,7 +26,6 @@ logger = logging.getLogger(__name__)
 Status = ExecApproval.Status
 Verdict = Literal["approved", "denied", "expired"]
 POLL_SECONDS = 1.0
-MAX_COMMAND_CHARS = 8000
 
 
 class ApprovalError(Exception):
@@ -69,12 +69,28 @@ def request_exec_approval(
             run_id=run_id,
             session_key=session_key,
             agent_slug=agent_slug,
-            command=command[:MAX_COMMAND_CHARS],
+            command=command,  # whole: what is approved is what runs, padding and all
+            command_sha256=command_hash(command),
             created_at=now,
             expires_at=now + timedelta(seconds=seconds),
         )
         audit(None, "exec.approval_requested", approval, run=run_id, session=session_key)
     return ApprovalTicket(approval.pk, approval.expires_at)
+
+
+def command_hash(command: str) -> str:
+    return hashlib.sha256(command.encode("utf-8")).hexdigest()
+
+
+def approved_exactly(approval_id: int, command: str) -> bool:
+    """True when this approval was granted for exactly `command` (its text and hash as
+    recorded): a verdict never carries over to another command."""
+    row = (
+        ExecApproval.objects.filter(pk=approval_id, status=Status.APPROVED)
+        .values_list("command", "command_sha256")
+        .first()
+    )
+    return row is not None and row[0] == command and row[1] == command_hash(command)
 
 
 def decide_exec_approval(approval_id: int, approve: bool, actor: Actor) -> ExecApproval:

@@ -1,6 +1,8 @@
 """Gateway WebSocket methods: each validates its params, calls one service, returns a result.
 
-Handlers raise `ProtocolError` for anything the client should hear about.
+Handlers raise `ProtocolError` for anything the client should hear about. The gateway token
+may call every method; a staff user signed in to the admin needs, for each method, the same
+Django permission the admin asks for the same thing (`PERMISSIONS`).
 """
 
 import uuid
@@ -16,6 +18,7 @@ from agents import services
 from agents.services import NotFound
 from agents.transcripts import read_entries_async
 from gateway import approvals, inflight, router
+from gateway.auth import presented_token, token_is_valid
 from gateway.lanes import LanesClosed
 from gateway.protocol import ProtocolError, int_param, optional_str, require_str
 from gateway.state import runtime
@@ -124,6 +127,33 @@ async def exec_decide(conn: Connection, params: dict[str, Any]) -> Result:
     return {"approval": decided.pk, "status": decided.status}
 
 
+# What a staff user needs, per method, exactly as in the admin: reading a session's messages is
+# viewing sessions; writing into one, stopping or resetting it is changing them; deciding an
+# exec approval is changing approvals. (The gateway token holder may do everything.)
+PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "health": (),
+    "chat.send": ("agents.view_session", "agents.change_session"),
+    "chat.abort": ("agents.change_session",),
+    "chat.attach": ("agents.view_session",),
+    "sessions.list": ("agents.view_session",),
+    "sessions.history": ("agents.view_session",),
+    "sessions.reset": ("agents.change_session",),
+    "exec.decide": ("gateway.change_execapproval",),
+}
+
+
+async def _may(scope: dict[str, Any], method: str) -> bool:
+    if token_is_valid(presented_token(scope)):
+        return True
+    user = scope.get("user")
+    if user is None or not user.is_authenticated:
+        return False
+    needed = PERMISSIONS.get(method)
+    if needed is None:  # a method without an entry is the token holder's only
+        return False
+    return bool(await database_sync_to_async(user.has_perms)(needed)) if needed else True
+
+
 METHODS: dict[str, Handler] = {
     "health": health,
     "chat.send": chat_send,
@@ -140,4 +170,6 @@ async def dispatch(conn: Connection, method: str, params: dict[str, Any]) -> Res
     handler = METHODS.get(method)
     if handler is None:
         raise ProtocolError("unknown_method", f"Unknown method {method!r}.")
+    if not await _may(conn.scope, method):
+        raise ProtocolError("forbidden", f"Your account lacks the permission {method} needs.")
     return await handler(conn, params)

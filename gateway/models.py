@@ -255,7 +255,8 @@ class ExecApproval(models.Model):
     run_id = models.CharField(max_length=64, db_index=True)
     session_key = models.CharField(max_length=255)
     agent_slug = models.CharField(max_length=64, blank=True)
-    command = models.TextField()
+    command = models.TextField(help_text="The whole command, exactly as it runs once approved.")
+    command_sha256 = models.CharField(max_length=64, blank=True, editable=False)
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
     )

@@ -15,6 +15,7 @@ ErrorCode = Literal[
     "not_found",
     "unavailable",
     "rate_limited",
+    "forbidden",
     "internal",
 ]
 

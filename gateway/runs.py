@@ -171,6 +171,9 @@ class ChatJob:
         }
         await self.sink.emit("chat.approval", {**base, **pending})
         verdict = await approvals.wait_for_exec_approval(ticket.id, timeout)
+        exact = await database_sync_to_async(approvals.approved_exactly)(ticket.id, command)
+        if verdict == "approved" and not exact:
+            verdict = "denied"  # the record no longer holds this very command
         await self.sink.emit("chat.approval", {**base, "status": verdict})
         return verdict
 

@@ -1,6 +1,9 @@
 """exec through the loop: off by default, and with approval on, it waits for an operator's
 decision from the web chat (`exec.decide`)."""
 
+import hashlib
+import json
+
 import pytest
 from channels.db import database_sync_to_async
 
@@ -69,3 +72,47 @@ async def test_without_the_approval_step_exec_runs_at_once(
     fake_openai.script(ECHO, Text("done"))
     await client.chat("run it")
     assert "ran-42" in last_tool_result(fake_openai)
+
+
+async def test_a_padded_command_is_approved_and_run_whole(
+    client: ProtocolClient, fake_openai: FakeOpenAI
+) -> None:
+    """A payload hidden behind 12,000 characters of padding: the approval shows and records the
+    whole command (bound by its hash), and what runs is byte for byte what was approved."""
+    from gateway.models import ExecApproval
+
+    await configure(exec_enabled=True, exec_approval=True)
+    command = "true" + " " * 12_000 + "; echo tail-$((6*7))"
+    fake_openai.script(ToolCalls(ToolCall("exec", json.dumps({"command": command}))), Text("ok"))
+    run = (await client.request("chat.send", {"text": "run it"}))["result"]["run"]
+    pending = await client.until_event({"chat.approval"}, run)
+    assert pending["data"]["command"] == command
+    approval = pending["data"]["approval"]
+    record = await database_sync_to_async(ExecApproval.objects.get)(pk=approval)
+    assert record.command == command
+    assert record.command_sha256 == hashlib.sha256(command.encode()).hexdigest()
+    await client.request("exec.decide", {"approval": approval, "approve": True})
+    await client.until_event({"chat.final"}, run)
+    assert "tail-42" in last_tool_result(fake_openai)
+
+
+async def test_an_approval_never_carries_over_to_another_command(
+    client: ProtocolClient, fake_openai: FakeOpenAI
+) -> None:
+    """The record edited after the decision (another command under the same approval): the
+    command the run asked about is no longer the approved one, so it does not run."""
+    from gateway.models import ExecApproval
+
+    await configure(exec_enabled=True, exec_approval=True)
+    fake_openai.script(ECHO, Text("ok"))
+    run = (await client.request("chat.send", {"text": "run it"}))["result"]["run"]
+    pending = await client.until_event({"chat.approval"}, run)
+    approval = pending["data"]["approval"]
+    await database_sync_to_async(ExecApproval.objects.filter(pk=approval).update)(
+        command="echo something-else"
+    )
+    await client.request("exec.decide", {"approval": approval, "approve": True})
+    await client.until_event({"chat.final"}, run)
+    result = last_tool_result(fake_openai)
+    assert "denied" in result
+    assert "ran-42" not in result
