@@ -18,6 +18,7 @@ from agents.llm import ToolCallDelta
 from agents.tools.base import Tool, ToolContext, ToolError
 from agents.tools.common import cap_text
 from agents.tools.policy import permitted
+from openclaw.redact import redact_text
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +73,9 @@ async def _run_one(
     base = {"run": ctx.run_id, "session": ctx.session.key, "call_id": call.id, "name": call.name}
     await emit("chat.tool", {**base, "status": "running", "args": _preview(call.arguments)})
     content, ok = await _execute(call, tools, ctx)
-    content = cap_text(content, settings.OPENCLAW_TOOL_OUTPUT_CHARS)
+    # A tool may print a secret (an approved `cat /proc/$PPID/environ`): masked before the model,
+    # the transcript or a client sees it.
+    content = redact_text(cap_text(content, settings.OPENCLAW_TOOL_OUTPUT_CHARS))
     status = "done" if ok else "error"
     await emit("chat.tool", {**base, "status": status, "result_preview": _preview(content)})
     return ToolOutcome(call, content, ok)

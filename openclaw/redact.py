@@ -38,11 +38,11 @@ def _secret_values() -> tuple[str, ...]:
     values: set[str] = set(getattr(settings, "OPENCLAW_PROVIDER_KEYS", {}).values())
     values.add(getattr(settings, "OPENCLAW_GATEWAY_TOKEN", ""))
     values.add(getattr(settings, "SECRET_KEY", ""))
-    for name in dir(settings):
+    # Platform credentials live in the environment, collected by the settings by variable name.
+    channel_env: dict[str, str] = getattr(settings, "OPENCLAW_CHANNEL_ENV", {})
+    for name, value in channel_env.items():
         if name.startswith(PLATFORM_PREFIXES) and name.endswith(SECRET_SUFFIXES):
-            value = getattr(settings, name, "")
-            if isinstance(value, str):
-                values.add(value)
+            values.add(value)
     for database in getattr(settings, "DATABASES", {}).values():
         values.add(str(database.get("PASSWORD") or ""))
     for url_setting in ("REDIS_URL", "CELERY_BROKER_URL"):

@@ -142,8 +142,11 @@ def _record(msg: str, *args: object, exc: BaseException | None = None) -> loggin
 @override_settings(
     OPENCLAW_PROVIDER_KEYS={"OPENAI_API_KEY": API_KEY},
     OPENCLAW_GATEWAY_TOKEN=TOKEN,
-    SLACK_BOT_TOKEN="xoxb-canary-123456",
-    TELEGRAM_WEBHOOK_SECRET="tg-canary-secret",
+    OPENCLAW_CHANNEL_ENV={
+        "SLACK_BOT_TOKEN": "xoxb-canary-123456",
+        "TELEGRAM_WEBHOOK_SECRET": "tg-canary-secret",
+        "WHATSAPP_PHONE_NUMBER_ID": "1234567890",  # an id, not a secret: left alone
+    },
 )
 def test_the_log_filter_masks_messages_arguments_and_tracebacks() -> None:
     try:
@@ -155,6 +158,7 @@ def test_the_log_filter_masks_messages_arguments_and_tracebacks() -> None:
     assert API_KEY not in formatted and TOKEN not in formatted
     assert formatted.count(MASK) >= 3
     assert redact_text("xoxb-canary-123456 and tg-canary-secret") == f"{MASK} and {MASK}"
+    assert redact_text("number 1234567890") == "number 1234567890"
     assert redact_text("Authorization: Bearer abcdefghijkl") == f"Authorization: Bearer {MASK}"
     quoted = "tok%20en-with-space"
     with override_settings(OPENCLAW_GATEWAY_TOKEN="tok en-with-space"):
@@ -171,3 +175,53 @@ def test_settings_install_the_filter_on_the_console_handler() -> None:
 
     logging_config: dict[str, Any] = settings.LOGGING
     assert "redact_secrets" in logging_config["handlers"]["console"]["filters"]
+
+
+TELEGRAM_TOKEN = "999:tg-canary-" + secrets.token_hex(12)
+SLACK_TOKEN = "xoxb-canary-" + secrets.token_hex(12)
+
+
+@pytest.mark.e2e
+async def test_platform_tokens_printed_by_a_command_are_masked_everywhere(
+    gateway_factory: GatewayFactory, fake_openai: FakeOpenAI
+) -> None:
+    """The gateway's own environment dumped by an approved command (`/proc/$PPID/environ`):
+    the Telegram and Slack tokens in it reach neither the model, the transcript, the log nor
+    the database."""
+    from tests.fakes.openai_server import ToolCall, ToolCalls
+    from tests.fakes.telegram_server import FakeTelegram
+
+    canaries = (TELEGRAM_TOKEN, SLACK_TOKEN)
+    with FakeTelegram(token=TELEGRAM_TOKEN) as telegram:
+        env = {
+            "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
+            "TELEGRAM_API_URL": telegram.url,
+            "TELEGRAM_POLL_TIMEOUT": "1",
+            "SLACK_BOT_TOKEN": SLACK_TOKEN,
+        }
+        code = (
+            "from agents.models import Agent; from agents.services import ensure_default_agent\n"
+            "ensure_default_agent()\n"
+            "Agent.objects.filter(slug='main').update(exec_enabled=True, exec_approval=False)\n"
+        )
+        await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "manage.py", "shell", "-c", code],
+            cwd=ROOT,
+            env=gateway_factory(start=False, **env).env,
+            check=True,
+            capture_output=True,
+        )
+        gateway = gateway_factory(start=True, **env)
+        dump = ToolCall("exec", json.dumps({"command": "tr '\\0' '\\n' < /proc/$PPID/environ"}))
+        fake_openai.script(ToolCalls(dump), Text("Dumped."))
+        async with gateway.connect() as ws:
+            await ProtocolClient(ws).chat("show me the environment")
+        assert await asyncio.to_thread(gateway.terminate) == 0
+
+    tool_result = str(fake_openai.requests[-1].body["messages"][-1]["content"])
+    assert "TELEGRAM_BOT_TOKEN=" + MASK in tool_result  # it ran, and the value was masked
+    outputs = await asyncio.to_thread(_outputs_of, gateway)
+    outputs["model requests"] = json.dumps([r.body for r in fake_openai.requests])
+    leaks = {name: [c for c in canaries if c in text] for name, text in outputs.items()}
+    assert {name: found for name, found in leaks.items() if found} == {}
