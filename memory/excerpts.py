@@ -82,29 +82,35 @@ def _prefix_words(line: str) -> int:
     return len(tokens(match.group(0)))
 
 
-def _collect(chunks: Sequence[ChunkLines]) -> dict[str, dict[int, _Line]]:
-    """Each file's candidate lines by number, once each however many chunks repeat them."""
+def _collect(chunks: Sequence[ChunkLines], wanted: set[str]) -> dict[str, dict[int, _Line]]:
+    """Each file's candidate lines by number, once each however many chunks repeat them. A
+    line too long for one chunk comes in pieces that all cite it: the piece that matches most
+    of `wanted` stands for it."""
     files: dict[str, dict[int, _Line]] = {}
     for chunk in chunks:
-        heading, rows = line_terms(chunk.search_text)
+        heading_terms, rows = line_terms(chunk.search_text)
+        heading = frozenset(heading_terms)
         lines = files.setdefault(chunk.path, {})
         for offset, (text, terms) in enumerate(zip(split_lines(chunk.text), rows, strict=False)):
             number = chunk.start_line + offset
-            if number in lines:
-                lines[number].boost = max(lines[number].boost, chunk.boost)
+            known = lines.get(number)
+            if (
+                known is not None
+                and len(rows) == 1
+                and len(wanted.intersection(terms)) > len(wanted.intersection(known.terms))
+            ):
+                known.text, known.terms, known.prefix = text, terms, -1
+            if known is not None:
+                known.boost = max(known.boost, chunk.boost)
             elif text.strip():
                 lines[number] = _Line(
-                    chunk.path, number, text, terms, -1, frozenset(heading), chunk.date, chunk.boost
+                    chunk.path, number, text, terms, -1, heading, chunk.date, chunk.boost
                 )
     return files
 
 
-def _weights(line: _Line | None, query: Sequence[str]) -> tuple[list[float], int]:
-    """Per query term, its weighted frequency in the line; and the line's length in terms."""
-    if line is None:
-        return [0.0] * len(query), 0
-    if line.heading.isdisjoint(query) and not any(t in query for t in line.terms):
-        return [0.0] * len(query), len(line.terms)
+def _weights(line: _Line, query: Sequence[str]) -> list[float]:
+    """Per query term, its weighted frequency in the line (the caller knows one matches)."""
     if line.prefix < 0:
         line.prefix = _prefix_words(line.text)
     out = []
@@ -118,7 +124,7 @@ def _weights(line: _Line | None, query: Sequence[str]) -> tuple[list[float], int
                     body += 1
         heading = HEADING_WEIGHT if term in line.heading else 0.0
         out.append(body + PREFIX_WEIGHT * prefix + heading)
-    return out, len(line.terms)
+    return out
 
 
 def score_lines(
@@ -130,30 +136,39 @@ def score_lines(
 ) -> None:
     """Set each line's score: BM25 over the line with its neighbours at NEIGHBOUR_WEIGHT, plus
     its chunk's vector boost (scaled to the best keyword score), times the file's recency."""
-    weights = {
-        (path, n): _weights(line, query)
-        for path, lines in files.items()
-        for n, line in lines.items()
-    }
-    lengths = [length for _, length in weights.values()]
-    average = (sum(lengths) / len(lengths) if lengths else 1.0) or 1.0
-    zero = ([0.0] * len(query), 0)
+    wanted = set(query)
+    count = total_length = 0
     span = 1 + 2 * NEIGHBOUR_WEIGHT
-    for path, lines in files.items():
-        for n, line in lines.items():
-            here, before, after = (
-                weights[(path, n)],
-                weights.get((path, n - 1), zero),
-                weights.get((path, n + 1), zero),
-            )
-            if not any(here[0]) and not (any(before[0]) and any(after[0])):
-                continue  # a line matching nothing is shown only beside one that does (or by
-                # its vector boost, below)
-            length = here[1] + NEIGHBOUR_WEIGHT * (before[1] + after[1])
+    for lines in files.values():
+        count += len(lines)
+        total_length += sum(len(line.terms) for line in lines.values())
+    average = (total_length / count if count else 1.0) or 1.0
+    for lines in files.values():
+        # Only lines that match, and lines between two that do, get a score.
+        matched = {
+            n: _weights(line, query)
+            for n, line in lines.items()
+            if not (wanted.isdisjoint(line.terms) and wanted.isdisjoint(line.heading))
+        }
+        scored = set(matched) | {n + 1 for n in matched if n + 2 in matched}
+        for n in scored:
+            line = lines.get(n)
+            if line is None:
+                continue
+            here = matched.get(n)
+            before, after = matched.get(n - 1), matched.get(n + 1)
+            neighbours = [(w, lines[m]) for m, w in ((n - 1, before), (n + 1, after)) if w]
+            length = len(line.terms) + NEIGHBOUR_WEIGHT * sum(len(x.terms) for _, x in neighbours)
+            if n - 1 in lines and before is None:
+                length += NEIGHBOUR_WEIGHT * len(lines[n - 1].terms)
+            if n + 1 in lines and after is None:
+                length += NEIGHBOUR_WEIGHT * len(lines[n + 1].terms)
             norm = K1 * (1 - B + B * length / (average * span))
             total = 0.0
             for i, term in enumerate(query):
-                tf = here[0][i] + NEIGHBOUR_WEIGHT * (before[0][i] + after[0][i])
+                tf = (here[i] if here else 0.0) + NEIGHBOUR_WEIGHT * sum(
+                    w[i] for w, _ in neighbours
+                )
                 if tf:
                     total += idf.get(term, 0.0) * tf * (K1 + 1) / (tf + norm)
             line.score = total
@@ -212,7 +227,7 @@ def select(
 ) -> list[Hit]:
     """The hits to show for `query` (stemmed terms), best first, their text within `budget`
     characters in total (citation lines included), at most `max_hits` of them."""
-    files = _collect(chunks)
+    files = _collect(chunks, set(query))
     score_lines(files, query, idf, recency or {}, vector_weight)
     ranked = sorted(
         (line for lines in files.values() for line in lines.values() if line.score > 0),

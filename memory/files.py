@@ -1,6 +1,8 @@
-"""The only code that reads and writes memory files. Paths are built from a workspace and a
-date (never from user text); writes are atomic: temp file, fsync, rename, fsync the folder."""
+"""The only code that reads, writes and watches memory files. Paths are built from a workspace
+and a date or a checked name (never from raw user text); writes are atomic: temp file, fsync,
+rename, fsync the folder."""
 
+import asyncio
 import contextlib
 import datetime as dt
 import hashlib
@@ -8,14 +10,20 @@ import os
 import re
 import secrets
 import time
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from watchfiles import Change, awatch
 
 from memory.models import WORKING_MEMORY_PATH, daily_log_path
 
 _DAILY = re.compile(r"memory/(\d{4})-(\d{2})-(\d{2})\.md")
 _DAILY_NAME = re.compile(r"(\d{4})-(\d{2})-(\d{2})\.md")
 _TEMP = re.compile(r"\.(MEMORY|\d{4}-\d{2}-\d{2})\.md\.[0-9a-f]{12}\.tmp")
+# Other memory/*.md files ("notes"): a visible name of printable characters, no separators.
+_NOTE_NAME = re.compile(r"[^./\\\x00-\x1f][^/\\\x00-\x1f]{0,196}\.md")
+_DATE_PREFIX = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?!\d)")
 EMPTY_HASH = hashlib.sha256(b"").hexdigest()
 
 
@@ -136,17 +144,73 @@ def remove_stale_temp_files(workspace: Path, older_than: float = 3600.0) -> None
                             os.unlink(entry.path)
 
 
+def is_note_name(name: str) -> bool:
+    """A `memory/*.md` file that is not a daily log (`YYYY-MM-DD.md`) nor hidden."""
+    return bool(_NOTE_NAME.fullmatch(name)) and not _DAILY_NAME.fullmatch(name)
+
+
+def note_date(name: str) -> dt.date | None:
+    """The day a note belongs to: the date its name starts with (`2026-11-02-meeting.md`)."""
+    match = _DATE_PREFIX.match(name)
+    if match:
+        with contextlib.suppress(ValueError):
+            return dt.date(*(int(g) for g in match.groups()))
+    return None
+
+
+def parse_note_relpath(path: str) -> str | None:
+    """The note name of `memory/<name>.md`, or None when `path` is not one."""
+    folder, _, name = path.partition("/")
+    return name if folder == "memory" and is_note_name(name) else None
+
+
+def resolve_note(workspace: Path, name: str) -> Path:
+    """A note's absolute path; `UnsafePath` for a bad name or a symlink out of the workspace."""
+    if not is_note_name(name):
+        raise UnsafePath(f"memory/{name} is not a memory file name.")
+    path = workspace / "memory" / name
+    if not path.resolve().is_relative_to(workspace.resolve()):
+        raise UnsafePath(f"memory/{name} leads outside the workspace (symlink); refused.")
+    return path
+
+
+def note_files(workspace: Path) -> dict[str, os.stat_result]:
+    """The notes in memory/ with their stat (one `scandir`); symlinks out are skipped."""
+    found: dict[str, os.stat_result] = {}
+    for entry in _memory_entries(workspace):
+        if not is_note_name(entry.name) or not entry.is_file():
+            continue
+        if entry.is_symlink() and not Path(entry.path).resolve().is_relative_to(
+            workspace.resolve()
+        ):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            found[entry.name] = entry.stat()
+    return found
+
+
+def listing_version(workspace: Path) -> int | None:
+    """memory/'s own mtime: it changes when a file there is created, deleted or renamed
+    (editors save by renaming a temp file), so one `stat` tells whether to rescan."""
+    info = stat(workspace / "memory")
+    return None if info is None else info.st_mtime_ns
+
+
+def _memory_entries(workspace: Path) -> list[os.DirEntry[str]]:
+    root = workspace.resolve()
+    try:
+        if not (workspace / "memory").resolve().is_relative_to(root):
+            return []  # memory/ is a symlink out of the workspace: not ours to read
+        return list(os.scandir(workspace / "memory"))
+    except FileNotFoundError:
+        return []
+
+
 def daily_log_dates(workspace: Path) -> dict[dt.date, os.stat_result]:
     """The days that have a log file, with its stat (one `scandir` of memory/)."""
     found: dict[dt.date, os.stat_result] = {}
     root = workspace.resolve()
-    try:
-        if not (workspace / "memory").resolve().is_relative_to(root):
-            return found  # memory/ is a symlink out of the workspace: not ours to read
-        entries = list(os.scandir(workspace / "memory"))
-    except FileNotFoundError:
-        return found
-    for entry in entries:
+    for entry in _memory_entries(workspace):
         match = _DAILY_NAME.fullmatch(entry.name)
         if not match or not entry.is_file():
             continue
@@ -157,3 +221,31 @@ def daily_log_dates(workspace: Path) -> dict[dt.date, os.stat_result]:
         except (ValueError, FileNotFoundError):
             continue
     return found
+
+
+def _is_memory_file(_change: Change, path: str) -> bool:
+    file = Path(path)
+    return file.suffix == ".md" and (file.name == "MEMORY.md" or file.parent.name == "memory")
+
+
+async def changed_workspaces(roots: Sequence[Path], seconds: float) -> AsyncIterator[set[Path]]:
+    """For `seconds`: which of the workspaces `roots` had a memory file (MEMORY.md,
+    memory/*.md) created, changed or deleted, batch after batch, as the OS reports them."""
+    stop = asyncio.Event()
+    timer = asyncio.get_running_loop().call_later(seconds, stop.set)
+    try:
+        # debounce: an editor's save (temp file, rename, chmod) arrives as one batch.
+        # rust_timeout: a cancelled watch waits for its thread to return, so it returns often
+        # (the gateway's shutdown must not wait seconds for it).
+        async for changes in awatch(
+            *roots,
+            watch_filter=_is_memory_file,
+            stop_event=stop,
+            debounce=30,
+            step=10,
+            rust_timeout=200,
+        ):
+            paths = [Path(path) for _, path in changes]
+            yield {root for root in roots if any(path.is_relative_to(root) for path in paths)}
+    finally:
+        timer.cancel()

@@ -2,9 +2,9 @@
 
 from memory.files import content_hash
 from memory.markdown import chunk_markdown, search_text, split_lines
-from memory.models import DailyLog, MemoryChunk, WorkingMemory
+from memory.models import DailyLog, MemoryChunk, MemoryNote, WorkingMemory
 
-Document = WorkingMemory | DailyLog
+Document = WorkingMemory | DailyLog | MemoryNote
 
 
 def index_document(doc: Document) -> int:

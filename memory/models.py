@@ -77,6 +77,32 @@ class DailyLog(MemoryDocument):
         return self.date
 
 
+class MemoryNote(MemoryDocument):
+    """Any other `memory/*.md` (`memory/2026-11-02-meeting.md`, `memory/projects.md`), mirrored
+    from disk so search finds it; a name that starts with a date belongs to that day."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="memory_notes")
+    name = models.CharField(max_length=200, help_text="The file's name inside memory/.")
+    date = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["agent", "name"], name="one_memory_note_per_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent.slug}: {self.path}"
+
+    @property
+    def day(self) -> dt.date | None:
+        return self.date
+
+    @property
+    def path(self) -> str:
+        return f"memory/{self.name}"
+
+
 class MemoryRevision(models.Model):
     """The content a write replaced, so the admin can show history and restore."""
 
@@ -102,7 +128,7 @@ class MemoryChunk(models.Model):
     (migration 0002)."""
 
     agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="memory_chunks")
-    path = models.CharField(max_length=40)
+    path = models.CharField(max_length=255)
     date = models.DateField(null=True, blank=True)
     start_line = models.PositiveIntegerField()
     end_line = models.PositiveIntegerField()

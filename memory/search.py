@@ -18,7 +18,7 @@ __all__ = ["Hit", "SearchResult", "query_terms", "query_words", "search"]
 
 MAX_RESULTS = 50
 MAX_QUERY_WORDS = 12
-CANDIDATE_CHUNKS = 40  # chunks whose lines are scored; more finds little and costs time
+CANDIDATE_CHUNKS = 20  # at least this many chunks have their lines scored (5 per hit asked for)
 # Dropped from queries (never from the index) so "what did we say about the boat" is about
 # the boat, and does not rank (and scan) every chunk that contains "the".
 _STOP_WORDS = (
@@ -87,13 +87,11 @@ def search(
     if query_vector is not None:
         vector = embeddings.vector_scores(agent.pk, query_vector, pool)
         ids += [cid for cid in vector if cid not in set(ids)]
-    fields = ("path", "date", "start_line", "text", "search_text")
-    rows = MemoryChunk.objects.filter(pk__in=ids).order_by("path", "start_line").only(*fields)
+    fields = ("pk", "path", "date", "start_line", "text", "search_text")
+    rows = MemoryChunk.objects.filter(pk__in=ids).order_by("path", "start_line")
     chunks = [
-        ChunkLines(
-            c.path, c.date, c.start_line, c.text, c.search_text, max(0.0, vector.get(c.pk, 0))
-        )
-        for c in rows
+        ChunkLines(path, date, start, text, terms, max(0.0, vector.get(pk, 0.0)))
+        for pk, path, date, start, text, terms in rows.values_list(*fields)
     ]
     total, frequencies = fts.document_frequencies(agent.pk, terms)
     today = today or agent_today(agent)

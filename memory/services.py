@@ -11,10 +11,10 @@ from django.db import transaction
 
 from agents.models import Agent
 from agents.services import NotFound
-from memory import files, fts
+from memory import files, fts, notes
 from memory.index import Document, index_document
 from memory.markdown import split_lines
-from memory.models import DailyLog, MemoryRevision, WorkingMemory
+from memory.models import DailyLog, MemoryNote, MemoryRevision, WorkingMemory
 from memory.search import SearchResult, search
 from memory.sync import (
     BATCH,
@@ -23,6 +23,7 @@ from memory.sync import (
     doc_hash,
     resolve_agent,
     sync_document,
+    sync_if_listing_changed,
     synced_document,
     write_document,
 )
@@ -166,11 +167,15 @@ def append_daily_log(
 def get_memory_file(
     agent: Agent | str, relpath: str, from_line: int | None = None, lines: int | None = None
 ) -> FileSlice:
-    """Lines of `MEMORY.md` or `memory/YYYY-MM-DD.md` of this agent (1-based `from_line`).
+    """Lines of `MEMORY.md` or `memory/<name>.md` of this agent (1-based `from_line`).
     Raises files.UnsafePath for any other path and NotFound for a file that does not exist."""
     agent = resolve_agent(agent)
-    date = files.parse_relpath(relpath)
-    doc = synced_document(agent, date)
+    name = files.parse_note_relpath(relpath)
+    doc: Document | None
+    if name is not None:
+        doc = notes.synced_note(agent, name)
+    else:
+        doc = synced_document(agent, files.parse_relpath(relpath))
     if doc is None or doc.missing:
         raise NotFound(f"{relpath} does not exist.")
     all_lines = split_lines(doc.content)
@@ -193,12 +198,14 @@ def restore_revision(revision_id: int, base_hash: str | None, actor: str) -> Wri
 def search_memory(
     agent: Agent | str, query: str, max_results: int = 6, query_vector: list[float] | None = None
 ) -> SearchResult:
-    """`search` after picking up disk changes to the files most likely to change (MEMORY.md,
-    today's and yesterday's logs); the periodic scan covers the rest."""
+    """`search` after picking up disk changes: every file when memory/'s listing changed (a
+    file created, deleted or renamed), else the files most likely to be edited in place
+    (MEMORY.md, today's and yesterday's logs); the gateway's watcher covers the rest."""
     agent = resolve_agent(agent)
     today = agent_today(agent)
-    for date in (None, today, today - dt.timedelta(days=1)):
-        sync_document(agent, date)
+    if not sync_if_listing_changed(agent):
+        for date in (None, today, today - dt.timedelta(days=1)):
+            sync_document(agent, date)
     return search(agent, query, max_results, query_vector=query_vector, today=today)
 
 
@@ -213,6 +220,7 @@ def reindex(agent: Agent | str | None = None, progress: Callable[[str], None] | 
         sync_agent(each)
         docs: list[Document] = [*WorkingMemory.objects.filter(agent=each)]
         docs += DailyLog.objects.filter(agent=each).order_by("date")
+        docs += MemoryNote.objects.filter(agent=each).order_by("name")
         for start in range(0, len(docs), BATCH):
             with transaction.atomic():
                 for doc in docs[start : start + BATCH]:
@@ -224,11 +232,15 @@ def reindex(agent: Agent | str | None = None, progress: Callable[[str], None] | 
 
 def count_documents(agent: Agent | str | None = None) -> int:
     """How many files `reindex` will go through (for a progress bar)."""
-    qs_w, qs_d = WorkingMemory.objects.all(), DailyLog.objects.all()
+    qs_w, qs_d, qs_n = WorkingMemory.objects.all(), DailyLog.objects.all(), MemoryNote.objects.all()
     if agent is not None:
         owner = resolve_agent(agent)
-        qs_w, qs_d = qs_w.filter(agent=owner), qs_d.filter(agent=owner)
-    return qs_w.count() + qs_d.count()
+        qs_w, qs_d, qs_n = (
+            qs_w.filter(agent=owner),
+            qs_d.filter(agent=owner),
+            qs_n.filter(agent=owner),
+        )
+    return qs_w.count() + qs_d.count() + qs_n.count()
 
 
 def flush_notes(agent_slug: str, notes_text: str, when: dt.datetime | None = None) -> bool:

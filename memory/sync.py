@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from agents.models import Agent, agent_zone
 from agents.services import NotFound
-from memory import files
+from memory import files, notes
 from memory.embeddings import embed_pending
 from memory.index import Document, index_document
 from memory.models import DailyLog, MemoryRevision, WorkingMemory
@@ -23,6 +23,8 @@ from openclaw.perf import rows
 
 logger = logging.getLogger(__name__)
 
+# memory/'s mtime when this process last synced each workspace (mtime_ns, None: no folder).
+_listings: dict[Path, int | None] = {}
 REVISIONS_KEPT = 50  # per file; appends store a revision each, so the history is bounded
 BATCH = 50  # files per transaction in bulk syncs and reindexes
 DISK = "disk"  # `updated_by` of a change noticed on disk (an editor, git, a script)
@@ -266,8 +268,10 @@ def sync_pending(agent: Agent | str, date: dt.date | None) -> bool:
 
 
 def sync_agent(agent: Agent | str) -> SyncReport:
-    """Mirror every memory file of the agent; rows of deleted files are marked missing."""
+    """Mirror every memory file of the agent (MEMORY.md, daily logs, other memory/*.md);
+    rows of deleted files are marked missing."""
     agent = resolve_agent(agent)
+    listing = files.listing_version(agent.workspace)
     pending, report = scan_agent(agent)
     for start in range(0, len(pending), BATCH):
         with transaction.atomic():  # one commit per batch: PostgreSQL fsyncs every commit
@@ -276,7 +280,23 @@ def sync_agent(agent: Agent | str) -> SyncReport:
                     report.changed.append(files.relpath(date))
                 else:
                     report.unchanged += 1
+    named, missing = notes.scan_notes(agent)
+    report.missing += missing
+    for name in named:
+        if notes.sync_note(agent, name):
+            report.changed.append(f"memory/{name}")
+    _listings[agent.workspace] = listing
     return report
+
+
+def sync_if_listing_changed(agent: Agent) -> bool:
+    """The check on access: one `stat` of memory/; when a file there was created, deleted or
+    renamed since this process last synced the agent, sync it all now. True if it synced."""
+    known = _listings.get(agent.workspace, -1)
+    if known != -1 and known == files.listing_version(agent.workspace):
+        return False
+    sync_agent(agent)
+    return True
 
 
 def sync_all() -> list[SyncReport]:
@@ -291,29 +311,69 @@ def sync_all() -> list[SyncReport]:
     return reports
 
 
-def _agent_slugs() -> list[str]:
-    return list(Agent.objects.order_by("slug").values_list("slug", flat=True))
-
-
 async def watch_memory(interval_seconds: float) -> None:
-    """Forever: sync every agent's memory, embed new chunks if embeddings are on, sleep.
+    """Forever: sync every agent's memory and embed new chunks (if embeddings are on), then
+    watch the workspaces and sync an agent as soon as one of its memory files changes; the
+    full pass repeats every `interval_seconds` as a backstop (new agents, missed events).
     For the gateway's supervisor; never blocks the event loop (see `_sync_agent_async`)."""
     while True:
-        for slug in await database_sync_to_async(_agent_slugs)():
-            try:
-                await _sync_agent_async(slug)
-            except Exception:
-                logger.exception("Memory sync failed for agent %s", slug)
+        roots = await database_sync_to_async(_agent_roots)()
+        for slug in roots:
+            await _sync_logged(slug)
         await embed_pending()
-        await asyncio.sleep(interval_seconds)
+        await _watch(roots, interval_seconds)
+
+
+def _agent_roots() -> dict[str, Path]:
+    return {agent.slug: agent.workspace for agent in Agent.objects.order_by("slug")}
+
+
+async def _watch(roots: dict[str, Path], seconds: float) -> None:
+    """For `seconds`: sync each agent whose memory files change, as they change."""
+    existing = [root for root in roots.values() if await asyncio.to_thread(root.is_dir)]
+    if not existing:
+        await asyncio.sleep(seconds)
+        return
+    async for changed in files.changed_workspaces(existing, seconds):
+        for slug in [slug for slug, root in roots.items() if root in changed]:
+            await _sync_logged(slug)
+
+
+async def _sync_logged(slug: str) -> None:
+    try:
+        await _sync_agent_async(slug)
+    except Exception:
+        logger.exception("Memory sync failed for agent %s", slug)
+
+
+def _scan(slug: str) -> tuple[int | None, list[dt.date | None], list[str], SyncReport]:
+    agent = resolve_agent(slug)
+    listing = files.listing_version(agent.workspace)
+    pending, report = scan_agent(agent)
+    named, missing = notes.scan_notes(agent)
+    report.missing += missing
+    return listing, pending, named, report
+
+
+def _synced(slug: str, listing: int | None) -> None:
+    # Only now: a search meanwhile must not take this listing as synced (it syncs itself).
+    _listings[resolve_agent(slug).workspace] = listing
+
+
+def _sync_note(slug: str, name: str) -> bool:
+    return notes.sync_note(resolve_agent(slug), name)
 
 
 async def _sync_agent_async(slug: str) -> None:
     # One ORM-thread call per changed file, so a `git pull` of a thousand logs never holds
     # the thread (and every consumer waiting on it) for more than one file's work.
-    pending, report = await database_sync_to_async(scan_agent)(slug)
+    listing, pending, named, report = await database_sync_to_async(_scan)(slug)
     for date in pending:
         if await database_sync_to_async(sync_pending)(slug, date):
             report.changed.append(files.relpath(date))
+    for name in named:
+        if await database_sync_to_async(_sync_note)(slug, name):
+            report.changed.append(f"memory/{name}")
+    await database_sync_to_async(_synced)(slug, listing)
     if report.changed:
         logger.info("Memory of %s changed on disk: %s", slug, ", ".join(report.changed))

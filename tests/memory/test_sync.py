@@ -260,3 +260,40 @@ def test_chunks_follow_bulk_changes_through_triggers(agent: Agent) -> None:
     assert _hits(agent, "zebra") == []
     services.reindex(agent)
     assert _hits(agent, "zebra") == ["MEMORY.md"]
+
+
+def _log_text(agent: Agent, day: dt.date) -> str:
+    row = DailyLog.objects.filter(agent=agent, date=day).first()
+    return "" if row is None else row.content
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_watcher_sees_an_edit_in_place_within_a_second(agent: Agent) -> None:
+    """An old log edited in place changes neither memory/'s listing nor a recent file: only
+    the watcher can see it, and it must, long before the hour-long backstop scan."""
+    day = dt.date(2020, 1, 1)
+    log = agent.workspace / "memory" / f"{day:%Y-%m-%d}.md"
+    await asyncio.to_thread(log.write_text, "Planted tomatoes.\n")
+    task = asyncio.create_task(watch_memory(3600))
+    try:
+        for _ in range(100):  # the first full pass
+            await asyncio.sleep(0.02)
+            if "tomatoes" in await database_sync_to_async(_log_text)(agent, day):
+                break
+        await asyncio.sleep(0.2)  # the watcher is watching
+        with log.open("a") as handle:  # a tiny local write, like an editor's
+            handle.write("Planted basil too.\n")
+        loop = asyncio.get_running_loop()
+        written = loop.time()
+        while loop.time() - written < 1.0:
+            if "basil" in await database_sync_to_async(_log_text)(agent, day):
+                break
+            await asyncio.sleep(0.02)
+        seen_after = loop.time() - written
+        hits = await database_sync_to_async(_hits)(agent, "basil")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await database_sync_to_async(_agent_count)()
+    assert seen_after < 1.0
+    assert hits == [f"memory/{day:%Y-%m-%d}.md"]

@@ -65,24 +65,25 @@ def test_a_real_worker_runs_a_queued_task_from_the_filesystem_broker(
         text=True,
     )
     try:
-        # An old daily log: searching syncs only MEMORY.md and recent logs, so only the task
-        # (a full sync) can make this one findable.
+        # An old daily log written on disk: only a sync (the task's) gives it a row. (A search
+        # would sync it too, so the row is read from the database, not searched for.)
         old_log = home / "workspaces" / "main" / "memory" / "2020-01-01.md"
         old_log.write_text("# 2020-01-01\n\nThe axolotl is called Pip.\n")
-        before = _manage(home, "memory", "search", "axolotl", "--json")
-        assert json.loads(before.stdout)["hits"] == []
+        rows = "from memory.models import DailyLog; print(DailyLog.objects.count())"
+        before = _manage(home, "shell", "-c", rows)
+        assert before.stdout.split()[-1] == "0", before.stderr
         queued = _manage(
             home, "shell", "-c", "from memory.tasks import sync_memory; sync_memory.delay()"
         )
         assert queued.returncode == 0, queued.stderr
         deadline = time.monotonic() + 30
-        hits: list[dict[str, object]] = []
-        while time.monotonic() < deadline and not hits:
-            found = _manage(home, "memory", "search", "axolotl", "--json")
-            hits = json.loads(found.stdout)["hits"] if found.returncode == 0 else []
+        synced = False
+        while time.monotonic() < deadline and not synced:
+            synced = _manage(home, "shell", "-c", rows).stdout.split()[-1:] == ["1"]
             time.sleep(0.5)
-        assert hits, "the worker never ran the task"
-        assert hits[0]["path"] == "memory/2020-01-01.md"
+        assert synced, "the worker never ran the task"
+        found = _manage(home, "memory", "search", "axolotl", "--json")
+        assert json.loads(found.stdout)["hits"][0]["path"] == "memory/2020-01-01.md"
     finally:
         worker.terminate()
         output = worker.communicate(timeout=30)[0]
