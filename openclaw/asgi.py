@@ -21,13 +21,15 @@ def build_application() -> Any:
     from channels.sessions import CookieMiddleware
 
     from gateway.staticfiles import with_static_files
+    from gateway.webhooks import cap_webhook_bodies
     from openclaw.perf.channels import SocketSessionMiddleware
     from openclaw.routing import websocket_urlpatterns
 
     sockets = URLRouter(websocket_urlpatterns)
     return ProtocolTypeRouter(
         {
-            "http": with_static_files(django_app),  # Daphne serves no files itself
+            # Daphne serves no files itself; webhook bodies are capped before any view reads them.
+            "http": with_static_files(cap_webhook_bodies(django_app)),
             # Channels' AuthMiddlewareStack, its session middleware without the per-frame wrapper.
             "websocket": CookieMiddleware(SocketSessionMiddleware(AuthMiddleware(sockets))),
         }

@@ -29,7 +29,7 @@ async def events(request: HttpRequest, account: str = "default") -> HttpResponse
         return JsonResponse({"error": "invalid signature"}, status=401)
     try:
         payload = json.loads(request.body)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested past the parser's depth: malformed
         return JsonResponse({"error": "not JSON"}, status=400)
     if not isinstance(payload, dict):
         return JsonResponse({"error": "not an object"}, status=400)

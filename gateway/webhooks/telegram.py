@@ -39,7 +39,7 @@ def _authorised(request: HttpRequest, conn: PlatformConnection) -> bool:
 async def _route(conn: PlatformConnection, adapter: TelegramAdapter, body: bytes) -> HttpResponse:
     try:
         update = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested past the parser's depth: malformed
         return _answer(400, "malformed JSON")
     if not isinstance(update, dict):
         return _answer(400, "not an update")

@@ -48,7 +48,7 @@ async def _receive(request: HttpRequest, conn: PlatformConnection) -> HttpRespon
         return _text("bad signature", 401)
     try:
         payload = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested past the parser's depth: malformed
         return _text("malformed JSON", 400)
     if not isinstance(payload, dict):
         return _text("malformed payload", 400)

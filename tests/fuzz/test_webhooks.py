@@ -427,6 +427,34 @@ def test_a_header_twisted_cannot_parse_is_refused_before_any_view(
         assert response.refused_by_server, (path, response)
 
 
+def test_deeply_nested_signed_json_is_a_400_on_every_platform(platforms: Platforms) -> None:
+    """Past the JSON parser's depth, correctly signed: a malformed body (400), never a 500."""
+    body = b"[" * 200_000 + b"]" * 200_000
+    body = body[: 1024 * 1024 - 2]  # under the size cap: the parser, not the cap, must refuse it
+    sent = [
+        ("/webhooks/slack/events", slack_headers(body, "valid", "")),
+        ("/webhooks/telegram/", telegram_headers(body, "valid", "")),
+        ("/webhooks/whatsapp/", whatsapp_headers(body, "valid", "")),
+    ]
+    for path, headers in sent:
+        response = post(platforms.gateway, path, body, headers, "application/json")
+        check(response)
+        assert response.status_code == 400, (path, response)
+
+
+def test_a_chunked_body_over_the_cap_is_refused(platforms: Platforms) -> None:
+    """No Content-Length to judge by: the body is counted as it reaches the application and
+    refused at the cap, before any view, signature check or parser sees it."""
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(48):
+            yield b" " * 0x10000  # 3 MiB in all
+
+    for path in ("/webhooks/slack/events", "/webhooks/telegram/", "/webhooks/whatsapp/"):
+        response = httpx.post(platforms.gateway.url + path, content=chunks(), timeout=30)
+        assert response.status_code == 413, (path, response.status_code)
+
+
 def test_after_the_fuzzing_every_platform_still_answers(platforms: Platforms) -> None:
     """Runs after the fuzz tests (file order): the lanes and connections are not stuck."""
     gateway = platforms.gateway
