@@ -130,9 +130,12 @@ async def stream_with_failover(
     *,
     policy: RetryPolicy = RetryPolicy(),
     on_fallback: Callable[[ModelSettings, ModelError], None] | None = None,
+    on_answer: Callable[[ModelSettings], None] | None = None,
 ) -> AsyncIterator[ModelEvent]:
     """Yield the events of the first call that succeeds. Raises the last `ModelError` when the
     whole chain failed, or `PartialStream` when a stream broke after yielding output.
+    `on_answer` hears which model (and key) answered, once its stream has ended: the one whose
+    prices the call's usage costs.
 
     A model that fails for good (not retryable, or out of retries) cools down (exponential,
     capped) and later calls skip it; a key that is rate limited gives way to its provider's next
@@ -152,6 +155,8 @@ async def stream_with_failover(
                     yield event
                 models_cooling.succeed(model_key(call))
                 keys_cooling.succeed(call.api_key_env)
+                if on_answer is not None:
+                    on_answer(call)
                 return
             except ModelError as error:
                 if emitted:

@@ -81,6 +81,22 @@ async def test_a_model_that_failed_for_good_is_skipped_until_its_cooldown_ends()
     assert await answer(model, chain) == "primary is back"
 
 
+async def test_the_model_that_answered_is_named_for_its_prices() -> None:
+    chain = [call("primary"), call("backup")]
+    model = ScriptedModel(DEAD, "from backup", "backup again")
+    answered: list[str] = []
+    for _ in range(2):  # the fallback after a failure, then the fallback first (cooling)
+        events = failover.stream_with_failover(
+            model,
+            [],
+            chain,
+            policy=failover.RetryPolicy(retries=0),
+            on_answer=lambda c: answered.append(c.model),
+        )
+        [e async for e in events]
+    assert answered == ["backup", "backup"]
+
+
 async def test_exhausted_retries_cool_the_model_down_too() -> None:
     chain = [call("primary"), call("backup")]
     model = ScriptedModel(BUSY, BUSY, "from backup", "backup again")
