@@ -33,7 +33,7 @@ class PairingOutcome:
     """`notify` says whether the router should send `message` to the sender (a sender is told
     their code once, not on every message)."""
 
-    status: Literal["created", "existing", "full", "denied", "approved"]
+    status: Literal["created", "existing", "denied", "approved"]
     code: str
     expires_at: datetime | None
     message: str
@@ -63,12 +63,6 @@ def _pairing_message(code: str) -> str:
     )
 
 
-FULL_MESSAGE = (
-    "Hi! I don't know you yet, and too many people are waiting for approval right now. "
-    "Please try again later."
-)
-
-
 def expire_stale(now: datetime | None = None) -> int:
     """Mark pending requests past their expiry as expired; returns how many."""
     now = now or timezone.now()
@@ -88,7 +82,8 @@ def is_approved(account: ChannelAccount, sender_id: str) -> bool:
 def request_pairing(
     account: ChannelAccount, sender_id: str, name: str = "", *, now: datetime | None = None
 ) -> PairingOutcome:
-    """The sender's pending code, or a new one; none when the account has too many pending."""
+    """The sender's pending code, or a new one (at most `MAX_PENDING_PER_ACCOUNT` pending per
+    account: the oldest expires to make room)."""
     now = now or timezone.now()
     with transaction.atomic():
         # Serialises the pending-cap check per account: a row lock on PostgreSQL; on SQLite the
@@ -107,8 +102,14 @@ def request_pairing(
         ).exists()
         if recently_denied:  # stay silent until the denied code would have expired
             return PairingOutcome("denied", "", None, "", False)
-        if pending.count() >= MAX_PENDING_PER_ACCOUNT:
-            return PairingOutcome("full", "", None, FULL_MESSAGE, True)
+        # At the cap, the oldest pending code gives way: throwaway senders can push codes out
+        # but never stop a new sender from getting one (one pending code per sender).
+        while pending.count() >= MAX_PENDING_PER_ACCOUNT:
+            oldest = pending.order_by("created_at", "pk").first()
+            if oldest is None:  # pragma: no cover  # the count said otherwise
+                break
+            PairingRequest.objects.filter(pk=oldest.pk).update(status=Status.EXPIRED)
+            audit(None, "pairing.displaced", oldest, sender=oldest.sender_id)
         request = _create_request(account, sender_id, name[:255], now)
         audit(None, "pairing.requested", request, sender=sender_id, account=str(account))
     return PairingOutcome(

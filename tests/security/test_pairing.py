@@ -1,5 +1,6 @@
-"""Pairing services: one code per sender, at most 3 pending per account, 1 hour expiry,
-approve/deny remembered per account and audited."""
+"""Pairing services: one code per sender, at most 3 pending per account (the oldest giving way,
+so throwaway senders cannot block pairing), 1 hour expiry, approve/deny remembered per account
+and audited."""
 
 import threading
 from datetime import timedelta
@@ -35,16 +36,30 @@ def test_an_unknown_sender_is_told_a_code_once(account: ChannelAccount) -> None:
     assert AuditEvent.objects.filter(action="pairing.requested", actor="system").count() == 1
 
 
-def test_at_most_three_pending_per_account(account: ChannelAccount) -> None:
+def test_at_most_three_pending_per_account_the_oldest_giving_way(account: ChannelAccount) -> None:
     outcomes = [pairing.request_pairing(account, f"u{i}") for i in range(4)]
-    assert [o.status for o in outcomes] == ["created", "created", "created", "full"]
-    assert outcomes[3].notify and "try again later" in outcomes[3].message
-    assert outcomes[3].code == ""
+    assert [o.status for o in outcomes] == ["created"] * 4
+    pending = PairingRequest.objects.filter(account=account, status="pending")
+    assert sorted(pending.values_list("sender_id", flat=True)) == ["u1", "u2", "u3"]
+    assert PairingRequest.objects.get(code=outcomes[0].code).status == "expired"
+    assert AuditEvent.objects.filter(action="pairing.displaced").count() == 1
+    # the displaced sender gets a new code when they write again
+    again = pairing.request_pairing(account, "u0")
+    assert again.status == "created" and again.code != outcomes[0].code
     # another account has its own cap
     assert pairing.request_pairing(make_account(), "u3").status == "created"
-    # a decision frees a slot
-    pairing.deny(outcomes[0].code, "cli:test")
-    assert pairing.request_pairing(account, "u3").status == "created"
+
+
+def test_throwaway_senders_cannot_block_pairing(account: ChannelAccount) -> None:
+    """Three throwaway accounts write (and write again) before a real person does: the real
+    person still gets a code an admin can approve."""
+    for _ in range(3):
+        for i in range(3):
+            pairing.request_pairing(account, f"throwaway{i}")
+    real = pairing.request_pairing(account, "real-person", "Ann")
+    assert real.status == "created" and real.notify
+    pairing.approve(real.code, "cli:test")
+    assert pairing.is_approved(account, "real-person")
 
 
 def test_codes_expire_after_an_hour_and_free_the_cap(account: ChannelAccount) -> None:
@@ -158,5 +173,5 @@ def test_the_pending_cap_holds_under_concurrent_requests() -> None:
         t.start()
     for t in threads:
         t.join(30)
-    assert sorted(statuses) == ["created"] * 3 + ["full"] * 5
+    assert sorted(statuses) == ["created"] * 8
     assert PairingRequest.objects.filter(account=account, status="pending").count() == 3
