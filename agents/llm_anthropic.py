@@ -54,13 +54,13 @@ class _Counts:
     def __init__(self) -> None:
         self.input = self.output = self.cache_read = self.cache_write = 0
 
-    def read(self, usage: Any) -> None:
-        if usage is None:
+    def read(self, usage: object) -> None:
+        if not isinstance(usage, dict):
             return
-        self.input = getattr(usage, "input_tokens", None) or self.input
-        self.output = getattr(usage, "output_tokens", None) or self.output
-        self.cache_read = getattr(usage, "cache_read_input_tokens", None) or self.cache_read
-        self.cache_write = getattr(usage, "cache_creation_input_tokens", None) or self.cache_write
+        self.input = usage.get("input_tokens") or self.input
+        self.output = usage.get("output_tokens") or self.output
+        self.cache_read = usage.get("cache_read_input_tokens") or self.cache_read
+        self.cache_write = usage.get("cache_creation_input_tokens") or self.cache_write
 
     def usage(self) -> Usage:
         # Anthropic counts cached input apart; ours (as OpenAI's) includes it in the prompt.
@@ -104,33 +104,49 @@ class AnthropicChatModel:
             import httpx2  # loaded with the client
 
             timeout = httpx2.Timeout(settings.timeout, read=settings.idle_timeout)
+            from anthropic import AsyncStream
+            from anthropic.types import Message as AnthropicMessage
+
             params = request_params(messages, settings, tools)
             # Until the answer's headers: `timeout`; then each read: `idle_timeout`.
             async with asyncio.timeout(settings.timeout):
-                stream = await client.messages.create(**params, timeout=timeout)
+                # `messages.create`'s request, events read as the JSON they are (as in
+                # agents.llm_openai): the request, auth, stream decoding and errors stay the SDK's.
+                stream = await client.post(
+                    "/v1/messages",
+                    body=params,
+                    cast_to=AnthropicMessage,
+                    stream=True,
+                    stream_cls=AsyncStream[object],
+                    options={"timeout": timeout},
+                )
             answered = True
             async with stream:
                 async for event in stream:
-                    kind = event.type
+                    if not isinstance(event, dict):
+                        continue
+                    kind = event.get("type")
                     if kind == "content_block_delta":
-                        delta = event.delta
-                        if delta.type == "text_delta":
-                            yield TextDelta(delta.text)
-                        elif delta.type == "input_json_delta" and event.index in tool_index:
-                            index = tool_index[event.index]
-                            yield ToolCallDelta(index, None, None, delta.partial_json)
+                        delta = event.get("delta") or {}
+                        if delta.get("type") == "text_delta":
+                            yield TextDelta(str(delta.get("text") or ""))
+                        elif delta.get("type") == "input_json_delta" and (
+                            event.get("index") in tool_index
+                        ):
+                            piece = str(delta.get("partial_json") or "")
+                            yield ToolCallDelta(tool_index[event["index"]], None, None, piece)
                     elif kind == "content_block_start":
-                        block = event.content_block
-                        if block.type == "tool_use":
-                            index = tool_index[event.index] = len(tool_index)
-                            yield ToolCallDelta(index, block.id, block.name, "")
-                        elif block.type == "text" and block.text:
-                            yield TextDelta(block.text)
+                        block = event.get("content_block") or {}
+                        if block.get("type") == "tool_use":
+                            index = tool_index[event.get("index", -1)] = len(tool_index)
+                            yield ToolCallDelta(index, block.get("id"), block.get("name"), "")
+                        elif block.get("type") == "text" and block.get("text"):
+                            yield TextDelta(str(block["text"]))
                     elif kind == "message_start":
-                        counts.read(event.message.usage)
+                        counts.read((event.get("message") or {}).get("usage"))
                     elif kind == "message_delta":
-                        counts.read(event.usage)
-                        stop = event.delta.stop_reason or stop
+                        counts.read(event.get("usage"))
+                        stop = (event.get("delta") or {}).get("stop_reason") or stop
                     elif kind == "message_stop":
                         break
         except ModelError:

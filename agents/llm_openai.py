@@ -7,7 +7,7 @@ import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from agents.llm import (
     Finished,
@@ -23,9 +23,6 @@ from agents.llm_errors import error_body, translate
 from agents.providers import Provider, check_configured, is_official, split
 from agents.transcripts import Usage
 
-if TYPE_CHECKING:
-    from openai.types.completion_usage import CompletionUsage
-
 logger = logging.getLogger(__name__)
 
 # (base URL, model) → parameter → its replacement (None: dropped), learnt from the provider's 400s.
@@ -35,17 +32,19 @@ _NAMED = re.compile(r"[Uu]nsupported (?:parameter|value): '(?P<param>[\w.]+)'")
 MAX_ADJUSTMENTS = 3  # distinct parameters one call may shed (max_tokens, temperature, top_p)
 
 
-def _usage(raw: "CompletionUsage | None") -> Usage | None:
-    if raw is None:
+def _usage(raw: object) -> Usage | None:
+    """A chunk's `usage` object as our `Usage` (None when the chunk has none)."""
+    if not isinstance(raw, dict):
         return None
     usage: Usage = {
-        "prompt_tokens": raw.prompt_tokens or 0,
-        "completion_tokens": raw.completion_tokens or 0,
-        "total_tokens": raw.total_tokens or 0,
+        "prompt_tokens": int(raw.get("prompt_tokens") or 0),
+        "completion_tokens": int(raw.get("completion_tokens") or 0),
+        "total_tokens": int(raw.get("total_tokens") or 0),
     }
-    details = raw.prompt_tokens_details
-    if details is not None and details.cached_tokens:
-        usage["cached_tokens"] = details.cached_tokens
+    details = raw.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, dict) else None
+    if cached:
+        usage["cached_tokens"] = int(cached)
     return usage
 
 
@@ -147,7 +146,7 @@ class OpenAIChatModel:
             import httpx2  # loaded with the client
             import openai
             from openai import AsyncStream
-            from openai.types.chat import ChatCompletion, ChatCompletionChunk
+            from openai.types.chat import ChatCompletion
 
             timeout = httpx2.Timeout(settings.timeout, read=settings.idle_timeout)
             # Without a key, no Authorization header at all (a local server needs none).
@@ -158,14 +157,15 @@ class OpenAIChatModel:
                     # Until the answer's headers: `timeout`; then each read: `idle_timeout`.
                     async with asyncio.timeout(settings.timeout):
                         # `chat.completions.create` without its type-driven walk over every
-                        # message and tool spec (bench/README.md, "SDK request path"): our body
-                        # is plain JSON already; the request, auth and errors stay the SDK's.
+                        # message and tool spec, and chunks as the JSON they are rather than
+                        # typed objects (bench/README.md, "SDK request path"): the request, auth,
+                        # stream decoding and errors stay the SDK's.
                         stream = await client.post(
                             "/chat/completions",
                             body=params,
                             cast_to=ChatCompletion,
                             stream=True,
-                            stream_cls=AsyncStream[ChatCompletionChunk],
+                            stream_cls=AsyncStream[object],
                             options={"timeout": timeout, "headers": headers or {}},
                         )
                     break
@@ -175,22 +175,24 @@ class OpenAIChatModel:
             answered = True
             async with stream:
                 async for chunk in stream:
-                    if chunk.usage is not None:
-                        usage = _usage(chunk.usage)
-                    for choice in chunk.choices:
-                        delta = choice.delta
-                        if delta.content:
-                            yield TextDelta(delta.content)
-                        for tool_call in delta.tool_calls or ():
-                            fn = tool_call.function
+                    if not isinstance(chunk, dict):
+                        continue
+                    if chunk.get("usage") is not None:
+                        usage = _usage(chunk["usage"])
+                    for choice in chunk.get("choices") or ():
+                        delta = choice.get("delta") or {}
+                        if content := delta.get("content"):
+                            yield TextDelta(content)
+                        for tool_call in delta.get("tool_calls") or ():
+                            fn = tool_call.get("function") or {}
                             yield ToolCallDelta(
-                                index=tool_call.index or 0,
-                                id=tool_call.id,
-                                name=fn.name if fn else None,
-                                arguments=(fn.arguments if fn else None) or "",
+                                index=int(tool_call.get("index") or 0),
+                                id=tool_call.get("id"),
+                                name=fn.get("name"),
+                                arguments=fn.get("arguments") or "",
                             )
-                        if choice.finish_reason:
-                            stop_reason = choice.finish_reason
+                        if choice.get("finish_reason"):
+                            stop_reason = choice["finish_reason"]
         except ModelError:
             raise
         except Exception as exc:  # SDK, transport and parse errors all end here, translated

@@ -389,14 +389,16 @@ def test_an_idle_gateway_does_not_import_the_sdks() -> None:
 
 
 def test_usage_with_and_without_cached_tokens() -> None:
-    from openai.types.completion_usage import CompletionUsage, PromptTokensDetails
-
     raw = {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12}
-    plain = CompletionUsage(prompt_tokens=10, completion_tokens=2, total_tokens=12)
-    assert _usage(plain) == raw
-    details = PromptTokensDetails(cached_tokens=4)
-    cached = plain.model_copy(update={"prompt_tokens_details": details})
+    assert _usage(raw) == raw
+    cached = {**raw, "prompt_tokens_details": {"cached_tokens": 4}}
     assert _usage(cached) == {**raw, "cached_tokens": 4}
+    assert _usage({**raw, "prompt_tokens_details": None}) == raw
+    assert _usage({"prompt_tokens": None}) == {
+        "prompt_tokens": 0,
+        "completion_tokens": 0,
+        "total_tokens": 0,
+    }
     assert _usage(None) is None
 
 

@@ -75,3 +75,17 @@ def test_bare_ids_at_the_default_url_are_openais_own() -> None:
     assert providers.is_official(BARE, "")
     assert not providers.is_official(BARE, "http://127.0.0.1:8000/v1")
     assert providers.is_official(providers.PROVIDERS["azure"], "https://x.openai.azure.com")
+
+
+def test_the_admin_refuses_an_unusable_model_or_fallback() -> None:
+    from django.core.exceptions import ValidationError
+
+    from agents.models import Agent
+
+    agent = Agent(slug="a", name="A", model="anthropic/", fallback_models=["openrouter/gpt-4o"])
+    with pytest.raises(ValidationError) as caught:
+        agent.clean_fields(exclude=["workspace"])
+    assert "Name the model after 'anthropic/'" in str(caught.value.message_dict["model"])
+    assert "openrouter/<vendor>/<model>" in str(caught.value.message_dict["fallback_models"])
+    agent.model, agent.fallback_models = "anthropic/claude-sonnet-4-5", ["ollama/llama3.1"]
+    agent.clean_fields(exclude=["workspace"])
