@@ -79,10 +79,14 @@ class _Admitted:
 
 
 def session_key(agent_slug: str, message: InboundMessage, kind: str) -> str:
+    """The session a message belongs to: the agent's main one (its owner's direct messages),
+    one per direct-message sender, one per group, and one per thread or forum topic of a group
+    (its answers go back into that thread, never another's)."""
     if kind == "main":
         return services.main_session_key(agent_slug)
     if kind == "group":
-        return f"agent:{agent_slug}:{message.channel}:group:{message.chat_id}"
+        group = f"agent:{agent_slug}:{message.channel}:group:{message.chat_id}"
+        return f"{group}:thread:{message.thread_id}" if message.thread_id else group
     return f"agent:{agent_slug}:{message.channel}:dm:{message.sender_id}"
 
 

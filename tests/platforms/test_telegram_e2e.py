@@ -24,7 +24,7 @@ pytestmark = pytest.mark.e2e
 TOKEN = "123:fake"
 SECRET = "s3cret-Token_1"
 ALLOWED = [1003, 1004, 1005, 1006, 1007, 1008, 1009, 3001]  # DM senders let in before start
-GROUPS = [-100201, -100202, -100203, -100204]
+GROUPS = [-100201, -100202, -100203, -100204, -100205]
 
 
 def configure(home: Path, env: dict[str, str]) -> None:
@@ -191,6 +191,28 @@ def test_a_forum_topic_is_answered_in_that_topic(polling: Gateway, fake: FakeTel
     assert (answer.thread_id, answer.reply_to) == (77, update["message"]["message_id"])
     typing = [c.params for c in fake.calls_to("sendChatAction")]
     assert {"chat_id": group, "message_thread_id": 77, "action": "typing"} in typing
+
+
+def test_forum_topics_in_parallel_are_sessions_of_their_own(
+    polling: Gateway, fake: FakeTelegram, model: FakeOpenAI
+) -> None:
+    """Two topics of one forum group at once: each answer lands in its own topic, addressed to
+    its own asker, and neither topic's model call sees the other's conversation."""
+    group = GROUPS[4]
+    a = {"message_thread_id": 11, "is_topic_message": True}
+    b = {"message_thread_id": 12, "is_topic_message": True}
+    first = fake.push_update(fake.text(group, "@openclaw_bot apples in topic A", sender=2005, **a))
+    second = fake.push_update(fake.text(group, "@openclaw_bot pears in topic B", sender=2006, **b))
+    fake.wait_for(lambda: len(fake.messages(group)) == 2)
+    eventually(
+        lambda: sorted(texts(fake, group)) == ["echo: apples in topic A", "echo: pears in topic B"]
+    )
+    where = {m.text: (m.thread_id, m.reply_to) for m in fake.messages(group)}
+    assert where["echo: apples in topic A"] == (11, first["message"]["message_id"])
+    assert where["echo: pears in topic B"] == (12, second["message"]["message_id"])
+    for mine, other in (("apples", "pears"), ("pears", "apples")):
+        [request] = [r for r in model.requests if mine in json.dumps(r.body)]
+        assert other not in json.dumps(request.body)
 
 
 def test_a_redelivered_update_is_answered_once(
