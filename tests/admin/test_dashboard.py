@@ -140,7 +140,7 @@ def test_empty_database_renders_the_dashboard_and_the_app_list(admin_client: Cli
 
 
 def test_dashboard_figures_are_correct(admin_client: Client, settings: Settings) -> None:
-    settings.TELEGRAM_BOT_TOKEN = SECRET  # a configured secret is masked wherever it appears
+    settings.OPENCLAW_CHANNEL_ENV = {"TELEGRAM_BOT_TOKEN": SECRET}  # masked wherever it appears
     _populate()
     html = admin_client.get(reverse("admin:index")).text
     today = timezone.localdate()

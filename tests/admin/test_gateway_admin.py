@@ -57,7 +57,7 @@ def test_a_secret_in_account_options_is_refused(admin_client: Client) -> None:
 def test_a_secret_quoted_in_a_connection_error_is_masked(
     admin_client: Client, settings: Settings
 ) -> None:
-    settings.SLACK_BOT_TOKEN = SECRET
+    settings.OPENCLAW_CHANNEL_ENV = {"SLACK_BOT_TOKEN": SECRET}  # as the settings collect it
     account = ChannelAccount.objects.create(
         channel="slack",
         account_id="T9",
@@ -99,7 +99,7 @@ def test_the_inbound_journal_is_listed_filtered_and_read_only(admin_client: Clie
 def test_audit_events_show_their_detail_read_only_and_masked(
     admin_client: Client, settings: Settings
 ) -> None:
-    settings.SLACK_BOT_TOKEN = SECRET
+    settings.OPENCLAW_CHANNEL_ENV = {"SLACK_BOT_TOKEN": SECRET}  # as the settings collect it
     event = audit("cli:alice", "exec.approved", "exec #1", command=f"echo {SECRET} <b>")
     page = admin_client.get(reverse("admin:audit_auditevent_change", args=[event.pk])).text
     assert "echo [redacted] &lt;b&gt;" in page and SECRET not in page
@@ -112,7 +112,7 @@ def test_audit_events_show_their_detail_read_only_and_masked(
 def test_a_secret_in_a_command_awaiting_approval_is_masked(
     admin_client: Client, settings: Settings
 ) -> None:
-    settings.SLACK_BOT_TOKEN = SECRET
+    settings.OPENCLAW_CHANNEL_ENV = {"SLACK_BOT_TOKEN": SECRET}  # as the settings collect it
     approval = ExecApproval.objects.create(
         run_id="r1",
         session_key="agent:main:main",
