@@ -62,6 +62,7 @@ class _Turn:
         self.path = Path(self.session.transcript)
         self.ids = {"run": request.run_id, "session": self.session.key}
         self.chain = model_chain(self.session)
+        self.answered_by = self.chain[0].model  # until a fallback answers (`_on_answer`)
         self.parts: list[str] = []
         self.usage: Usage = dict(ZERO)  # type: ignore[assignment]  # a fresh copy
         self.last_prompt: tuple[int, int] = (0, 0)  # (estimated, reported) of the last call
@@ -125,14 +126,9 @@ class _Turn:
     async def _run(self) -> TurnOutcome:
         agent = self.session.agent
         if agent.daily_token_budget:
-            used = await offload.database(usage_service.tokens_used_today, agent.slug)
-            if used >= agent.daily_token_budget:
-                raise ModelError(
-                    "budget_exhausted",
-                    f"Agent {agent.slug!r} has used its daily budget of "
-                    f"{agent.daily_token_budget:,} tokens; it answers again tomorrow "
-                    "(or raise the budget in the admin).",
-                )
+            budget = agent.daily_token_budget
+            if refusal := await offload.database(usage_service.budget_refusal, agent.slug, budget):
+                raise ModelError("budget_exhausted", refusal)
         await self._open()
         tools = self.tools
         for round_no in range(agent.max_tool_rounds + 1):
@@ -257,6 +253,7 @@ class _Turn:
                     specs,
                     policy=RetryPolicy(retries=settings.OPENCLAW_MODEL_MAX_RETRIES),
                     on_fallback=self._on_fallback,
+                    on_answer=self._on_answer,
                 ):
                     if isinstance(event, TextDelta):
                         if out := reply.feed(event.text):
@@ -286,6 +283,9 @@ class _Turn:
             self.silent = reply.silent
             return reply.text, assembler.finish(self.request.run_id, 0), finished
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _on_answer(self, settings_: ModelSettings) -> None:
+        self.answered_by = settings_.model  # usage and cost go to the model that answered
 
     def _on_fallback(self, settings_: ModelSettings, error: ModelError) -> None:
         logger.warning(
@@ -354,7 +354,7 @@ class _Turn:
     def _record_usage(self, **details: Any) -> Callable[[], object]:
         """The turn's usage bookkeeping, to run in the database thread."""
         return functools.partial(
-            usage_service.record_turn, self.session.pk, self.chain[0].model, self.usage, **details
+            usage_service.record_turn, self.session.pk, self.answered_by, self.usage, **details
         )
 
     def _ended(self, outcome: str) -> None:

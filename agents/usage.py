@@ -166,3 +166,13 @@ def tokens_used_today(agent_slug: str, day: date | None = None) -> int:
         agent__slug=agent_slug, day=day or timezone.localdate()
     ).aggregate(p=Sum("prompt_tokens"), c=Sum("completion_tokens"))
     return int(totals["p"] or 0) + int(totals["c"] or 0)
+
+
+def budget_refusal(agent_slug: str, budget: int | None) -> str | None:
+    """Why the agent may not answer now (its daily token budget is spent), or None."""
+    if not budget or tokens_used_today(agent_slug) < budget:
+        return None
+    return (
+        f"Agent {agent_slug!r} has used its daily budget of {budget:,} tokens; it answers again "
+        "tomorrow (or raise the budget in the admin)."
+    )

@@ -179,6 +179,11 @@ async def test_server_errors_until_the_fallback_answers(
     end, _ = await client.chat("hi")
     assert end["data"]["text"] == "from backup"
     assert [r.body["model"] for r in fake_openai.requests] == ["gpt-fake", "gpt-backup"]
+    # The turn's tokens and cost are the model's that answered, not the failed one's.
+    from agents.models import DailyUsage
+
+    rows = await database_sync_to_async(list)(DailyUsage.objects.values_list("model", "turns"))
+    assert rows == [("gpt-backup", 1)]
 
 
 async def test_all_models_failing_gives_a_clear_error(
