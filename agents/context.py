@@ -99,15 +99,18 @@ def system_prompt(inputs: PromptInputs) -> str:
 
 
 def stamp(entry: Entry, zone: tzinfo) -> str:
-    """`[Tue 2026-12-01 22:40 CET · Ada] ` from the entry's own `ts` (and `meta.sender`), in
+    """`[Tue 2026-12-01 22:40 CET · Ada] ` from the entry's own `ts` (and `meta.sender`, or
+    `meta.origin` for a message no person typed here: `· from sessions_send …`), in
     `zone`; "" when the entry has no readable `ts` (a damaged or hand-written line). A `ts`
     without an offset is taken as UTC, the zone `transcripts.now_iso` writes in."""
     ts = entry.get("ts")
     label = _time_label(ts, zone) if isinstance(ts, str) else ""
     if not label:
         return ""
-    sender = str(entry.get("meta", {}).get("sender") or "")
-    sender = " ".join(sender.replace("]", ")").split())[:64]  # one line, cannot close the stamp
+    meta = entry.get("meta", {})
+    origin = " ".join(str(meta.get("origin") or "").split())[:96]
+    sender = f"from {origin}" if origin else " ".join(str(meta.get("sender") or "").split())[:64]
+    sender = sender.replace("]", ")")  # one line, and it cannot close the stamp
     return f"[{label} · {sender}] " if sender else f"[{label}] "
 
 

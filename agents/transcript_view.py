@@ -84,6 +84,8 @@ def _flags(entry: Entry) -> tuple[str, ...]:
     if stop:
         flags.append(stop)
     meta = entry.get("meta") or {}
+    if meta.get("origin"):  # not typed by a person in this chat
+        flags.append(f"from {meta['origin']}")
     if meta.get("skipped"):
         flags.append(f"not answered: {meta['skipped']}")
     if meta.get("truncated_chars"):

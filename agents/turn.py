@@ -13,15 +13,20 @@ from agents.transcripts import Entry, Usage, make_entry
 @dataclass(frozen=True, slots=True)
 class Said:
     """A user message for a turn, and who sent it when the chat has several people ("" in a
-    private chat): the model reads the name in the message's stamp (`context.stamp`)."""
+    private chat): the model reads the name in the message's stamp (`context.stamp`).
+    `origin` marks a message no person typed in this chat: another session's `sessions_send`,
+    a reminder or a heartbeat; it is kept on the entry and shown wherever the entry is."""
 
     text: str
     sender: str = ""
+    origin: str = ""
 
     def entry(self, run_id: str, **meta: Any) -> Entry:
         """Its transcript entry (`meta`: more to note on it)."""
         if self.sender:
             meta["sender"] = self.sender
+        if self.origin:
+            meta["origin"] = self.origin
         return make_entry("message", role="user", content=self.text, run=run_id, meta=meta or None)
 
 

@@ -220,7 +220,11 @@ async def _to_lane(arrival: Arrival, admitted: _Admitted) -> runs.Submitted:
     """The session's lane (or, for a chat command, its answer at once)."""
     entry, session = admitted.entry, admitted.session
     if isinstance(arrival, ScheduledMessage):
-        return runs.submit_scheduled(session, arrival.text, arrival.sink, entry.run, entry.record)
+        job = arrival.job
+        origin = f"{job.purpose} (scheduled job #{job.pk})"
+        return runs.submit_scheduled(
+            session, arrival.text, arrival.sink, entry.run, entry.record, origin
+        )
     if isinstance(arrival, WebMessage):
         return await runs.accept_message(
             session, arrival.text, records=(entry.record,), run_id=entry.run

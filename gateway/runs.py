@@ -55,10 +55,11 @@ class ChatJob:
         can_send: bool = True,
         records: Sequence[int] = (),
         sender: str = "",
+        origin: str = "",
     ) -> None:
         self.run_id, self.session, self.channel = run_id, session, channel
         self.can_send = can_send
-        self.said = [Said(text, sender)]
+        self.said = [Said(text, sender, origin)]
         self.records = list(records)
         self.sink: EventSink = LayerSink.of(session.key)
         self.steering = Steering()
@@ -147,10 +148,18 @@ class ChatJob:
         return TurnHost(
             trust=trust_of(self.session),
             exec_enabled=agent.exec_enabled,
-            send_to_session=_send_from_tool if self.can_send else None,
+            send_to_session=self._send_to_session if self.can_send else None,
             approve_exec=self._approve_exec if agent.exec_enabled and agent.exec_approval else None,
             turn_ended=self._turn_ended,
         )
+
+    async def _send_to_session(self, key: str, text: str) -> str:
+        """`sessions_send`: a turn in another session, marked as coming from this one (never
+        shown as its owner's own words), which cannot send further."""
+        session = await open_session(key, None)
+        origin = f"sessions_send from {self.session.key}"
+        submitted = await submit_chat(session, text, channel="agent", can_send=False, origin=origin)
+        return submitted.run
 
     async def _approve_exec(self, command: str) -> str:
         """Ask an operator (admin list or web chat `exec.decide`) and wait for the verdict."""
@@ -218,11 +227,6 @@ class Submitted:
     disposition: str
 
 
-async def _send_from_tool(key: str, text: str) -> str:
-    session = await open_session(key, None)
-    return (await submit_chat(session, text, channel="agent", can_send=False)).run
-
-
 async def submit_chat(
     session: SessionRef,
     text: str,
@@ -232,13 +236,24 @@ async def submit_chat(
     records: Sequence[int] = (),
     run_id: str | None = None,
     sender: str = "",
+    origin: str = "",
 ) -> Submitted:
     """Queue a turn on the session's lane following its queue mode. Raises `LanesClosed`.
     `records`: the web chat journal entries this message came with (see `ChatJob`); `run_id`:
     the id of the run if it gets one of its own (a fresh one when not given); `sender`: who
-    wrote it, in a chat of several people (see `Said`)."""
+    wrote it, in a chat of several people; `origin`: where it comes from when no person typed
+    it here (see `Said`)."""
     run = run_id or new_run_id()
-    job = ChatJob(run, session, text, channel, can_send=can_send, records=records, sender=sender)
+    job = ChatJob(
+        run,
+        session,
+        text,
+        channel,
+        can_send=can_send,
+        records=records,
+        sender=sender,
+        origin=origin,
+    )
     mode: QueueMode = "collect"
     for known in get_args(QueueMode):
         if session.queue_mode == known:
@@ -284,9 +299,18 @@ class ScheduledTurn(ChatJob):
     mergeable = False
 
     def __init__(
-        self, run_id: str, session: SessionRef, text: str, sink: EventSink, record: int
+        self,
+        run_id: str,
+        session: SessionRef,
+        text: str,
+        sink: EventSink,
+        record: int,
+        origin: str,
     ) -> None:
-        super().__init__(run_id, session, text, session.channel, can_send=False, records=(record,))
+        channel = session.channel
+        super().__init__(
+            run_id, session, text, channel, can_send=False, records=(record,), origin=origin
+        )
         self.sink = sink
 
     def absorb(self, other: Job) -> bool:
@@ -297,11 +321,11 @@ class ScheduledTurn(ChatJob):
 
 
 def submit_scheduled(
-    session: SessionRef, text: str, sink: EventSink, run_id: str, record: int
+    session: SessionRef, text: str, sink: EventSink, run_id: str, record: int, origin: str
 ) -> Submitted:
     """Queue a scheduled turn behind whatever the session is doing (never folded into it).
-    Raises `LanesClosed`."""
-    turn = ScheduledTurn(run_id, session, text, sink, record)
+    `origin` names the job (see `Said`). Raises `LanesClosed`."""
+    turn = ScheduledTurn(run_id, session, text, sink, record, origin)
     run, disposition = runtime.lanes.submit(
         session.key, turn, mode="followup", cap=session.agent.queue_cap
     )

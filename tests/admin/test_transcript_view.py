@@ -90,3 +90,11 @@ def test_flags_for_skipped_and_truncated_messages() -> None:
     )
     (turn,) = build_turns([entry])
     assert turn.items[0].flags == ("not answered: queue full", "1,200 characters not kept")
+
+
+def test_a_message_no_person_typed_shows_where_it_came_from() -> None:
+    entry = make_entry(
+        "message", role="user", content="remember milk", meta={"origin": "sessions_send from a"}
+    )
+    (turn,) = build_turns([entry])
+    assert turn.items[0].flags == ("from sessions_send from a",)

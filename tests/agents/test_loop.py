@@ -517,6 +517,16 @@ async def test_sessions_send_runs_a_turn_in_another_session_once(
         other = await client.request("sessions.history", {"session": "agent:main:notes"})
     contents = [e["content"] for e in other["result"]["entries"]]
     assert contents == ["remember milk", "noted: milk"]
+    # Provenance: kept on the entry (every UI shows it) and in the stamp the model reads.
+    origin = f"sessions_send from {MAIN}"
+    assert other["result"]["entries"][0]["meta"]["origin"] == origin
+    [notes_call] = [
+        r.body
+        for r in fake_openai.requests
+        if r.body["messages"][-1]["role"] == "user"
+        and said(r.body["messages"][-1]["content"]) == "remember milk"
+    ]
+    assert f"· from {origin}] remember milk" in notes_call["messages"][-1]["content"]
 
 
 async def test_a_run_started_by_sessions_send_cannot_send_further() -> None:

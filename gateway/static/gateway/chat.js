@@ -103,9 +103,13 @@
     keepBottom(() => messagesEl.append(node));
     return node;
   }
-  function userBubble(text) {
-    const node = bubble("user");
-    node.append(el("span", "sr-only", "You: "), document.createTextNode(text));
+  function userBubble(text, origin) {
+    // A message no person typed here (another session's sessions_send, a reminder) says where
+    // it came from; it is never shown as the reader's own words.
+    const node = bubble(origin ? "user injected" : "user");
+    if (origin) node.append(el("span", "origin", "From " + origin + ": "));
+    else node.append(el("span", "sr-only", "You: "));
+    node.append(document.createTextNode(text));
     return node;
   }
   function notice(text, kind) {
@@ -354,7 +358,8 @@
       } else if (e.type === "compaction") {
         notice("Earlier messages were summarised to fit the model's context.");
       } else if (e.type === "message" && e.role === "user") {
-        userBubble(contentText(e.content));
+        const origin = e.meta && typeof e.meta.origin === "string" ? e.meta.origin : "";
+        userBubble(contentText(e.content), origin);
         if (typeof e.run === "string") userRuns.add(e.run);
       } else if (e.type === "message" && e.role === "assistant") {
         const run = typeof e.run === "string" ? e.run : "history-" + randomKey();
