@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.lib.harness import ROOT, Context, FakeModel, Homes, Report, Row, raise_nofile
 from bench.lib.tokens import tokenizer_name
-from bench.scenarios import growth, idle, memory, prompt, start, turns
+from bench.scenarios import growth, idle, memory, prompt, recall, start, turns
 
 RESULTS = ROOT / "bench" / "results" / "latest.json"
 Scenario = Callable[[Context], Awaitable[Report]]
@@ -34,6 +34,7 @@ TITLES = {
     "e": "memory search and reindex",
     "f": "start until ready, idle memory",
     "g": "prompt tokens as a session grows",
+    "h": "memory recall on LoCoMo (recall@6, characters)",
 }
 
 
@@ -48,6 +49,7 @@ def scenarios(profile: Path | None) -> dict[str, Scenario]:
         "e": memory.memory_search,
         "f": start.start_until_ready,
         "g": growth.session_growth,
+        "h": recall.recall,
     }
 
 

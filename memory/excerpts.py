@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from memory.markdown import line_terms, split_lines, tokens
+from memory.markdown import split_lines, tokens
 
 K1 = 1.2
 B = 0.75
@@ -67,7 +67,8 @@ class _Line:
     path: str
     number: int
     text: str
-    terms: list[str]
+    terms: list[str]  # its indexed terms, left empty when it holds no query term
+    length: int  # how many terms it has
     prefix: int  # how many of `terms` are the line's speaker/time prefix (-1: not yet known)
     heading: frozenset[str]
     date: dt.date | None
@@ -88,11 +89,13 @@ def _collect(chunks: Sequence[ChunkLines], wanted: set[str]) -> dict[str, dict[i
     of `wanted` stands for it."""
     files: dict[str, dict[int, _Line]] = {}
     for chunk in chunks:
-        heading_terms, rows = line_terms(chunk.search_text)
-        heading = frozenset(heading_terms)
+        heading_row, *rows = chunk.search_text.split("\n")
+        heading = frozenset(heading_row.split())
         lines = files.setdefault(chunk.path, {})
-        for offset, (text, terms) in enumerate(zip(split_lines(chunk.text), rows, strict=False)):
+        for offset, (text, row) in enumerate(zip(split_lines(chunk.text), rows, strict=False)):
             number = chunk.start_line + offset
+            # Splitting every row is most of the cost: only rows holding a query term need it.
+            terms = row.split() if any(w in row for w in wanted) else []
             known = lines.get(number)
             if (
                 known is not None
@@ -103,8 +106,9 @@ def _collect(chunks: Sequence[ChunkLines], wanted: set[str]) -> dict[str, dict[i
             if known is not None:
                 known.boost = max(known.boost, chunk.boost)
             elif text.strip():
+                length = row.count(" ") + 1 if row else 0
                 lines[number] = _Line(
-                    chunk.path, number, text, terms, -1, heading, chunk.date, chunk.boost
+                    chunk.path, number, text, terms, length, -1, heading, chunk.date, chunk.boost
                 )
     return files
 
@@ -141,7 +145,7 @@ def score_lines(
     span = 1 + 2 * NEIGHBOUR_WEIGHT
     for lines in files.values():
         count += len(lines)
-        total_length += sum(len(line.terms) for line in lines.values())
+        total_length += sum(line.length for line in lines.values())
     average = (total_length / count if count else 1.0) or 1.0
     for lines in files.values():
         # Only lines that match, and lines between two that do, get a score.
@@ -157,18 +161,14 @@ def score_lines(
                 continue
             here = matched.get(n)
             before, after = matched.get(n - 1), matched.get(n + 1)
-            neighbours = [(w, lines[m]) for m, w in ((n - 1, before), (n + 1, after)) if w]
-            length = len(line.terms) + NEIGHBOUR_WEIGHT * sum(len(x.terms) for _, x in neighbours)
-            if n - 1 in lines and before is None:
-                length += NEIGHBOUR_WEIGHT * len(lines[n - 1].terms)
-            if n + 1 in lines and after is None:
-                length += NEIGHBOUR_WEIGHT * len(lines[n + 1].terms)
+            neighbours = [w for w in (before, after) if w]
+            length = line.length + NEIGHBOUR_WEIGHT * sum(
+                lines[m].length for m in (n - 1, n + 1) if m in lines
+            )
             norm = K1 * (1 - B + B * length / (average * span))
             total = 0.0
             for i, term in enumerate(query):
-                tf = (here[i] if here else 0.0) + NEIGHBOUR_WEIGHT * sum(
-                    w[i] for w, _ in neighbours
-                )
+                tf = (here[i] if here else 0.0) + NEIGHBOUR_WEIGHT * sum(w[i] for w in neighbours)
                 if tf:
                     total += idf.get(term, 0.0) * tf * (K1 + 1) / (tf + norm)
             line.score = total
@@ -236,7 +236,7 @@ def select(
     if not ranked:
         return []
     floor = ranked[0].score * FLOOR
-    pool = [line for line in ranked if line.score >= floor][: max(40, max_hits * 8)]
+    pool = [line for line in ranked if line.score >= floor][: max(24, max_hits * 5)]
     best = ranked[0].score
     groups: list[_Group] = []
     shown: set[tuple[str, int]] = set()

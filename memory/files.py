@@ -13,8 +13,10 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from watchfiles import Change, awatch
+if TYPE_CHECKING:
+    from watchfiles import Change
 
 from memory.models import WORKING_MEMORY_PATH, daily_log_path
 
@@ -223,7 +225,7 @@ def daily_log_dates(workspace: Path) -> dict[dt.date, os.stat_result]:
     return found
 
 
-def _is_memory_file(_change: Change, path: str) -> bool:
+def _is_memory_file(_change: "Change", path: str) -> bool:
     file = Path(path)
     return file.suffix == ".md" and (file.name == "MEMORY.md" or file.parent.name == "memory")
 
@@ -231,6 +233,10 @@ def _is_memory_file(_change: Change, path: str) -> bool:
 async def changed_workspaces(roots: Sequence[Path], seconds: float) -> AsyncIterator[set[Path]]:
     """For `seconds`: which of the workspaces `roots` had a memory file (MEMORY.md,
     memory/*.md) created, changed or deleted, batch after batch, as the OS reports them."""
+    # Imported here: watchfiles and anyio cost ~55 ms of import, and only the gateway's
+    # watcher needs them (commands, workers and tests that never watch do not pay it).
+    from watchfiles import awatch
+
     stop = asyncio.Event()
     timer = asyncio.get_running_loop().call_later(seconds, stop.set)
     try:

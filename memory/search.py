@@ -18,7 +18,8 @@ __all__ = ["Hit", "SearchResult", "query_terms", "query_words", "search"]
 
 MAX_RESULTS = 50
 MAX_QUERY_WORDS = 12
-CANDIDATE_CHUNKS = 20  # at least this many chunks have their lines scored (5 per hit asked for)
+CANDIDATE_CHUNKS = 20  # at least this many chunks have their lines scored
+POOL_PER_HIT = 3  # and this many per hit asked for
 # Dropped from queries (never from the index) so "what did we say about the boat" is about
 # the boat, and does not rank (and scan) every chunk that contains "the".
 _STOP_WORDS = (
@@ -81,7 +82,7 @@ def search(
         else recency_half_life_days
     )
     budget = settings.OPENCLAW_MEMORY_SEARCH_CHARS if budget_chars is None else budget_chars
-    pool = max(CANDIDATE_CHUNKS, max_results * 5)
+    pool = max(CANDIDATE_CHUNKS, max_results * POOL_PER_HIT)
     ids = [cid for cid, _ in fts.keyword_scores(agent.pk, terms, pool)]
     vector: dict[int, float] = {}
     if query_vector is not None:

@@ -1,7 +1,7 @@
 """Memory tools: memory_search, memory_get, memory_append (today's log), memory_edit (MEMORY.md).
 
 Each is a thin edge over memory.services; the agent is always the session's own, and paths
-are checked to be exactly MEMORY.md or memory/YYYY-MM-DD.md before anything is opened.
+are checked to be exactly MEMORY.md or memory/<name>.md before anything is opened.
 """
 
 from typing import Any
@@ -53,7 +53,7 @@ class MemorySearchTool:
 
 class MemoryGetTool:
     name = "memory_get"
-    description = "Read lines of MEMORY.md or memory/YYYY-MM-DD.md."
+    description = "Read lines of MEMORY.md or memory/*.md."
     parameters: dict[str, Any] = {
         "type": "object",
         "properties": {

@@ -22,7 +22,10 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bench.lib.harness import Context, Report
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "eval" / "locomo-dev"
@@ -240,13 +243,15 @@ def child(data: Path) -> dict[str, Any]:
         shutil.rmtree(home, ignore_errors=True)
 
 
-async def recall(ctx: Any) -> Any:
+async def recall(ctx: "Context") -> "Report":
     """Scenario (h) for bench/run.py: SQLite, and PostgreSQL when BENCH_RECALL_DATABASE_URL
     names a fresh database."""
     from bench.lib.harness import Report, Row
 
     rows: list[Row] = []
     details: dict[str, Any] = {}
+    if not DATA.is_dir():
+        return Report([Row("h", f"skipped: no development set at {DATA}", float("nan"), "")], {})
     backends = {"sqlite": ""}
     if os.environ.get("BENCH_RECALL_DATABASE_URL"):
         backends["postgresql"] = os.environ["BENCH_RECALL_DATABASE_URL"]
