@@ -10,7 +10,7 @@ import pytest
 from agents.llm import Finished, Message, ModelError, ModelEvent, ModelSettings, TextDelta
 from agents.llm_chat import ProviderChatModel
 from agents.llm_openai import _quirks
-from tests.fakes.openai_server import Error, FakeOpenAI
+from tests.fakes.openai_server import Error, FakeOpenAI, Text
 
 USER: list[Message] = [{"role": "user", "content": "hello"}]
 
@@ -157,3 +157,11 @@ async def test_azure_without_an_endpoint_says_what_to_set(model: ProviderChatMod
         await answer(model, settings)
     assert caught.value.code == "model_not_configured"
     assert "AZURE_OPENAI_ENDPOINT" in caught.value.message
+
+
+async def test_reasoning_text_is_never_delivered(
+    fake: FakeOpenAI, model: ProviderChatModel
+) -> None:
+    fake.script(Text("The answer.", reasoning="Let me think privately"))
+    got = await answer(model, call("ollama/deepseek-r1", fake.base_url, temperature=None))
+    assert text(got) == "The answer."
