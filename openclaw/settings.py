@@ -4,6 +4,7 @@ Every variable is listed with a one-line comment in `.env.example`.
 """
 
 import os
+from datetime import timedelta
 import secrets
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_celery_beat",
+    "axes",
     "openclaw.audit",
     "gateway",
     "agents",
@@ -100,6 +102,12 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "openclaw.csp.ContentSecurityPolicyMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: it answers a locked-out login
+]
+# Login attempts go through django-axes first (throttling), then Django's own backend.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "openclaw.urls"
@@ -352,6 +360,13 @@ OPENCLAW_INBOUND_RATE_PER_ACCOUNT = env.str(
 OPENCLAW_MAX_ATTACHMENT_BYTES = env.int("OPENCLAW_MAX_ATTACHMENT_BYTES", default=10 * 1024 * 1024)
 OPENCLAW_MAX_TRANSCRIPT_ENTRY_CHARS = env.int("OPENCLAW_MAX_TRANSCRIPT_ENTRY_CHARS", default=64_000)
 OPENCLAW_EXEC_APPROVAL_TIMEOUT = env.float("OPENCLAW_EXEC_APPROVAL_TIMEOUT", default=300.0)
+# Admin login throttling (django-axes): failed logins of one user from one address before that
+# pair is locked out for the cool-off; a success resets the count.
+AXES_FAILURE_LIMIT = env.int("OPENCLAW_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("OPENCLAW_LOGIN_COOLOFF_MINUTES", default=15.0))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 
 # --- telegram (gateway/adapters/telegram*.py; see .env.example) ------------------------------
 # Seconds one getUpdates long poll is held open by Telegram (tests use 1).

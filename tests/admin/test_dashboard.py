@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.contrib import admin
 from django.db import connection
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -227,7 +227,7 @@ def test_non_staff_do_not_see_the_dashboard() -> None:
 
     User.objects.create_user("visitor", password="pw")
     client = Client()
-    client.login(username="visitor", password="pw")
+    client.login(request=RequestFactory().post("/admin/login/"), username="visitor", password="pw")
     response = client.get(reverse("admin:index"))
     assert response.status_code == 302 and "/login/" in response["Location"]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Permission, User
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from agents.models import ModelPrice, Session
@@ -160,7 +160,7 @@ def test_non_staff_and_staff_without_view_permission_are_refused(
     client = Client()
     session = session_with([make_entry("message", role="user", content="private words")])
     User.objects.create_user("visitor", password="pw")
-    client.login(username="visitor", password="pw")
+    client.login(request=RequestFactory().post("/admin/login/"), username="visitor", password="pw")
     response = client.get(_url(session))
     assert response.status_code == 302 and "/login/" in response["Location"]
     staff = User.objects.create_user("helper", password="pw", is_staff=True)

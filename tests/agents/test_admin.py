@@ -2,7 +2,7 @@
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from agents.models import Agent, DailyUsage, ModelPrice
@@ -16,7 +16,11 @@ pytestmark = pytest.mark.django_db
 def admin_client() -> Client:
     User.objects.create_superuser("admin", "admin@example.com", "pw-for-tests-only")
     client = Client()
-    client.login(username="admin", password="pw-for-tests-only")
+    client.login(
+        request=RequestFactory().post("/admin/login/"),
+        username="admin",
+        password="pw-for-tests-only",
+    )
     return client
 
 
