@@ -29,8 +29,8 @@ def _text(content: object) -> str:
 
 
 def _blocks(content: object) -> list[Block]:
-    text = _text(content)
-    return [{"type": "text", "text": text}] if text else []
+    text = _text(content)  # Anthropic refuses empty or blank text blocks
+    return [{"type": "text", "text": text}] if text.strip() else []
 
 
 def _arguments(raw: object) -> dict[str, Any]:
@@ -85,6 +85,8 @@ def messages(prompt: Sequence[dict[str, Any]]) -> tuple[list[Block], list[Block]
             turns[-1]["content"].extend(blocks)
         else:
             turns.append({"role": role, "content": blocks})
+    if turns and turns[0]["role"] == "assistant":  # the API wants a user turn first
+        turns.insert(0, {"role": "user", "content": [{"type": "text", "text": "(continued)"}]})
     if system:
         system[-1] = system[-1] | {"cache_control": CACHE}
     if turns:

@@ -30,6 +30,11 @@ _quirks: dict[tuple[str, str], dict[str, str | None]] = {}
 _RENAMED = {"max_tokens": "max_completion_tokens", "max_completion_tokens": "max_tokens"}
 _NAMED = re.compile(r"[Uu]nsupported (?:parameter|value): '(?P<param>[\w.]+)'")
 MAX_ADJUSTMENTS = 3  # distinct parameters one call may shed (max_tokens, temperature, top_p)
+# What a model may refuse without changing what the turn means (never its messages or tools).
+LEARNABLE = frozenset(
+    {"max_tokens", "max_completion_tokens", "temperature", "top_p", "reasoning_effort"}
+    | {"stream_options"}
+)
 
 
 def _usage(raw: object) -> Usage | None:
@@ -84,16 +89,18 @@ def learn(status: int, body: object, params: dict[str, Any], call: ModelSettings
     """Whether a 400 names a parameter of `params` the model refuses; if so, the quirk is
     remembered (the parameter dropped, or renamed as the message asks) and True returned."""
     code, param, message = error_body(body)
-    if param is None and (named := _NAMED.search(message)):
-        param, code = named["param"], code or "unsupported_parameter"
-    if status != 400 or param not in params or param in ("model", "messages", "stream"):
+    named = _NAMED.search(message)
+    if param is None and named:
+        param = named["param"]
+    if status != 400 or param not in params or param not in LEARNABLE:
         return False
-    if code not in ("unsupported_parameter", "unsupported_value", "invalid_request_error", None):
+    if code not in ("unsupported_parameter", "unsupported_value") and not named:
         return False
     quirks = _quirks.setdefault((call.base_url, str(params["model"])), {})
     if param in quirks or any(param == r for r in quirks.values()):
         return False  # tried already: the model refuses the replacement too
-    replacement = _RENAMED.get(param) if code != "unsupported_value" else None
+    value_refused = code == "unsupported_value" or message.startswith("Unsupported value")
+    replacement = None if value_refused else _RENAMED.get(param)
     quirks[param] = replacement
     logger.info(
         "Model %s refused %r (%s); %s from now on",

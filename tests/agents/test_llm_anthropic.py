@@ -210,3 +210,15 @@ def test_consecutive_turns_of_one_role_merge_and_empty_ones_drop() -> None:
     assert [b["text"] for b in system] == ["a", "b"]
     assert "cache_control" not in system[0] and "cache_control" in system[1]
     assert len(turns) == 1 and [b["text"] for b in turns[0]["content"]] == ["one", "two"]
+
+
+def test_blank_turns_drop_and_the_first_turn_is_the_users() -> None:
+    _, turns = anthropic_format.messages(
+        [
+            {"role": "assistant", "content": "Earlier I said hello."},
+            {"role": "user", "content": "  "},
+            {"role": "user", "content": "go on"},
+        ]
+    )
+    assert [t["role"] for t in turns] == ["user", "assistant", "user"]
+    assert [b["text"] for b in turns[2]["content"]] == ["go on"]

@@ -165,3 +165,17 @@ async def test_reasoning_text_is_never_delivered(
     fake.script(Text("The answer.", reasoning="Let me think privately"))
     got = await answer(model, call("ollama/deepseek-r1", fake.base_url, temperature=None))
     assert text(got) == "The answer."
+
+
+async def test_a_400_about_the_tools_is_not_learnt_away(
+    fake: FakeOpenAI, model: ProviderChatModel
+) -> None:
+    """Only sampling and limit parameters are shed: a refusal naming the tools stays an error."""
+    refusal = Error(400, "tools is not supported", "invalid_request_error", "unsupported_parameter")
+    fake.script(lambda body: dataclasses.replace(refusal, message=f"{refusal.message}"))
+    tools = [{"type": "function", "function": {"name": "now", "parameters": {}}}]
+    settings = call("gpt-fake", fake.base_url, temperature=None)
+    with pytest.raises(ModelError):
+        async for _ in model.stream(USER, settings, tools):
+            pass
+    assert len(fake.requests) == 1 and _quirks == {}
