@@ -227,16 +227,27 @@ def daily_log_dates(workspace: Path) -> dict[dt.date, os.stat_result]:
 
 def _is_memory_file(_change: "Change", path: str) -> bool:
     file = Path(path)
+    if file.name == "memory":  # memory/ itself appeared or went: the watch must change
+        return True
     return file.suffix == ".md" and (file.name == "MEMORY.md" or file.parent.name == "memory")
+
+
+def _watched_folders(roots: Sequence[Path]) -> list[Path]:
+    # Each workspace and its memory/, not recursively: a workspace may hold any number of
+    # other folders, and each watched folder costs an inotify watch.
+    return [*roots, *(root / "memory" for root in roots if (root / "memory").is_dir())]
 
 
 async def changed_workspaces(roots: Sequence[Path], seconds: float) -> AsyncIterator[set[Path]]:
     """For `seconds`: which of the workspaces `roots` had a memory file (MEMORY.md,
-    memory/*.md) created, changed or deleted, batch after batch, as the OS reports them."""
+    memory/*.md) created, changed or deleted, batch after batch, as the OS reports them.
+    Ends early when a workspace's memory/ folder appears or goes, so that the caller watches
+    again with it (and meanwhile syncs that workspace)."""
     # Imported here: watchfiles and anyio cost ~55 ms of import, and only the gateway's
     # watcher needs them (commands, workers and tests that never watch do not pay it).
     from watchfiles import awatch
 
+    folders = await asyncio.to_thread(_watched_folders, roots)
     stop = asyncio.Event()
     timer = asyncio.get_running_loop().call_later(seconds, stop.set)
     try:
@@ -244,14 +255,17 @@ async def changed_workspaces(roots: Sequence[Path], seconds: float) -> AsyncIter
         # rust_timeout: a cancelled watch waits for its thread to return, so it returns often
         # (the gateway's shutdown must not wait seconds for it).
         async for changes in awatch(
-            *roots,
+            *folders,
             watch_filter=_is_memory_file,
             stop_event=stop,
             debounce=30,
             step=10,
             rust_timeout=200,
+            recursive=False,
         ):
             paths = [Path(path) for _, path in changes]
             yield {root for root in roots if any(path.is_relative_to(root) for path in paths)}
+            if any(path.name == "memory" for path in paths):
+                return
     finally:
         timer.cancel()

@@ -297,3 +297,32 @@ async def test_watcher_sees_an_edit_in_place_within_a_second(agent: Agent) -> No
         await database_sync_to_async(_agent_count)()
     assert seen_after < 1.0
     assert hits == [f"memory/{day:%Y-%m-%d}.md"]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_watcher_follows_a_memory_folder_created_after_it_started(agent: Agent) -> None:
+    """It watches memory/ itself, not the whole workspace: a memory/ that appears later is
+    watched from then on."""
+    await asyncio.to_thread((agent.workspace / "memory").rmdir)
+    task = asyncio.create_task(watch_memory(3600))
+    day = dt.date(2020, 1, 1)
+    log = agent.workspace / "memory" / f"{day:%Y-%m-%d}.md"
+    try:
+        await asyncio.sleep(0.3)  # the first pass is done and the watch runs
+        await asyncio.to_thread(log.parent.mkdir)
+        await asyncio.to_thread(log.write_text, "Planted tomatoes.\n")
+        await asyncio.sleep(0.3)  # picked up, and the watch restarted with memory/ in it
+        with log.open("a") as handle:
+            handle.write("Planted basil too.\n")
+        loop = asyncio.get_running_loop()
+        written = loop.time()
+        while loop.time() - written < 1.0:
+            if "basil" in await database_sync_to_async(_log_text)(agent, day):
+                break
+            await asyncio.sleep(0.02)
+        seen_after = loop.time() - written
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await database_sync_to_async(_agent_count)()
+    assert seen_after < 1.0
