@@ -40,7 +40,7 @@ FAULTS = [
         (Error.rate_limit(retry_after=0.1),) * (RETRIES + 1),
         "chat.error",
         "rate_limited",
-        "is rate limiting requests",
+        "answered HTTP 429: Rate limit reached",  # the provider's own words, then our fix
     ),
     Fault("500", (Error.server_error(),) * (RETRIES + 1), "chat.error", "model_error", "HTTP 500"),
     Fault("timeout once", (Hang(),), "chat.final", says="echo: "),
