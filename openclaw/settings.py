@@ -4,8 +4,8 @@ Every variable is listed with a one-line comment in `.env.example`.
 """
 
 import os
-from datetime import timedelta
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
