@@ -93,6 +93,21 @@ def migrate(home: Path) -> None:
     )
 
 
+def manage(home: Path, env: dict[str, str], *args: str) -> str:
+    """`manage.py <args>` on a state directory (with `env` added); its output, or the test fails
+    with its error output."""
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=base_env(home, **env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 @dataclass
 class Gateway:
     home: Path

@@ -3,8 +3,6 @@ answered by the fake model. The polling tests share one gateway; each uses its o
 
 import json
 import re
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -17,7 +15,7 @@ import pytest
 from tests.conftest import GatewayFactory
 from tests.fakes.openai_server import FakeOpenAI, Text, user_texts
 from tests.fakes.telegram_server import FakeTelegram
-from tests.gateway_process import ROOT, Gateway, base_env
+from tests.gateway_process import Gateway, manage
 
 pytestmark = pytest.mark.e2e
 
@@ -37,19 +35,6 @@ def configure(home: Path, env: dict[str, str]) -> None:
         f"allow_from={[str(a) for a in ALLOWED]!r}, group_allowlist={[str(g) for g in GROUPS]!r})\n"
     )
     manage(home, env, "shell", "-c", code)
-
-
-def manage(home: Path, env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=base_env(home, **env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,6 @@ out, and the owner's own turn (the control) does see its memory."""
 
 import json
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +15,7 @@ import pytest
 from tests.conftest import GatewayFactory
 from tests.fakes.openai_server import JSON, FakeOpenAI, Reply, Text, ToolCall, ToolCalls
 from tests.fakes.telegram_server import FakeTelegram
-from tests.gateway_process import ROOT, Gateway, base_env
+from tests.gateway_process import Gateway, manage
 
 pytestmark = pytest.mark.e2e
 
@@ -58,19 +56,6 @@ def obedient(body: JSON) -> Reply:
     # The tools it was offered, and some it was not: the gateway must refuse those at call time.
     calls = [c for c in ATTACK if c.name in offered or c.name in ("memory_get", "write_file")]
     return ToolCalls(calls)
-
-
-def manage(home: Path, env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=base_env(home, **env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 @pytest.fixture(scope="module")
