@@ -13,7 +13,8 @@ import pytest
 from tests.conftest import GatewayFactory
 from tests.fakes.openai_server import FakeOpenAI, Text, ToolCall, ToolCalls, user_texts
 from tests.fakes.telegram_server import FakeTelegram
-from tests.platforms.test_telegram_e2e import configure, manage
+from tests.gateway_process import manage
+from tests.platforms.test_telegram_e2e import configure
 from tests.wsclient import ProtocolClient
 
 pytestmark = pytest.mark.e2e

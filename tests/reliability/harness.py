@@ -15,8 +15,7 @@ from typing import Any
 
 from tests.fakes.openai_server import JSON, FakeOpenAI, Reply, Text, ToolCall, ToolCalls, said
 from tests.fakes.telegram_server import FakeTelegram
-from tests.gateway_process import Gateway
-from tests.platforms.test_telegram_e2e import manage
+from tests.gateway_process import Gateway, manage
 from tests.wsclient import ProtocolClient
 
 TELEGRAM_TOKEN = "123:fake"
