@@ -7,15 +7,15 @@ import ipaddress
 import re
 import stat
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from django.conf import settings
 from django.db import DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 
-Severity = Literal["critical", "warning", "ok"]
+from gateway.operator import exposure
+from gateway.operator.findings import Finding as Finding
+from gateway.operator.findings import Severity as Severity
 
 MIN_TOKEN_CHARS = 24
 WEAK_WORDS = frozenset(
@@ -36,13 +36,6 @@ WEAK_WORDS = frozenset(
         "qwerty",
     }
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    severity: Severity
-    what: str
-    fix: str = ""
 
 
 def is_loopback_host(host: str) -> bool:
@@ -303,7 +296,13 @@ SECURITY_CHECKS: tuple[Callable[[], Iterator[Finding]], ...] = (
 
 
 def security_findings() -> list[Finding]:
-    return [finding for check in SECURITY_CHECKS for finding in check()]
+    checks = (
+        *SECURITY_CHECKS,
+        exposure.check_trusted_origins,
+        exposure.check_fetch_allow_hosts,
+        exposure.check_exec_open_to_groups,
+    )
+    return [finding for check in checks for finding in check()]
 
 
 def configuration_finding() -> Finding:
