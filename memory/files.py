@@ -146,6 +146,14 @@ def remove_stale_temp_files(workspace: Path, older_than: float = 3600.0) -> None
                             os.unlink(entry.path)
 
 
+def is_current(known: tuple[int | None, int | None, bool], info: os.stat_result | None) -> bool:
+    """Whether a row's (mtime_ns, size, missing) still describes the file `info` stats (None:
+    no file)."""
+    if info is None:
+        return known[2]
+    return not known[2] and (known[0], known[1]) == (info.st_mtime_ns, info.st_size)
+
+
 def is_note_name(name: str) -> bool:
     """A `memory/*.md` file that is not a daily log (`YYYY-MM-DD.md`) nor hidden."""
     return bool(_NOTE_NAME.fullmatch(name)) and not _DAILY_NAME.fullmatch(name)

@@ -10,6 +10,7 @@ from django.utils import timezone
 from agents.models import Agent
 
 WORKING_MEMORY_PATH = "MEMORY.md"
+DISK = "disk"  # `updated_by` of a change noticed on disk (an editor, git, a script)
 
 
 def daily_log_path(date: dt.date) -> str:

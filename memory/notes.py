@@ -2,23 +2,13 @@
 `MemoryNote` rows and indexed, so search finds them. The agent writes daily logs and MEMORY.md;
 these files come from the user, editors or scripts, so their rows only follow the disk."""
 
-import os
-
 from django.db import transaction
 from django.utils import timezone
 
 from agents.models import Agent
 from memory import files
 from memory.index import index_document
-from memory.models import MemoryNote
-
-DISK = "disk"
-
-
-def _same(row: tuple[int | None, int | None, bool], info: os.stat_result | None) -> bool:
-    if info is None:
-        return row[2]
-    return not row[2] and (row[0], row[1]) == (info.st_mtime_ns, info.st_size)
+from memory.models import DISK, MemoryNote
 
 
 def scan_notes(agent: Agent) -> tuple[list[str], list[str]]:
@@ -34,7 +24,7 @@ def scan_notes(agent: Agent) -> tuple[list[str], list[str]]:
     pending = [
         name
         for name in sorted(on_disk.keys() | rows.keys())
-        if name not in rows or not _same(rows[name], on_disk.get(name))
+        if name not in rows or not files.is_current(rows[name], on_disk.get(name))
     ]
     return pending, sorted(f"memory/{n}" for n in rows.keys() - on_disk.keys())
 

@@ -18,7 +18,7 @@ from agents.services import NotFound
 from memory import files, notes
 from memory.embeddings import embed_pending
 from memory.index import Document, index_document
-from memory.models import DailyLog, MemoryRevision, WorkingMemory
+from memory.models import DISK, DailyLog, MemoryRevision, WorkingMemory
 from openclaw.perf import rows
 
 logger = logging.getLogger(__name__)
@@ -27,7 +27,6 @@ logger = logging.getLogger(__name__)
 _listings: dict[Path, int | None] = {}
 REVISIONS_KEPT = 50  # per file; appends store a revision each, so the history is bounded
 BATCH = 50  # files per transaction in bulk syncs and reindexes
-DISK = "disk"  # `updated_by` of a change noticed on disk (an editor, git, a script)
 
 
 class MemoryConflict(Exception):
@@ -168,7 +167,7 @@ def _sync(agent: Agent, date: dt.date | None, *, read_back: bool) -> tuple[Docum
     path = files.resolve(agent.workspace, date)
     info = files.stat(path)
     doc = _row(agent, date)
-    if doc is not None and _same((doc.mtime_ns, doc.size, doc.missing), info):
+    if doc is not None and files.is_current((doc.mtime_ns, doc.size, doc.missing), info):
         return doc, False
     if doc is None and info is None and date is not None:
         return None, False  # no file, no row: nothing to mirror
@@ -180,12 +179,6 @@ def _row(agent: Agent, date: dt.date | None) -> Document | None:
     if date is None:
         return rows.first_where(WorkingMemory, {"agent": agent.pk})
     return rows.first_where(DailyLog, {"agent": agent.pk, "date": date})
-
-
-def _same(known: tuple[int | None, int | None, bool], info: os.stat_result | None) -> bool:
-    if info is None:
-        return known[2]
-    return not known[2] and (known[0], known[1]) == (info.st_mtime_ns, info.st_size)
 
 
 def _sync_locked(agent: Agent, date: dt.date | None, path: Path) -> bool:
@@ -253,7 +246,7 @@ def scan_agent(agent: Agent | str) -> tuple[list[dt.date | None], SyncReport]:
         pending.append(None)  # MEMORY.md always has a row, missing or not
     for date in sorted(on_disk.keys() | rows.keys(), key=lambda d: d or dt.date.min):
         known, info = rows.get(date), on_disk.get(date)
-        if known is not None and _same(known, info):
+        if known is not None and files.is_current(known, info):
             report.unchanged += 1
         elif known is not None or info is not None:
             pending.append(date)
