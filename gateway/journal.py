@@ -43,6 +43,16 @@ def _insert(values: dict[str, str]) -> int:
     return record
 
 
+def _insert_once(values: dict[str, str]) -> Entry:
+    """A new entry, or `created=False` when its message was journaled before (a savepoint, so
+    a duplicate does not break the caller's transaction)."""
+    try:
+        with transaction.atomic():
+            return Entry(_insert(values), values["run_id"], created=True)
+    except IntegrityError:
+        return Entry(0, "", created=False)
+
+
 def record_platform(message: InboundMessage, run: str) -> Entry:
     """A platform message; `created` is False for a redelivery (nothing else is written)."""
     values = {
@@ -55,11 +65,7 @@ def record_platform(message: InboundMessage, run: str) -> Entry:
         "thread_id": message.thread_id,
         "run_id": run,
     }
-    try:
-        with transaction.atomic():  # a duplicate must not break the caller's transaction
-            return Entry(_insert(values), run, created=True)
-    except IntegrityError:
-        return Entry(0, "", created=False)
+    return _insert_once(values)
 
 
 def record_web(session: SessionRef, key: str, text: str, sender: str, run: str) -> Entry:
@@ -94,11 +100,7 @@ def record_scheduled(job: DueJob, session: SessionRef, text: str, run: str) -> E
         "text": text,
         "run_id": run,
     }
-    try:
-        with transaction.atomic():
-            return Entry(_insert(values), run, created=True)
-    except IntegrityError:
-        return Entry(0, "", created=False)
+    return _insert_once(values)
 
 
 def set_session(record: int, session_key: str) -> None:

@@ -139,14 +139,18 @@ def ws_identity(scope: dict[str, Any]) -> str:
 IDENTITY_KEY = "openclaw.ws_identity"  # in a socket's scope: who it is, worked out once
 
 
-async def check_ws_message(scope: dict[str, Any]) -> RateVerdict:
-    """Count one `chat.send` on the gateway socket against OPENCLAW_WS_RATE_LIMIT. Who is
-    behind the socket is worked out at its first message and kept in its scope (it cannot
+def socket_identity(scope: dict[str, Any]) -> str:
+    """`ws_identity`, worked out at a socket's first message and kept in its scope (it cannot
     change while the socket is open, so headers and query string are parsed once)."""
     identity = scope.get(IDENTITY_KEY)
     if identity is None:
         identity = scope[IDENTITY_KEY] = ws_identity(scope)
-    return await check_inbound("ws", identity, settings.OPENCLAW_WS_RATE_LIMIT, None)
+    return str(identity)
+
+
+async def check_ws_message(scope: dict[str, Any]) -> RateVerdict:
+    """Count one `chat.send` on the gateway socket against OPENCLAW_WS_RATE_LIMIT."""
+    return await check_inbound("ws", socket_identity(scope), settings.OPENCLAW_WS_RATE_LIMIT, None)
 
 
 async def clear_limits() -> None:
