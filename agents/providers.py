@@ -8,6 +8,7 @@ from typing import Literal
 
 from django.conf import settings
 
+from agents import llm
 from agents.llm import ModelError, ModelSettings
 
 Api = Literal["openai", "azure", "anthropic"]
@@ -157,21 +158,11 @@ def call_settings(
 def check_configured(call: ModelSettings) -> Provider:
     """The call's provider; raises a `model_not_configured` error naming what to set, before
     any network call."""
-    if not call.model:
-        raise ModelError(
-            "model_not_configured",
-            "No model configured: set OPENCLAW_MODEL or the agent's model in the admin.",
-        )
     if problem := check_model_id(call.model):
         raise ModelError("model_not_configured", f"Model id {call.model!r}: {problem}")
     provider, _ = split(call.model)
-    if provider is BARE:
-        if not call.base_url and not call.api_key:
-            raise ModelError(
-                "model_not_configured",
-                f"No API key: set {call.api_key_env or DEFAULT_KEY_ENV}, or OPENAI_BASE_URL "
-                "(or the agent's provider base URL) for a local OpenAI-compatible server.",
-            )
+    if provider is BARE:  # an empty id too: the checks of every OpenAI-compatible call
+        llm.check_configured(call)
         return provider
     if provider.api == "azure" and not call.base_url:
         raise ModelError(
