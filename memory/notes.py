@@ -65,12 +65,6 @@ def _save(row: MemoryNote) -> None:
     index_document(row)
 
 
-def sync_notes(agent: Agent) -> list[str]:
-    """Sync every note of the agent; the paths that changed."""
-    pending, _ = scan_notes(agent)
-    return [f"memory/{name}" for name in pending if sync_note(agent, name)]
-
-
 def synced_note(agent: Agent, name: str) -> MemoryNote | None:
     """A note's row after picking up a change on disk (None: neither file nor row)."""
     sync_note(agent, name)
