@@ -83,16 +83,16 @@ def search(
     )
     budget = settings.OPENCLAW_MEMORY_SEARCH_CHARS if budget_chars is None else budget_chars
     pool = max(CANDIDATE_CHUNKS, max_results * POOL_PER_HIT)
-    ids = [cid for cid, _ in fts.keyword_scores(agent.pk, terms, pool)]
+    ids = {cid for cid, _ in fts.keyword_scores(agent.pk, terms, pool)}
     vector: dict[int, float] = {}
     if query_vector is not None:
         vector = embeddings.vector_scores(agent.pk, query_vector, pool)
-        ids += [cid for cid in vector if cid not in set(ids)]
+        ids |= vector.keys()
     fields = ("pk", "path", "date", "start_line", "text", "search_text")
     rows = MemoryChunk.objects.filter(pk__in=ids).order_by("path", "start_line")
     chunks = [
-        ChunkLines(path, date, start, text, terms, max(0.0, vector.get(pk, 0.0)))
-        for pk, path, date, start, text, terms in rows.values_list(*fields)
+        ChunkLines(path, date, start, text, indexed, max(0.0, vector.get(pk, 0.0)))
+        for pk, path, date, start, text, indexed in rows.values_list(*fields)
     ]
     total, frequencies = fts.document_frequencies(agent.pk, terms)
     today = today or agent_today(agent)
