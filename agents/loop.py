@@ -32,7 +32,7 @@ from agents.transcripts import (
     make_entry,
     read_entries_async,
 )
-from agents.trust import lower, session_trust
+from agents.trust import turn_trust
 from agents.turn import TurnOutcome, TurnRequest
 from agents.turn_events import EventSink, TurnEvents
 from agents.turn_inputs import DiskRead, add_usage, measured_spec, working_memory, write_and_read
@@ -51,8 +51,9 @@ class _Turn:
     ) -> None:
         self.request, self.model, self.sink, self.tools = request, model, sink, list(tools)
         self.session = request.session
-        own = session_trust(self.session.key, is_group=self.session.is_group)
-        self.trust = lower(request.host.trust, own)
+        self.trust = turn_trust(
+            request.host.trust, self.session.key, is_group=self.session.is_group
+        )
         # The owner's memory (MEMORY.md, the notes that open a session) goes to the owner's
         # sessions only, and to groups whose agent opted in; never to a paired stranger.
         agent = self.session.agent

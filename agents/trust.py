@@ -25,3 +25,8 @@ def session_trust(session_key: str, *, is_group: bool) -> Trust:
 def lower(first: Trust, second: Trust) -> Trust:
     """The less trusted of two levels."""
     return first if RANK[first] <= RANK[second] else second
+
+
+def turn_trust(host_trust: Trust, session_key: str, *, is_group: bool) -> Trust:
+    """A turn's trust: its host's level, never above its session's own."""
+    return lower(host_trust, session_trust(session_key, is_group=is_group))

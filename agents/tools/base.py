@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from agents.host import TurnHost
 from agents.services import AgentConfig, SessionRef
-from agents.trust import Trust, lower, session_trust
+from agents.trust import Trust, turn_trust
 
 
 class ToolError(Exception):
@@ -32,8 +32,7 @@ class ToolContext:
     @property
     def trust(self) -> Trust:
         """Whom this turn speaks for: the host's level, never above the session's own."""
-        own = session_trust(self.session.key, is_group=self.session.is_group)
-        return lower(self.host.trust, own)
+        return turn_trust(self.host.trust, self.session.key, is_group=self.session.is_group)
 
     @property
     def workspace(self) -> Path:
