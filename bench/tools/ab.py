@@ -2,8 +2,8 @@
 alternately (A B B A ...) so both see the host's fast and slow phases alike (this VM's speed
 drifts by up to 1.7x within minutes, so a single run of each says little).
 
-    git worktree add /work/baseline <commit>
-    .venv/bin/python bench/tools/ab.py /work/baseline /work/main --only a,b,f --runs 3
+    git worktree add ../baseline <commit>
+    .venv/bin/python bench/tools/ab.py ../baseline . --only a,b,f --runs 3
 
 Each side runs `<checkout>/<runner>` (default `bench/run.py`, which an older flat bench/ has
 too) from the checkout's folder with PYTHONPATH=<checkout>: the venv is an editable install of
