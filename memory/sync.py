@@ -264,8 +264,7 @@ def sync_agent(agent: Agent | str) -> SyncReport:
     """Mirror every memory file of the agent (MEMORY.md, daily logs, other memory/*.md);
     rows of deleted files are marked missing."""
     agent = resolve_agent(agent)
-    listing = files.listing_version(agent.workspace)
-    pending, report = scan_agent(agent)
+    listing, pending, named, report = _scan(agent)
     for start in range(0, len(pending), BATCH):
         with transaction.atomic():  # one commit per batch: PostgreSQL fsyncs every commit
             for date in pending[start : start + BATCH]:
@@ -273,8 +272,6 @@ def sync_agent(agent: Agent | str) -> SyncReport:
                     report.changed.append(files.relpath(date))
                 else:
                     report.unchanged += 1
-    named, missing = notes.scan_notes(agent)
-    report.missing += missing
     for name in named:
         if notes.sync_note(agent, name):
             report.changed.append(f"memory/{name}")
@@ -339,8 +336,10 @@ async def _sync_logged(slug: str) -> None:
         logger.exception("Memory sync failed for agent %s", slug)
 
 
-def _scan(slug: str) -> tuple[int | None, list[dt.date | None], list[str], SyncReport]:
-    agent = resolve_agent(slug)
+def _scan(agent: Agent | str) -> tuple[int | None, list[dt.date | None], list[str], SyncReport]:
+    """memory/'s listing version, taken first (a file created during the scan changes it
+    again), then the logs and the notes out of date, and the report so far."""
+    agent = resolve_agent(agent)
     listing = files.listing_version(agent.workspace)
     pending, report = scan_agent(agent)
     named, missing = notes.scan_notes(agent)
