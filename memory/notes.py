@@ -66,6 +66,15 @@ def _save(row: MemoryNote) -> None:
 
 
 def synced_note(agent: Agent, name: str) -> MemoryNote | None:
-    """A note's row after picking up a change on disk (None: neither file nor row)."""
+    """A note's row after picking up a change on disk (None: neither file nor row). When
+    nothing changed: one `stat` and one query, as for the other memory files."""
+    row = MemoryNote.objects.filter(agent=agent, name=name).first()
+    if row is not None:
+        try:
+            info = files.stat(files.resolve_note(agent.workspace, name))
+        except files.UnsafePath:
+            return row  # sync_note leaves such a row as it is
+        if files.is_current((row.mtime_ns, row.size, row.missing), info):
+            return row
     sync_note(agent, name)
     return MemoryNote.objects.filter(agent=agent, name=name).first()
