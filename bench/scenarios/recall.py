@@ -33,6 +33,8 @@ K = 6
 WINDOWS = (400, 200, 100)  # BM25 baselines, tokens per window (4 characters a token)
 _PUNCT = str.maketrans("", "", "*_`[]#>|")
 _WORD = re.compile(r"\w+")
+# The scorer's own stop words, not memory.search.STOP_WORDS: the yardstick must not move
+# when the product's query stop words change.
 _STOP = (
     "a about after again all also am an and any are as at be been before being but by can could "
     "did do does doing done for from had has have having he her here hers him his how i if in "
