@@ -30,7 +30,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from tests.fakes.background import BackgroundLoop
+from tests.fakes.base import FakeServer
 from tests.fakes.openai_server import said, split_words
 
 JSON = dict[str, Any]
@@ -100,25 +100,16 @@ def _has_breakpoint(value: object) -> bool:
     return '"cache_control"' in json.dumps(value)
 
 
-class FakeAnthropic:
+class FakeAnthropic(FakeServer):
     """One fake server; every instance has its own port, script, cache and request log."""
 
     def __init__(self, host: str = "127.0.0.1") -> None:
-        self.host = host
-        self.port = 0
+        super().__init__(host)
         self._script: deque[Scripted] = deque()
         self._requests: list[Recorded] = []
         self._cache: set[str] = set()
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._runner: web.AppRunner | None = None
-        self._background: BackgroundLoop | None = None
-
-    @property
-    def url(self) -> str:
-        if not self.port:
-            raise RuntimeError("FakeAnthropic is not running")
-        return f"http://{self.host}:{self.port}"
 
     def script(self, *replies: Scripted) -> Self:
         with self._lock:
@@ -130,43 +121,8 @@ class FakeAnthropic:
         with self._lock:
             return list(self._requests)
 
-    def start(self) -> Self:
-        self._background = BackgroundLoop("FakeAnthropic")
-        self._background.run(self.astart())
-        return self
-
-    def stop(self) -> None:
-        background, self._background = self._background, None
-        if background is not None:
-            background.close(self.astop())
-
-    async def astart(self) -> Self:
-        app = web.Application()
+    def _routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/messages", self._messages)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await runner.setup()
-        await web.TCPSite(runner, self.host, 0).start()
-        self._runner = runner
-        self.port = int(runner.addresses[0][1])
-        return self
-
-    async def astop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-        self.port = 0
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> Self:
-        return await self.astart()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.astop()
 
     def _next(self, body: JSON) -> Reply:
         with self._lock:

@@ -59,11 +59,9 @@ from typing import Any, Self
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from tests.fakes.background import BackgroundLoop
+from tests.fakes.base import FakeServer
 
 JSON = dict[str, Any]
-
-_SHUTDOWN_GRACE = 0.5
 
 
 @dataclass(frozen=True)
@@ -310,7 +308,7 @@ def _embedding(text: str, dim: int) -> list[float]:
     return [x / norm for x in vec]
 
 
-class FakeOpenAI:
+class FakeOpenAI(FakeServer):
     """One fake server; every instance has its own port, script and request log."""
 
     def __init__(
@@ -324,22 +322,12 @@ class FakeOpenAI:
         self.models = tuple(models)
         self.latency = latency
         self.embedding_dim = embedding_dim
-        self.host = host
-        self.port = 0
+        super().__init__(host)
         self._script: deque[Scripted] = deque()
         self._requests: list[RecordedRequest] = []
         self._cond = threading.Condition()
         self._ids = itertools.count(1)
-        self._runner: web.AppRunner | None = None
         self._stopping: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._background: BackgroundLoop | None = None
-
-    @property
-    def url(self) -> str:
-        if not self.port:
-            raise RuntimeError("FakeOpenAI is not running")
-        return f"http://{self.host}:{self.port}"
 
     @property
     def base_url(self) -> str:
@@ -367,50 +355,20 @@ class FakeOpenAI:
                 raise TimeoutError(f"expected {n} requests, got {len(self._requests)}")
             return list(self._requests)
 
-    def start(self) -> Self:
-        self._background = BackgroundLoop("FakeOpenAI")
-        self._loop = self._background.loop
-        self._background.run(self.astart())
-        return self
-
-    def stop(self) -> None:
-        background, self._background, self._loop = self._background, None, None
-        if background is not None:
-            background.close(self.astop())
-
-    async def astart(self) -> Self:
-        self._stopping = asyncio.Event()
-        app = web.Application()
+    def _routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._azure)
         app.router.add_post("/v1/embeddings", self._embeddings)
         app.router.add_get("/v1/models", self._models)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_GRACE)
-        await runner.setup()
-        await web.TCPSite(runner, self.host, 0).start()
-        self._runner = runner
-        self.port = int(runner.addresses[0][1])
-        return self
+
+    async def astart(self) -> Self:
+        self._stopping = asyncio.Event()
+        return await super().astart()
 
     async def astop(self) -> None:
         if self._stopping is not None:
-            self._stopping.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-        self.port = 0
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> Self:
-        return await self.astart()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.astop()
+            self._stopping.set()  # wakes the replies still pausing, before the runner waits
+        await super().astop()
 
     async def _pause(self, seconds: float | None) -> bool:
         """Sleep (``None``: forever), but wake when the server stops; True means stopping."""
