@@ -50,6 +50,9 @@ class AgentAdmin(AuditedAdminMixin, admin.ModelAdmin[Agent]):
                     "max_tool_rounds",
                     "group_tools",
                     "memory_in_groups",
+                    "skills_allow",
+                    "skills_deny",
+                    "image_input",
                 ]
             },
         ),

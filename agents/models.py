@@ -32,6 +32,12 @@ class ToolProfile(models.TextChoices):
     FULL = "full"
 
 
+class ImageInput(models.TextChoices):
+    AUTO = "auto", "auto: send images; after the provider refuses them, a text note instead"
+    ON = "on", "on: always send images to the model"
+    OFF = "off", "off: a text note with the file's path instead of the image"
+
+
 class ReasoningEffort(models.TextChoices):
     NONE = "none", "none"
     LOW = "low", "low"
@@ -76,7 +82,7 @@ def _check_zone(value: str) -> None:
 
 def _check_names(value: object) -> None:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ValidationError("A list of tool names.")
+        raise ValidationError("A list of names.")
 
 
 class Agent(models.Model):
@@ -161,6 +167,21 @@ class Agent(models.Model):
             'Tools anyone in a group chat may make the agent use, e.g. ["web_fetch"] '
             "(empty: none; memory and other sessions are never offered in groups)."
         ),
+    )
+    skills_allow = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[_check_names],
+        help_text="Only these skills (empty: every available skill).",
+    )
+    skills_deny = models.JSONField(
+        default=list, blank=True, validators=[_check_names], help_text="Never these skills."
+    )
+    image_input = models.CharField(
+        "images to the model",
+        max_length=8,
+        choices=ImageInput.choices,
+        default=ImageInput.AUTO,
     )
     memory_in_groups = models.BooleanField(
         default=False,
