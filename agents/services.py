@@ -44,6 +44,8 @@ class AgentConfig:
     exec_enabled: bool = False
     exec_approval: bool = True
     group_tools: tuple[str, ...] = ()
+    skills_allow: tuple[str, ...] = ()
+    skills_deny: tuple[str, ...] = ()
     memory_in_groups: bool = False
     queue_mode: str = "collect"
     queue_cap: int = 20
@@ -72,6 +74,8 @@ class AgentConfig:
             exec_enabled=agent.exec_enabled,
             exec_approval=agent.exec_approval,
             group_tools=tuple(agent.group_tools or ()),
+            skills_allow=tuple(agent.skills_allow or ()),
+            skills_deny=tuple(agent.skills_deny or ()),
             memory_in_groups=agent.memory_in_groups,
             queue_mode=agent.queue_mode,
             queue_cap=agent.queue_cap,
