@@ -313,6 +313,14 @@ OPENCLAW_MAX_CONCURRENT_RUNS = env.int("OPENCLAW_MAX_CONCURRENT_RUNS", default=6
 OPENCLAW_MAX_FRAME_BYTES = env.int("OPENCLAW_MAX_FRAME_BYTES", default=256 * 1024)
 OPENCLAW_MAX_MESSAGE_CHARS = env.int("OPENCLAW_MAX_MESSAGE_CHARS", default=32_000)
 OPENCLAW_BOOTSTRAP_FILE_CHARS = env.int("OPENCLAW_BOOTSTRAP_FILE_CHARS", default=20_000)
+# --- media (docs/media.md) ---------------------------------------------------------------
+OPENCLAW_MAX_ATTACHMENT_BYTES = env.int("OPENCLAW_MAX_ATTACHMENT_BYTES", default=20 * 1024 * 1024)
+# Images whose header declares more pixels are refused before anything decodes them.
+OPENCLAW_MAX_IMAGE_PIXELS = env.int("OPENCLAW_MAX_IMAGE_PIXELS", default=40_000_000)
+# Text extracted from a document (txt, md, csv, json, PDF) into the turn, in characters.
+OPENCLAW_MEDIA_TEXT_CHARS = env.int("OPENCLAW_MEDIA_TEXT_CHARS", default=20_000)
+# Voice and audio transcription (an OpenAI-compatible /v1/audio/transcriptions); "" = off.
+OPENCLAW_TRANSCRIBE_MODEL = env.str("OPENCLAW_TRANSCRIBE_MODEL", default="")
 OPENCLAW_TRANSCRIPT_FSYNC = env.bool("OPENCLAW_TRANSCRIPT_FSYNC", default=False)
 OPENCLAW_TOOL_TIMEOUT = env.float("OPENCLAW_TOOL_TIMEOUT", default=120.0)
 OPENCLAW_STREAM_IDLE_TIMEOUT = env.float("OPENCLAW_STREAM_IDLE_TIMEOUT", default=90.0)
