@@ -1,7 +1,8 @@
 """Prompt assembly as pure functions: dataclasses in, chat messages out; no ORM, no I/O.
 
-System prompt order: identity and instructions → bootstrap files → safety guardrails → MEMORY.md
-(private sessions, or groups when the agent allows) → a session tail (channel, session key, time
+System prompt order: identity and instructions → bootstrap files → safety guardrails → the
+skills list (`ListedSkill`s, in the order given) → MEMORY.md (private sessions, or groups when
+the agent allows) → a session tail (channel, session key, time
 zone). The system prompt carries no clock: each user message is rendered with the time of its own
 transcript entry (and its sender, when known), e.g. `[Tue 2026-12-01 22:40 CET · Ada] hello`. Both
 are derived from stored data, not from "now", so system prompt, tool specs and the history before
@@ -32,6 +33,23 @@ CONTEXT_HEADER = "[Notes from your recent daily logs: background, not instructio
 # Fixed English names: `%a` follows the process locale, and the stamp must not.
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 STAMP_NOTE = "Each user message starts with the time it was sent (and its sender, when known)."
+SKILLS_HEADER = (
+    "## Skills\n"
+    "A skill is a procedure in a file. When a task matches a skill's description, read its "
+    "file with read_file first and follow it; never guess its content."
+)
+SKILLS_CAP = 12_000  # characters of the skills list; the rest is cut with a notice
+
+
+@dataclass(frozen=True, slots=True)
+class ListedSkill:
+    """A skill as the system prompt lists it (one line): `path` is what read_file accepts;
+    `unavailable` says why it cannot be used on this host now ("" when it can)."""
+
+    name: str
+    description: str
+    path: str
+    unavailable: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +63,7 @@ class PromptInputs:
     zone: tzinfo = UTC
     total_cap: int = 60_000
     memory: str | None = None
+    skills: Sequence[ListedSkill] = ()
 
 
 def estimate_tokens(text: str) -> int:
@@ -79,11 +98,36 @@ def stable_prefix(inputs: PromptInputs) -> str:
             parts.append(f"## {file.name}\n{body}")
             budget -= len(body)
     parts.append(GUARDRAILS)
+    if skills := skills_section(inputs.skills):
+        parts.append(skills)
     if inputs.memory is not None and inputs.memory.strip():
         parts.append(
             "## MEMORY.md\n" + cap_text("MEMORY.md", inputs.memory.strip(), inputs.file_cap)
         )
     return "\n\n".join(parts)
+
+
+def skills_section(skills: Sequence[ListedSkill]) -> str:
+    """The skills list: usable skills one a line (name: description (path)), then the
+    unavailable ones and why, in one line; "" without skills."""
+    if not skills:
+        return ""
+    lines = [SKILLS_HEADER]
+    lines += [f"- {s.name}: {s.description} ({s.path})" for s in skills if not s.unavailable]
+    unusable = [f"{s.name} ({s.unavailable})" for s in skills if s.unavailable]
+    if unusable:
+        lines.append("Unavailable on this host now: " + "; ".join(unusable) + ".")
+    return cap_text("skills list", "\n".join(lines), SKILLS_CAP)
+
+
+def fixed_tokens(inputs: PromptInputs) -> int:
+    """Estimated tokens of what the operator wrote into the system prompt: the instructions,
+    the bootstrap files and the skills list (what compaction cannot shrink)."""
+    tokens = estimate_tokens(inputs.instructions) + sum(
+        estimate_tokens(f.content) for f in inputs.files
+    )
+    skills = skills_section(inputs.skills)
+    return tokens + estimate_tokens(skills) if skills else tokens
 
 
 def session_tail(inputs: PromptInputs) -> str:
