@@ -184,6 +184,76 @@ class ChannelAccount(models.Model):
         )
 
 
+class Binding(models.Model):
+    """Part of a channel account's traffic answered by another agent than the account's own:
+    one sender's direct messages (peer), one group, or one thread or forum topic of a group.
+    The most specific binding wins (thread > group > peer); what none names goes to the
+    account's agent. A peer binding never splits a group: in groups only group and thread
+    bindings count, so one group is one conversation with one agent."""
+
+    account = models.ForeignKey(ChannelAccount, on_delete=models.CASCADE, related_name="bindings")
+    peer = models.CharField(
+        max_length=MAX_ID_CHARS,
+        blank=True,
+        help_text="A sender id: their direct messages go to this agent.",
+    )
+    group = models.CharField(
+        max_length=MAX_ID_CHARS,
+        blank=True,
+        help_text="A group or channel id: its messages go to this agent.",
+    )
+    thread = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="A thread or forum topic id inside the group (Slack thread ts, Telegram "
+        "topic id): only that thread goes to this agent. Needs the group.",
+    )
+    agent = models.ForeignKey(
+        "agents.Agent",
+        on_delete=models.PROTECT,
+        related_name="bindings",
+        help_text="The agent that answers what this binding names.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["account", "group", "thread", "peer"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "peer", "group", "thread"], name="unique_binding"
+            ),
+            models.CheckConstraint(
+                condition=(models.Q(group="") & models.Q(thread="") & ~models.Q(peer=""))
+                | (models.Q(peer="") & ~models.Q(group="")),
+                name="binding_names_a_peer_or_a_group",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.peer:
+            target = f"direct messages from {self.peer}"
+        else:
+            target = f"group {self.group}" + (f" thread {self.thread}" if self.thread else "")
+        return f"{target} on {self.account} → {self.agent}"
+
+    def clean(self) -> None:
+        self.peer, self.group, self.thread = (
+            self.peer.strip(),
+            self.group.strip(),
+            self.thread.strip(),
+        )
+        if self.thread and not self.group:
+            raise ValidationError({"group": "A thread binding needs the group the thread is in."})
+        if self.peer and self.group:
+            raise ValidationError(
+                "Name either a peer (direct messages) or a group (and maybe a thread), not both."
+            )
+        if not self.peer and not self.group:
+            raise ValidationError(
+                "Name a peer, a group or a thread; the account's own agent answers the rest."
+            )
+
+
 class ApprovedSender(models.Model):
     """A direct-message sender approved (through pairing or by hand) on one account."""
 
