@@ -1,5 +1,6 @@
 """The one front door: every inbound message (the web chat and the CLI, Slack, Telegram,
-WhatsApp, webhooks, scheduled jobs) goes journal → policy → rate limits → session key → lane.
+WhatsApp, webhooks, the HTTP API and hooks, scheduled jobs) goes journal → policy → rate
+limits → session key → lane.
 
 `route` returns once the message is journaled and queued, so platforms are acknowledged only
 after that. Each step is one function below; what differs between sources is only how a
@@ -56,7 +57,23 @@ class ScheduledMessage:
     sink: EventSink
 
 
-Arrival = InboundMessage | WebMessage | ScheduledMessage
+@dataclass(frozen=True, slots=True)
+class ApiMessage:
+    """A message another program sent over HTTP (`channel` "api": the OpenAI-compatible API;
+    "hook": `/hooks/*`): the caller chose the session; `key` is its idempotency key; `sender`
+    the caller (its rate budget); `origin` marks text no person typed here (see `Said`)."""
+
+    session_key: str
+    text: str
+    key: str
+    sender: str
+    channel: Literal["api", "hook"]
+    origin: str = ""
+
+
+Arrival = InboundMessage | WebMessage | ScheduledMessage | ApiMessage
+# Arrivals whose caller chose the session and is told at once when it is not taken.
+_CALLER_CHOSEN = (WebMessage, ApiMessage)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +119,7 @@ async def route(
     comes at once). Raises `services.NotFound` for a session whose agent is unknown or
     disabled and `LanesClosed` while the gateway stops (a web chat entry is then removed: the
     client was told it was not taken; any other stays for the next start)."""
-    if isinstance(arrival, WebMessage):
+    if isinstance(arrival, _CALLER_CHOSEN):
         lock = _web_locks.setdefault(arrival.session_key, asyncio.Lock())
         async with lock:
             return await _route(arrival, on_session)
@@ -114,13 +131,13 @@ async def _route(arrival: Arrival, on_session: Callable[[str], Awaitable[None]] 
     if isinstance(admitted, Routed):
         return admitted
     entry, session = admitted.entry, admitted.session
-    if not entry.created:  # a web chat resend: follow the session, the original answers it
+    if not entry.created:  # a web chat or API resend: follow the session, the original answers it
         if on_session is not None:
             await on_session(session.key)
         return Routed("duplicate", entry.run, session.key, record=entry.record)
     refusal = await _limits(arrival, admitted)
     if refusal is not None:
-        refused = journal.forget if isinstance(arrival, WebMessage) else journal.drop
+        refused = journal.forget if isinstance(arrival, _CALLER_CHOSEN) else journal.drop
         await offload.database(refused, entry.record)
         return Routed("replied", session=session.key, reply=refusal, record=entry.record)
     if on_session is not None:
@@ -128,7 +145,7 @@ async def _route(arrival: Arrival, on_session: Callable[[str], Awaitable[None]] 
     try:
         accepted = await _to_lane(arrival, admitted)
     except BaseException:
-        if isinstance(arrival, WebMessage):
+        if isinstance(arrival, _CALLER_CHOSEN):
             await asyncio.shield(offload.database(journal.forget, entry.record))
         raise
     if accepted.run != entry.run:  # folded into a queued turn, or answered as a command
@@ -142,6 +159,10 @@ def _journal_and_admit(arrival: Arrival, run: str) -> _Admitted | Routed:
     """Journal → policy → session key, in one database thread hop."""
     if isinstance(arrival, WebMessage):
         session, _ = services.open_session(arrival.session_key)
+        entry = journal.record_web(session, arrival.key, arrival.text, arrival.sender, run)
+        return _Admitted(entry, session)
+    if isinstance(arrival, ApiMessage):  # journaled as web chat entries are (same dedupe)
+        session, _ = services.open_session(arrival.session_key, channel=arrival.channel)
         entry = journal.record_web(session, arrival.key, arrival.text, arrival.sender, run)
         return _Admitted(entry, session)
     if isinstance(arrival, ScheduledMessage):
@@ -197,6 +218,9 @@ async def _limits(arrival: Arrival, admitted: _Admitted) -> str | None:
         return None
     if isinstance(arrival, WebMessage):
         verdict = await check_ws_message(arrival.scope)
+    elif isinstance(arrival, ApiMessage):  # the same budget as a gateway socket, per caller
+        rate = settings.OPENCLAW_WS_RATE_LIMIT
+        verdict = await check_inbound(arrival.channel, arrival.sender, rate, None)
     else:
         account = admitted.account
         assert account is not None  # noqa: S101  # set for every platform message
@@ -228,6 +252,15 @@ async def _to_lane(arrival: Arrival, admitted: _Admitted) -> runs.Submitted:
     if isinstance(arrival, WebMessage):
         return await runs.accept_message(
             session, arrival.text, records=(entry.record,), run_id=entry.run
+        )
+    if isinstance(arrival, ApiMessage):  # text for the model: no chat commands over HTTP
+        return await runs.submit_chat(
+            session,
+            arrival.text,
+            channel=arrival.channel,
+            records=(entry.record,),
+            run_id=entry.run,
+            origin=arrival.origin,
         )
     # In a group, the model must know who says what: the name goes in the message's stamp.
     sender = (arrival.sender_name or arrival.sender_id) if arrival.is_group else ""
