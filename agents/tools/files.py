@@ -1,4 +1,5 @@
-"""File tools confined to the agent's workspace: read_file, write_file, edit_file, list_dir.
+"""File tools confined to the agent's workspace: read_file, write_file, edit_file, list_dir
+(read_file may also read a shared skill's files, read-only: `agents.skills_access`).
 
 Paths go through `resolve_in_workspace`; files are then opened one component at a time with
 O_NOFOLLOW, so a symlink swapped in after the check fails to open instead of leading outside.
@@ -16,6 +17,7 @@ from typing import IO, Any
 
 from django.conf import settings
 
+from agents.skills_access import shared_skill_file
 from agents.tools.base import ToolContext, ToolError
 from agents.tools.common import cap_text, int_arg, str_arg
 
@@ -277,7 +279,10 @@ def _cap() -> int:
 
 class ReadFileTool:
     name = "read_file"
-    description = "Read a workspace text file with line numbers. offset: first line (1-based)."
+    description = (
+        "Read a workspace text file (or a listed shared skill's) with line numbers. "
+        "offset: first line (1-based)."
+    )
     parameters: dict[str, Any] = {
         "type": "object",
         "properties": {
@@ -292,7 +297,10 @@ class ReadFileTool:
         path = str_arg(args, "path")
         offset = int_arg(args, "offset", 1, low=1, high=10**9)
         limit = int_arg(args, "limit", DEFAULT_READ_LINES, low=1, high=DEFAULT_READ_LINES)
-        return await asyncio.to_thread(read_slice, ctx.workspace, path, offset, limit, _cap())
+        root = ctx.workspace
+        if os.path.isabs(path):  # only a shared skill's file, read-only
+            root, path = await asyncio.to_thread(shared_skill_file, ctx.agent, path)
+        return await asyncio.to_thread(read_slice, root, path, offset, limit, _cap())
 
 
 class WriteFileTool:

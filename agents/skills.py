@@ -1,0 +1,295 @@
+"""Skills: folders holding a SKILL.md that teaches an agent a procedure. They live in the agent's
+`<workspace>/skills/<folder>/` and in `OPENCLAW_HOME/skills/<folder>/`, shared by every agent (the
+agent's own wins on a name clash). The system prompt lists them (name, description, path); the
+model reads a SKILL.md with read_file when a task needs it.
+
+Discovery is cheap while nothing changes: per turn one stat per skills directory and one per
+SKILL.md; a directory is listed again only when it changed, a SKILL.md parsed again only when its
+mtime, size or inode changed, so an edit on disk shows in the next turn. Blocking (file system):
+call it from a worker thread. Safe in several threads (at worst a file is parsed twice).
+"""
+
+import logging
+import os
+import shutil
+import stat
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+from django.conf import settings
+
+from agents.context import ListedSkill
+from agents.skills_frontmatter import (
+    MAX_DESCRIPTION,
+    Requirements,
+    SkillFormatError,
+    parse_skill_md,
+)
+
+logger = logging.getLogger(__name__)
+
+Source = Literal["workspace", "shared"]
+Status = Literal["available", "unavailable", "denied", "shadowed", "malformed"]
+SKILL_FILES = ("SKILL.md", "skill.md")  # ClawHub accepts both spellings
+HEAD_BYTES = 64 * 1024  # the front matter must close within the file's first 64 KiB
+Version = tuple[int, int, int]  # mtime_ns, size, inode
+NO_REQUIREMENTS = Requirements()
+
+
+@dataclass(frozen=True, slots=True)
+class Skill:
+    """A skill folder as found on disk. A malformed one has `problem` set (what to fix), its
+    folder's name as `name` and no description."""
+
+    folder: str
+    source: Source
+    path: str  # SKILL.md's absolute path (the folder's when it has none)
+    name: str
+    description: str = ""
+    requires: Requirements = NO_REQUIREMENTS
+    problem: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SkillState:
+    """A skill as one agent sees it: usable (`available`), or why not."""
+
+    skill: Skill
+    status: Status
+    reason: str = ""
+
+
+class Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+def shared_dir() -> Path:
+    """The skills every agent sees: `OPENCLAW_HOME/skills`."""
+    return Path(settings.OPENCLAW_HOME) / "skills"
+
+
+def workspace_dir(workspace: Path | str) -> Path:
+    return Path(workspace) / "skills"
+
+
+# skills directory → (its version, its entries: (folder name, is a symlink)), sorted by name
+_folders: dict[str, tuple[Version, tuple[tuple[str, bool], ...]]] = {}
+# SKILL.md path → (its version, the skill parsed from it)
+_parsed: dict[str, tuple[Version, Skill]] = {}
+_reported: set[tuple[str, str]] = set()  # (path, problem) already logged
+
+
+def _version(info: os.stat_result) -> Version:
+    return (info.st_mtime_ns, info.st_size, info.st_ino)
+
+
+def discover(workspace: Path | str) -> tuple[Skill, ...]:
+    """Every skill folder of the agent's workspace, then of the shared directory, each by
+    folder name."""
+    return scan(workspace_dir(workspace), "workspace") + scan(shared_dir(), "shared")
+
+
+def scan(root: Path, source: Source) -> tuple[Skill, ...]:
+    """The skill folders of one skills directory, by name (hidden ones skipped); () when the
+    directory is missing or unreadable."""
+    top = os.fspath(root)
+    try:
+        version = _version(os.stat(top))
+    except OSError:
+        _folders.pop(top, None)
+        return ()
+    known = _folders.get(top)
+    if known is None or known[0] != version:
+        known = _folders[top] = (version, _list(top))
+    return tuple(_skill(top, folder, linked, source) for folder, linked in known[1])
+
+
+def _list(top: str) -> tuple[tuple[str, bool], ...]:
+    try:
+        with os.scandir(top) as entries:
+            found = [
+                (entry.name, entry.is_symlink())
+                for entry in entries
+                if not entry.name.startswith(".")
+                and (entry.is_symlink() or entry.is_dir(follow_symlinks=False))
+            ]
+    except OSError as exc:
+        logger.warning("Skills directory %s is not readable: %s", top, exc.strerror or exc)
+        return ()
+    return tuple(sorted(found))
+
+
+def _skill(top: str, folder: str, linked: bool, source: Source) -> Skill:
+    base = os.path.join(top, folder)
+    if linked:  # read_file never follows a link out of the skills directory
+        return _problem(folder, source, base, "the folder is a symbolic link: copy it instead")
+    for filename in SKILL_FILES:
+        path = os.path.join(base, filename)
+        try:
+            info = os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError as exc:
+            return _problem(folder, source, path, f"cannot read SKILL.md: {exc.strerror}")
+        version = _version(info)
+        cached = _parsed.get(path)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        skill = _parse(folder, source, path, info)
+        _parsed[path] = (version, skill)
+        return skill
+    return _problem(folder, source, base, "no SKILL.md in the folder")
+
+
+def _parse(folder: str, source: Source, path: str, info: os.stat_result) -> Skill:
+    if stat.S_ISLNK(info.st_mode):
+        return _problem(folder, source, path, "SKILL.md is a symbolic link: copy the file instead")
+    if not stat.S_ISREG(info.st_mode):
+        return _problem(folder, source, path, "SKILL.md is not a regular file")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as handle:
+            head = handle.read(HEAD_BYTES)
+    except OSError as exc:
+        return _problem(folder, source, path, f"cannot read SKILL.md: {exc.strerror or exc}")
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if len(head) < HEAD_BYTES or exc.start < len(head) - 3:
+            return _problem(folder, source, path, "SKILL.md is not UTF-8 text")
+        text = head[: exc.start].decode("utf-8")  # the head ends inside a character
+    try:
+        meta = parse_skill_md(text, folder)
+    except SkillFormatError as exc:
+        return _problem(folder, source, path, str(exc))
+    return Skill(folder, source, path, meta.name, meta.description, meta.requires)
+
+
+def _problem(folder: str, source: Source, path: str, problem: str) -> Skill:
+    """A malformed skill, logged once per path and problem."""
+    if (path, problem) not in _reported:
+        _reported.add((path, problem))
+        logger.warning("Skill %s (%s) is not usable: %s", path, source, problem)
+    return Skill(folder, source, path, folder, problem=problem)
+
+
+def permitted(name: str, allow: Iterable[str], deny: Iterable[str]) -> bool:
+    """May an agent with these skill lists use skill `name`? (allow empty: every skill)"""
+    allowed = tuple(allow)
+    return (not allowed or name in allowed) and name not in tuple(deny)
+
+
+class _Path:
+    """Binaries on PATH, looked up again only when PATH or one of its directories changed."""
+
+    cache: tuple[tuple[object, ...], dict[str, bool]] = ((), {})
+
+    def __init__(self) -> None:
+        self.found: dict[str, bool] | None = None
+
+    def has(self, binary: str) -> bool:
+        if self.found is None:
+            path = os.environ.get("PATH", os.defpath)
+            key: tuple[object, ...] = (path, *(_mtime(d) for d in path.split(os.pathsep)))
+            if _Path.cache[0] != key:
+                _Path.cache = (key, {})
+            self.found = _Path.cache[1]
+        if binary not in self.found:
+            self.found[binary] = shutil.which(binary) is not None
+        return self.found[binary]
+
+
+def _mtime(directory: str) -> int:
+    try:
+        return os.stat(directory or ".").st_mtime_ns
+    except OSError:
+        return 0
+
+
+def missing(requires: Requirements, probe: _Path | None = None) -> str:
+    """Why a skill cannot be used on this host now ("" when it can): variables not set,
+    binaries not on PATH, another operating system."""
+    probe = probe or _Path()
+    reasons = []
+    if requires.os and sys.platform not in requires.os:
+        reasons.append(f"runs only on {', '.join(requires.os)}")
+    if env := [name for name in requires.env if not os.environ.get(name)]:
+        reasons.append(f"needs environment variable{'s' * (len(env) > 1)} {', '.join(env)}")
+    if bins := [name for name in requires.bins if not probe.has(name)]:
+        reasons.append(f"needs {', '.join(bins)} on PATH")
+    if requires.any_bins and not any(probe.has(name) for name in requires.any_bins):
+        reasons.append(f"needs one of {', '.join(requires.any_bins)} on PATH")
+    return "; ".join(reasons)
+
+
+def states(skills: Sequence[Skill], allow: Iterable[str], deny: Iterable[str]) -> list[SkillState]:
+    """Each skill's state for an agent with these allow and deny lists, sorted by name (then
+    the workspace's before the shared one): malformed, shadowed by an earlier skill of the same
+    name (the workspace's come first), denied, unavailable on this host, or available."""
+    allow, deny = tuple(allow), tuple(deny)
+    winners: dict[str, Skill] = {}
+    for skill in skills:
+        if not skill.problem:
+            winners.setdefault(skill.name, skill)
+    probe = _Path()
+    found = []
+    for skill in skills:
+        winner = winners.get(skill.name)
+        if skill.problem:
+            found.append(SkillState(skill, "malformed", skill.problem))
+        elif winner is not skill and winner is not None:
+            where = f"{winner.source} skill {winner.folder}/"
+            found.append(SkillState(skill, "shadowed", f"the {where} has the same name"))
+        elif not permitted(skill.name, allow, deny):
+            why = (
+                "in the agent's skills deny list" if skill.name in deny else "not in its allow list"
+            )
+            found.append(SkillState(skill, "denied", why))
+        elif reason := missing(skill.requires, probe):
+            found.append(SkillState(skill, "unavailable", reason))
+        else:
+            found.append(SkillState(skill, "available"))
+    found.sort(key=_order)
+    return found
+
+
+def _order(state: SkillState) -> tuple[str, str, bool, str]:
+    skill = state.skill
+    return (skill.name.casefold(), skill.name, skill.source != "workspace", skill.folder)
+
+
+def prompt_path(skill: Skill) -> str:
+    """The path read_file takes for a skill's file: relative for the workspace's, absolute
+    (inside the shared skills directory, read-only) for a shared one."""
+    if skill.source == "workspace":
+        return f"skills/{skill.folder}/{os.path.basename(skill.path)}"
+    return skill.path
+
+
+def offered_skills(
+    skills: Sequence[Skill], allow: Iterable[str], deny: Iterable[str], tools: Iterable[Named]
+) -> tuple[ListedSkill, ...]:
+    """The skills list of a turn's system prompt: the agent's usable and unavailable skills
+    (with the reason), by name; none when the turn may not use read_file to read them."""
+    if not any(tool.name == "read_file" for tool in tools):
+        return ()
+    return tuple(
+        ListedSkill(
+            state.skill.name,
+            _short(state.skill.description),
+            prompt_path(state.skill),
+            state.reason if state.status == "unavailable" else "",
+        )
+        for state in states(skills, allow, deny)
+        if state.status in ("available", "unavailable")
+    )
+
+
+def _short(description: str) -> str:
+    if len(description) <= MAX_DESCRIPTION:
+        return description
+    return description[: MAX_DESCRIPTION - 1].rstrip() + "…"
