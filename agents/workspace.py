@@ -11,7 +11,7 @@ from pathlib import Path
 from django.conf import settings
 
 BOOTSTRAP_FILES = ("AGENTS.md", "SOUL.md", "USER.md", "IDENTITY.md", "TOOLS.md")
-TEMPLATE_DIR = Path(settings.BASE_DIR) / "templates" / "workspace"
+TEMPLATE_DIR = Path(settings.BASE_DIR) / "openclaw" / "templates" / "workspace"
 
 # path (as a string: hashing a Path costs more than the stat) → ((mtime_ns, size), content):
 # a turn re-reads a file only when it changed on disk.

@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "openclaw.audit",
     "gateway",
     "agents",
+    "agents.mcp.apps.MCPConfig",  # MCP servers as tool sources (app label `mcp`)
     "memory",
 ]
 
@@ -116,7 +117,9 @@ ASGI_APPLICATION = "openclaw.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        # Inside the package, so an installed wheel carries them (admin overrides, the chat page,
+        # the workspace files agents.workspace copies).
+        "DIRS": [BASE_DIR / "openclaw" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -297,6 +300,12 @@ OPENCLAW_CHANNEL_ENV: dict[str, str] = {
     for name, value in os.environ.items()
     if name.startswith(("SLACK_", "TELEGRAM_", "WHATSAPP_")) and value
 }
+# Values an MCP server may be given (agents.mcp: its process's variables, its HTTP headers),
+# looked up by the variable names an MCPServer references; only MCP_* names are eligible, so a
+# server can never be handed the gateway's own keys.
+OPENCLAW_MCP_ENV: dict[str, str] = {
+    name: value for name, value in os.environ.items() if name.startswith("MCP_") and value
+}
 SLACK_API_URL = env.str("SLACK_API_URL", default="https://slack.com/api/")
 TELEGRAM_API_URL = env.str("TELEGRAM_API_URL", default="https://api.telegram.org")
 TELEGRAM_WEBHOOK_URL = env.str("TELEGRAM_WEBHOOK_URL", default="")
@@ -356,7 +365,10 @@ OPENCLAW_EMBEDDINGS_BASE_URL = env.str("OPENCLAW_EMBEDDINGS_BASE_URL", default="
 OPENCLAW_EMBEDDINGS_API_KEY_ENV = env.str(
     "OPENCLAW_EMBEDDINGS_API_KEY_ENV", default="OPENAI_API_KEY"
 )
-OPENCLAW_MEMORY_VECTOR_WEIGHT = env.float("OPENCLAW_MEMORY_VECTOR_WEIGHT", default=0.5)
+# Share of the vector score in hybrid search; empty: the model's measured default
+# (memory.embeddings.vector_weight)
+_vector_weight = env.str("OPENCLAW_MEMORY_VECTOR_WEIGHT", default="").strip()
+OPENCLAW_MEMORY_VECTOR_WEIGHT = float(_vector_weight) if _vector_weight else None
 
 # --- security (gateway/policy.py, pairing.py, ratelimit.py; see .env.example) ---------------
 # Moving-window limits ("N/second|minute|hour"); per-account rates override the inbound ones.
@@ -375,6 +387,12 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.float("OPENCLAW_LOGIN_COOLOFF_MINUTES"
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+
+# --- HTTP API and hooks (gateway/httpapi/, docs/http-api.md; see .env.example) --------------
+# The OpenAI-compatible /v1 endpoints (the gateway token as a Bearer token); absent (404) if off.
+OPENCLAW_HTTP_API = env.bool("OPENCLAW_HTTP_API", default=False)
+# The token of /hooks/wake and /hooks/agent (a header, never the URL); absent (404) while empty.
+OPENCLAW_HOOKS_TOKEN = env.str("OPENCLAW_HOOKS_TOKEN", default="")
 
 # --- telegram (gateway/adapters/telegram*.py; see .env.example) ------------------------------
 # Seconds one getUpdates long poll is held open by Telegram (tests use 1).
