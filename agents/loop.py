@@ -15,13 +15,14 @@ from django.conf import settings
 
 from agents import usage as usage_service
 from agents.compaction import compact
-from agents.context import History, PromptInputs, build_messages, estimate_tokens
+from agents.context import History, PromptInputs, build_messages, estimate_tokens, fixed_tokens
 from agents.failover import PartialStream, RetryPolicy, stream_with_failover
 from agents.llm import ChatModel as ChatModel
 from agents.llm import Finished, ModelError, ModelSettings, TextDelta, ToolCallDelta
 from agents.model_chain import model_chain
 from agents.models import agent_zone
 from agents.replyfilter import ReplyFilter
+from agents.skills import offered_skills
 from agents.toolrunner import CallAssembler, ToolCall, run_calls
 from agents.tools.base import Tool, ToolContext
 from agents.transcripts import (
@@ -183,6 +184,7 @@ class _Turn:
             file_cap=settings.OPENCLAW_BOOTSTRAP_FILE_CHARS,
             total_cap=settings.OPENCLAW_BOOTSTRAP_TOTAL_CHARS,
             memory=working,
+            skills=offered_skills(disk.skills, agent.skills_allow, agent.skills_deny, self.tools),
             channel=self.request.channel,
             session_key=self.session.key,
             zone=self.zone,
@@ -201,9 +203,7 @@ class _Turn:
         inputs = await self._inputs(disk)
         entries = disk.entries
         budget = self._budget(tools)
-        system_tokens = estimate_tokens(inputs.instructions) + sum(
-            estimate_tokens(f.content) for f in inputs.files
-        )
+        system_tokens = fixed_tokens(inputs)
         history = History.of(entries, self.zone)
         over = force_compact or history.tokens() + system_tokens > budget
         if over and await self._compact(entries):

@@ -15,7 +15,7 @@ import shutil
 import stat
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -42,7 +42,8 @@ NO_REQUIREMENTS = Requirements()
 @dataclass(frozen=True, slots=True)
 class Skill:
     """A skill folder as found on disk. A malformed one has `problem` set (what to fix), its
-    folder's name as `name` and no description."""
+    folder's name as `name` and no description. `unmet`: why its requirements are not met on
+    this host ("" when they are), as `discover` last checked."""
 
     folder: str
     source: Source
@@ -51,6 +52,7 @@ class Skill:
     description: str = ""
     requires: Requirements = NO_REQUIREMENTS
     problem: str = ""
+    unmet: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +91,14 @@ def _version(info: os.stat_result) -> Version:
 
 def discover(workspace: Path | str) -> tuple[Skill, ...]:
     """Every skill folder of the agent's workspace, then of the shared directory, each by
-    folder name."""
-    return scan(workspace_dir(workspace), "workspace") + scan(shared_dir(), "shared")
+    folder name, with its requirements checked (`Skill.unmet`)."""
+    found = scan(workspace_dir(workspace), "workspace") + scan(shared_dir(), "shared")
+    probe = _Path()
+    checked = []
+    for skill in found:
+        unmet = "" if skill.problem else missing(skill.requires, probe)
+        checked.append(replace(skill, unmet=unmet) if unmet != skill.unmet else skill)
+    return tuple(checked)
 
 
 def scan(root: Path, source: Source) -> tuple[Skill, ...]:
@@ -229,13 +237,13 @@ def missing(requires: Requirements, probe: _Path | None = None) -> str:
 def states(skills: Sequence[Skill], allow: Iterable[str], deny: Iterable[str]) -> list[SkillState]:
     """Each skill's state for an agent with these allow and deny lists, sorted by name (then
     the workspace's before the shared one): malformed, shadowed by an earlier skill of the same
-    name (the workspace's come first), denied, unavailable on this host, or available."""
+    name (the workspace's come first), denied, unavailable on this host, or available. Pure:
+    the file system was read by `discover`."""
     allow, deny = tuple(allow), tuple(deny)
     winners: dict[str, Skill] = {}
     for skill in skills:
         if not skill.problem:
             winners.setdefault(skill.name, skill)
-    probe = _Path()
     found = []
     for skill in skills:
         winner = winners.get(skill.name)
@@ -249,8 +257,8 @@ def states(skills: Sequence[Skill], allow: Iterable[str], deny: Iterable[str]) -
                 "in the agent's skills deny list" if skill.name in deny else "not in its allow list"
             )
             found.append(SkillState(skill, "denied", why))
-        elif reason := missing(skill.requires, probe):
-            found.append(SkillState(skill, "unavailable", reason))
+        elif skill.unmet:
+            found.append(SkillState(skill, "unavailable", skill.unmet))
         else:
             found.append(SkillState(skill, "available"))
     found.sort(key=_order)

@@ -1,6 +1,6 @@
-"""What a model call reads, gathered cheaply: the transcript, the bootstrap files and MEMORY.md
-in one thread hop, MEMORY.md through the memory app only when it changed on disk, tool specs
-built once per tool; and token counts added up across calls."""
+"""What a model call reads, gathered cheaply: the transcript, the bootstrap files, the skill
+folders and MEMORY.md in one thread hop, MEMORY.md through the memory app only when it changed
+on disk, tool specs built once per tool; and token counts added up across calls."""
 
 import os
 from dataclasses import dataclass
@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.context import estimate_tokens
+from agents.skills import Skill, discover
 from agents.tools.base import Tool, tool_spec
 from agents.transcripts import Entry, Usage, append_entries, read_entries
 from agents.workspace import WorkspaceFile, read_bootstrap_files
@@ -53,19 +54,21 @@ class DiskRead:
     files: list[WorkspaceFile]
     memory_version: tuple[int, int]
     entries: list[Entry]
+    skills: tuple[Skill, ...] = ()
 
 
 def write_and_read(
     transcript: Path, pending: list[Entry], workspace: Path, *, fsync: bool
 ) -> DiskRead:
-    """Append `pending` to the transcript, then read the bootstrap files, MEMORY.md's version
-    and the transcript: the file I/O of a model call in one thread hop, not five."""
+    """Append `pending` to the transcript, then read the bootstrap files, MEMORY.md's version,
+    the transcript and the skill folders: the file I/O of a model call in one thread hop."""
     if pending:
         append_entries(transcript, pending, fsync=fsync)
     return DiskRead(
         read_bootstrap_files(workspace),
         file_version(workspace / "MEMORY.md"),
         read_entries(transcript),
+        discover(workspace),
     )
 
 
