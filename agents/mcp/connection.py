@@ -1,0 +1,341 @@
+"""One MCP server's client session (the only importer of the `mcp` SDK's client): started on first
+use, at most one live session (for stdio: one process) at a time, its tool listing cached until
+the server says it changed or the session is new, and a crash noticed at once and answered by a
+restart on the next use, with backoff when starts keep failing.
+
+Everything here is async and runs on the gateway's loop. The session's contexts (the SDK's
+anyio task groups) are entered and left by one owner task per session; calls come from turns.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any, Self
+
+import anyio
+import httpx2
+import mcp_types as types
+from mcp.client.session import ClientSession, IncomingMessage
+from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._stream_protocols import ReadStream
+from mcp.shared.exceptions import MCPError
+from mcp.shared.message import SessionMessage
+
+from agents.mcp.config import ServerConfig
+from agents.mcp.errors import MCPRefused, MCPTimeout, MCPUnavailable
+from openclaw.redact import MASK
+
+logger = logging.getLogger(__name__)
+
+MAX_BACKOFF = 60.0
+MAX_PAGES = 20  # of a paginated tools/list
+STOP_GRACE = 10.0  # the SDK's own stdio shutdown: close stdin 2 s, SIGTERM 2 s, SIGKILL
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteTool:
+    """A tool as the server lists it: its own name, description and input schema."""
+
+    name: str
+    description: str
+    schema: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CallResult:
+    text: str
+    is_error: bool
+
+
+def backoff(failures: int) -> float:
+    """Seconds before the next start: none after the first failure (a crash mid-call restarts
+    for the next call), then 1, 2, 4… up to a minute while starts keep failing."""
+    return 0.0 if failures <= 1 else min(2.0 ** (failures - 2), MAX_BACKOFF)
+
+
+class _Watched:
+    """The transport's read stream, calling `on_end` when it ends (the server process exited or
+    the connection closed), so a crash is noticed while the session is idle."""
+
+    def __init__(
+        self, inner: ReadStream[SessionMessage | Exception], on_end: Callable[[], None]
+    ) -> None:
+        self._inner, self._on_end = inner, on_end
+
+    @property
+    def last_context(self) -> Any:
+        return getattr(self._inner, "last_context", None)
+
+    async def receive(self) -> SessionMessage | Exception:
+        try:
+            return await self._inner.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
+            self._on_end()
+            raise
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> SessionMessage | Exception:
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+def _text_of(result: types.CallToolResult) -> str:
+    parts: list[str] = []
+    for block in result.content:
+        if isinstance(block, types.TextContent):
+            parts.append(block.text)
+        elif isinstance(block, types.EmbeddedResource):
+            resource = block.resource
+            text = getattr(resource, "text", None)
+            parts.append(text if isinstance(text, str) else f"[resource {resource.uri}]")
+        elif isinstance(block, types.ResourceLink):
+            parts.append(f"[resource link {block.uri}]")
+        else:  # images, audio: the model gets what it is, not the bytes
+            parts.append(f"[{block.type} content: {getattr(block, 'mime_type', '')}]")
+    if not parts and result.structured_content is not None:
+        parts.append(json.dumps(result.structured_content, ensure_ascii=False))
+    return "\n".join(parts)
+
+
+class ServerConnection:
+    """The client side of one configured server. `retired` connections (the server was
+    reconfigured or the gateway stops) never start again."""
+
+    def __init__(self, config: ServerConfig, after: "asyncio.Future[None] | None" = None) -> None:
+        self.config = config
+        self.state = "stopped"  # stopped | starting | running | backoff | retired
+        self.starts = 0
+        self.failures = 0  # consecutive
+        self.last_error = ""
+        self._after = after  # the previous connection's stop: one process per server
+        self._session: ClientSession | None = None
+        self._owner: asyncio.Task[None] | None = None
+        self._closed = asyncio.Event()
+        self._start_lock = asyncio.Lock()
+        self._retry_at = 0.0
+        self._listing: tuple[RemoteTool, ...] | None = None
+        self._listed_by: ClientSession | None = None  # a new session lists again
+        self._stale = False
+
+    # --- the session ------------------------------------------------------------------
+
+    async def session(self) -> ClientSession:
+        """The live session, started if needed. Raises MCPUnavailable."""
+        session = self._session
+        if session is not None and not self._closed.is_set():
+            return session
+        async with self._start_lock:
+            if self._session is not None and not self._closed.is_set():
+                return self._session
+            return await self._start()
+
+    async def _start(self) -> ClientSession:
+        name = self.config.name
+        if self._owner is not None:  # the last session's task, still leaving: one at a time
+            await self._end_owner()
+        if self.state == "retired":
+            raise MCPUnavailable(f"MCP server {name} was reconfigured or stopped; try again.")
+        if self.config.missing:
+            missing = ", ".join(self.config.missing)
+            raise MCPUnavailable(f"MCP server {name} is not configured: {missing} not set.")
+        wait = self._retry_at - asyncio.get_running_loop().time()
+        if wait > 0:
+            raise MCPUnavailable(
+                f"MCP server {name} failed ({self.last_error}); it restarts in {wait:.0f} s."
+            )
+        if self._after is not None:
+            await asyncio.shield(self._after)
+        self.state, self.starts = "starting", self.starts + 1
+        self._closed = asyncio.Event()
+        started: asyncio.Future[ClientSession] = asyncio.get_running_loop().create_future()
+        self._owner = asyncio.create_task(self._own(started), name=f"mcp:{name}")
+        try:
+            async with asyncio.timeout(self.config.timeout):
+                return await asyncio.shield(started)
+        except TimeoutError:
+            error = f"it did not start within {self.config.timeout:g} s"
+        except Exception as exc:
+            error = self._describe(exc)
+        started.cancel()  # nobody waits for it any more
+        await self._end_owner(cancel=True)
+        self._failed(error)
+        raise MCPUnavailable(f"MCP server {name} is unavailable: {error}.")
+
+    async def _own(self, started: "asyncio.Future[ClientSession]") -> None:
+        """The session's life, in one task: enter the transport and the session, serve until
+        the stream ends or `stop` asks, then leave them (the SDK stops the process)."""
+        crashed = False
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                read, write = await stack.enter_async_context(self._transport())
+                watched = _Watched(read, self._closed.set)
+                session = await stack.enter_async_context(
+                    ClientSession(watched, write, message_handler=self._on_message)
+                )
+                await session.initialize()
+                self._session, self.state = session, "running"
+                started.set_result(session)
+                await self._closed.wait()
+                crashed = self.state == "running"  # nobody asked it to stop
+        except Exception as exc:
+            if not started.done():
+                started.set_exception(exc)
+                return
+            if started.cancelled():  # a start that timed out: `_start` reports it
+                return
+            crashed = self.state == "running"
+            self.last_error = self._describe(exc)
+        finally:
+            self._session = None
+        if crashed:
+            logger.warning("MCP server %s stopped unexpectedly", self.config.name)
+            self._failed(self.last_error or "it exited")
+
+    @contextlib.asynccontextmanager
+    async def _transport(self) -> AsyncIterator[Any]:
+        config = self.config
+        if config.is_stdio:
+            params = StdioServerParameters(
+                command=config.command, args=list(config.args), env=config.child_env()
+            )
+            async with stdio_client(params, errlog=sys.stderr) as streams:
+                yield streams
+            return
+        timeout = httpx2.Timeout(config.timeout, read=max(config.timeout, 300.0))
+        async with (
+            httpx2.AsyncClient(headers=config.http_headers(), timeout=timeout) as client,
+            streamable_http_client(config.url, http_client=client) as streams,
+        ):
+            yield streams
+
+    async def _on_message(self, message: IncomingMessage) -> None:
+        if isinstance(message, types.ToolListChangedNotification):
+            self._stale = True  # the next listing asks again
+        elif isinstance(message, Exception):
+            logger.warning("MCP server %s: %s", self.config.name, self._describe(message))
+
+    def _failed(self, error: str) -> None:
+        self.failures += 1
+        self.last_error = error
+        if self.state != "retired":
+            self.state = "backoff"
+        delay = backoff(self.failures)
+        self._retry_at = asyncio.get_running_loop().time() + delay
+        logger.warning(
+            "MCP server %s failed (%s); next start in %.0f s", self.config.name, error, delay
+        )
+
+    def _describe(self, exc: BaseException) -> str:
+        while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+            exc = exc.exceptions[0]
+        text = str(exc) or type(exc).__name__
+        return self.mask(text)[:300]
+
+    def mask(self, text: str) -> str:
+        """`text` with the values this server was given (tokens, keys) masked."""
+        for secret in self.config.secrets():
+            text = text.replace(secret, MASK)
+        return text
+
+    async def _end_owner(self, *, cancel: bool = False) -> None:
+        self._closed.set()
+        owner, self._owner = self._owner, None
+        if owner is None:
+            return
+        if cancel:  # a start that hangs never sees `_closed`; the SDK still stops the process
+            owner.cancel()
+        done, _ = await asyncio.wait([owner], timeout=STOP_GRACE)
+        if not done:
+            owner.cancel()
+            await asyncio.wait([owner], timeout=STOP_GRACE)
+
+    async def stop(self) -> None:
+        """Stop the session for good (its process too); the connection never starts again."""
+        self.state = "retired"
+        await self._end_owner()
+
+    # --- requests ---------------------------------------------------------------------
+
+    async def tools(self) -> tuple[RemoteTool, ...]:
+        """The server's tools, listed once per session (again after `list_changed`). While
+        the server cannot be reached: the last listing (its tools then fail when called), or
+        none if it was never listed."""
+        try:
+            session = await self.session()
+        except MCPUnavailable as exc:
+            logger.info("%s", exc)
+            return self._listing or ()
+        if self._listing is not None and self._listed_by is session and not self._stale:
+            return self._listing
+        self._stale = False
+        try:
+            listing = await self._list(session)
+        except (MCPError, TimeoutError, OSError, ExceptionGroup) as exc:
+            logger.warning("Listing the tools of MCP server %s failed: %s", self.config.name, exc)
+            return self._listing or ()
+        if listing != self._listing:  # equal listings keep their objects: the same specs
+            self._listing = listing
+        self._listed_by = session
+        return self._listing
+
+    async def _list(self, session: ClientSession) -> tuple[RemoteTool, ...]:
+        found: list[RemoteTool] = []
+        cursor: str | None = None
+        async with asyncio.timeout(self.config.timeout):
+            for _ in range(MAX_PAGES):
+                params = types.PaginatedRequestParams(cursor=cursor) if cursor else None
+                page = await session.list_tools(params=params)
+                found += [
+                    RemoteTool(t.name, t.description or "", t.input_schema) for t in page.tools
+                ]
+                cursor = page.next_cursor
+                if not cursor:
+                    break
+        return tuple(sorted(found, key=lambda t: t.name))
+
+    async def call(self, tool: str, arguments: dict[str, Any]) -> CallResult:
+        """Call `tool`. Raises MCPUnavailable (not running, or it stopped during the call),
+        MCPTimeout, or MCPRefused (the server answered with an error)."""
+        session = await self.session()
+        try:
+            async with asyncio.timeout(self.config.timeout):
+                result = await session.call_tool(tool, arguments)
+        except TimeoutError:
+            raise MCPTimeout(
+                f"{self.config.tool_name(tool)} took longer than {self.config.timeout:g} s."
+            ) from None
+        except MCPError as exc:
+            if exc.code != types.CONNECTION_CLOSED:
+                raise MCPRefused(self.mask(exc.message)) from None
+            self._closed.set()
+            raise MCPUnavailable(
+                f"MCP server {self.config.name} stopped during the call; it is restarted for "
+                "the next one."
+            ) from None
+        except (OSError, httpx2.HTTPError, ExceptionGroup) as exc:
+            self._closed.set()  # the next call starts a new session
+            raise MCPUnavailable(
+                f"MCP server {self.config.name} failed during the call: {self._describe(exc)}"
+            ) from None
+        self.failures = 0
+        if not isinstance(result, types.CallToolResult):
+            return CallResult(f"[unexpected {type(result).__name__} from the server]", True)
+        return CallResult(self.mask(_text_of(result)), result.is_error)
