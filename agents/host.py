@@ -25,6 +25,8 @@ class TurnHost:
       started that way, so two sessions cannot ping-pong forever).
     - `approve_exec(command)`: wait for an operator's verdict ("approved", "denied",
       "expired"); None when exec needs no approval.
+    - `approve_tool(summary)`: the same for a call of a tool whose source requires approval
+      (an MCP server's, `agents.mcp`); None when no operator can be asked (the call is refused).
     - `turn_ended(outcome)`: called on the event loop once the turn's answer or error is in the
       transcript and just before it goes out, with the stop reason (or "error"). MUST NOT
       block; work it starts is the host's own to finish.
@@ -34,4 +36,5 @@ class TurnHost:
     exec_enabled: bool = False
     send_to_session: SendToSession | None = None
     approve_exec: ApproveExec | None = None
+    approve_tool: ApproveExec | None = None
     turn_ended: TurnEnded | None = None

@@ -83,8 +83,8 @@ async def _run_one(
 
 async def _execute(call: ToolCall, tools: dict[str, Tool], ctx: ToolContext) -> tuple[str, bool]:
     tool = tools.get(call.name)
-    if tool is None or not permitted(call.name, ctx):
-        names = ", ".join(sorted(n for n in tools if permitted(n, ctx))) or "none"
+    if tool is None or not permitted(call.name, ctx, tool):
+        names = ", ".join(sorted(n for n, t in tools.items() if permitted(n, ctx, t))) or "none"
         return f"Error: no tool named {call.name!r} is available here (available: {names}).", False
     try:
         args = json.loads(call.arguments or "{}")

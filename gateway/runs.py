@@ -102,7 +102,7 @@ class ChatJob:
                 )
                 metered = TurnMetrics(self.channel, self.session.model)
                 with log_context(run_id, self.session.key), metered:
-                    sink, tools = metered.sink(self.sink), tools_for(self.session)
+                    sink, tools = metered.sink(self.sink), await turn_tools(self.session)
                     metered.finish(await run_turn(request, runtime.model, sink, tools))
                 await self._closed()
                 # Steering that arrived after the last model call gets a turn of its own.
@@ -150,6 +150,7 @@ class ChatJob:
             exec_enabled=agent.exec_enabled,
             send_to_session=self._send_to_session if self.can_send else None,
             approve_exec=self._approve_exec if agent.exec_enabled and agent.exec_approval else None,
+            approve_tool=self._approve_exec,  # the same operator queue (gateway.approvals)
             turn_ended=self._turn_ended,
         )
 
@@ -208,6 +209,11 @@ def trust_of(session: SessionRef) -> Trust:
 def tools_for(session: SessionRef) -> list[Tool]:
     """The tools this session may use: the agent's profile and lists, narrowed by its trust."""
     return catalog.tools_for(session.agent, trust_of(session))
+
+
+async def turn_tools(session: SessionRef) -> list[Tool]:
+    """`tools_for`, and the tools of the agent's MCP servers (`agents.tools.catalog`)."""
+    return await catalog.turn_tools(session.agent, trust_of(session))
 
 
 def new_run_id() -> str:

@@ -1,5 +1,7 @@
-"""Every tool the gateway offers, and which of them a session may use."""
+"""Every tool the gateway offers, and which of them a session may use: the built-in ones, and
+for a turn also those of the agent's MCP servers (`agents.mcp.tools`)."""
 
+from agents.mcp.tools import mcp_tools
 from agents.services import AgentConfig
 from agents.tools.base import Tool
 from agents.tools.builtin import builtin_tools
@@ -24,3 +26,9 @@ def tools_for(agent: AgentConfig, trust: Trust) -> list[Tool]:
         group_allow=agent.group_tools,
     )
     return [tool for tool in ALL_TOOLS if tool.name in names]
+
+
+async def turn_tools(agent: AgentConfig, trust: Trust) -> list[Tool]:
+    """What a turn is offered: `tools_for`, then its MCP servers' tools (servers started as
+    needed; one that is down offers its last listing, whose calls then fail as tool results)."""
+    return [*tools_for(agent, trust), *await mcp_tools(agent, trust)]

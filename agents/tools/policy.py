@@ -4,7 +4,7 @@ cannot widen the set. The loop offers only these, and the tool runner checks aga
 
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
 
 from agents.trust import Trust
 
@@ -78,9 +78,20 @@ def allowed_tools(
     return [name for name in registry_names if name in names]
 
 
-def permitted(name: str, ctx: "ToolContext") -> bool:
-    """At call time, again: may this turn run tool `name`? The owner runs what its host
-    offered; any other level only what the policy allows it, whatever the model was offered."""
+@runtime_checkable
+class Guarded(Protocol):
+    """A tool from outside the registry (an MCP server's, `agents.mcp`) that carries its own
+    rule: a pure function of the agent, its source's settings and the turn's trust."""
+
+    def permitted(self, ctx: "ToolContext") -> bool: ...
+
+
+def permitted(name: str, ctx: "ToolContext", tool: object = None) -> bool:
+    """At call time, again: may this turn run tool `name`? A `Guarded` tool decides by its
+    own rule; for the others, the owner runs what its host offered and any other level only
+    what the policy allows it, whatever the model was offered."""
+    if isinstance(tool, Guarded):
+        return tool.permitted(ctx)
     trust = ctx.trust
     if trust == "owner":
         return True
