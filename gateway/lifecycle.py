@@ -15,6 +15,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from agents.llm_chat import ProviderChatModel
+from agents.mcp import runtime as mcp_runtime
 from agents.services import ensure_workspaces
 from gateway import journal
 from gateway.connections import running, running_all
@@ -129,6 +130,7 @@ async def stop() -> None:
         except Exception:
             logger.exception("Closing %s:%s failed", conn.channel, conn.account_id)
     runtime.connections = {}
+    await mcp_runtime.shutdown()  # after the drain: no turn calls a tool any more
     if isinstance(runtime.model, ProviderChatModel):  # its connections belong to this loop
         await runtime.model.aclose()
     runtime.state = "stopped"
