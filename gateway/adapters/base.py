@@ -1,18 +1,21 @@
 """The interface every platform adapter implements, and text splitting they all share.
 
 An adapter turns platform payloads into `InboundMessage`s and sends, edits and shows typing on
-its platform. Every failure leaves as `AdapterError`, whose `permanent` flag tells the caller
-whether retrying can help (bad token, chat not found: no; 5xx, network: yes).
+its platform; it downloads the files that came with a message (`fetch`) and uploads the files an
+answer sends (`send_file`). Every failure leaves as `AdapterError`, whose `permanent` flag tells
+the caller whether retrying can help (bad token, chat not found, a file the platform refuses:
+no; 5xx, network: yes).
 """
 
 import asyncio
 import logging
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, ClassVar
 
-from gateway.messages import ReplyTarget
+from agents.media.outbound import OutgoingFile
+from gateway.messages import Attachment, ReplyTarget
 
 logger = logging.getLogger(__name__)
 FENCE = re.compile(r"^(\s*)(```+|~~~+)(.*)$")
@@ -53,6 +56,24 @@ class Adapter(ABC):
         self, target: ReplyTarget, message_id: str, text: str, *, formatted: bool = True
     ) -> None:
         raise AdapterError(f"{self.channel} cannot edit messages", permanent=True)
+
+    async def fetch(self, attachment: Attachment) -> AsyncIterator[bytes]:
+        """Download an attachment of a message this adapter parsed, as an async iterator of
+        byte chunks (the media store counts them against the cap and stops reading when it is
+        passed, so implementations MUST stream, not buffer the whole file). MAY raise
+        `AdapterError` before or between chunks. Idempotent: a resume after a crash fetches
+        again. Platforms without files keep this default, which refuses."""
+        raise AdapterError(f"{self.channel} cannot download files", permanent=True)
+        yield b""  # pragma: no cover  # makes this an async generator
+
+    async def send_file(self, target: ReplyTarget, file: OutgoingFile) -> str:
+        """Upload one file to `target` with its caption, as the platform's photo, voice or
+        document message by `file.kind`/`file.mime`, and return the new message's id. NOT
+        idempotent: the caller journals each file it delivered (as it does text chunks) so
+        a restart does not send it again. Raises `AdapterError`: permanent for what retrying
+        cannot fix (too large for the platform, a type it refuses, chat gone), transient for
+        the network, 429 (with `retry_after`) and 5xx."""
+        raise AdapterError(f"{self.channel} cannot send files", permanent=True)
 
     async def typing(self, target: ReplyTarget) -> None:  # noqa: B027  # optional hook
         """Show that an answer is coming; a no-op where the platform has no such thing."""
