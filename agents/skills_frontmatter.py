@@ -66,8 +66,7 @@ def parse_skill_md(text: str, folder: str) -> FrontMatter:
         data = yaml.safe_load(front_matter_block(text))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        # The block starts with the rest of the opening line: its line n is the file's n + 1.
-        where = f" at line {mark.line + 1}" if mark is not None else ""
+        where = f" at line {mark.line + 2}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise SkillFormatError(f"invalid YAML{where}: {problem}") from None
     if not isinstance(data, dict):

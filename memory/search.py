@@ -97,7 +97,7 @@ def search(
     total, frequencies = fts.document_frequencies(agent.pk, terms)
     today = today or agent_today(agent)
     recency = {c.path: recency_factor(c.date, today, half_life) for c in chunks}
-    weight = min(1.0, max(0.0, settings.OPENCLAW_MEMORY_VECTOR_WEIGHT)) if vector else 0.0
+    weight = embeddings.vector_weight() if vector else 0.0
     hits = select(
         chunks,
         terms,

@@ -39,7 +39,7 @@ from django.db import connection  # noqa: E402
 
 from agents.models import Agent  # noqa: E402
 from memory import fts, services  # noqa: E402
-from memory.embeddings import SCAN_LIMIT, pack, vector_scores  # noqa: E402
+from memory.embeddings import pack, vector_scores  # noqa: E402
 from memory.markdown import tokens  # noqa: E402
 from memory.models import ChunkEmbedding  # noqa: E402
 from memory.search import query_words, search  # noqa: E402
@@ -224,7 +224,8 @@ def measure(label: str, days: int, rng: random.Random) -> dict[str, float]:
 
 
 def measure_vectors(agent: Agent, rng: random.Random, dims: int = 1536) -> float:
-    """Hybrid search's extra cost: cosine over the newest SCAN_LIMIT chunks, random vectors."""
+    """Hybrid search's extra cost: cosine over every chunk of the agent (1,536-dimensional
+    random vectors, OpenAI's small model's size), the matrix already built (p50 of 20)."""
     settings.OPENCLAW_EMBEDDINGS_MODEL = "bench-embed"
     hashes = set(agent.memory_chunks.values_list("text_hash", flat=True))
     ChunkEmbedding.objects.bulk_create(
@@ -240,6 +241,7 @@ def measure_vectors(agent: Agent, rng: random.Random, dims: int = 1536) -> float
         batch_size=500,
     )
     query = [rng.gauss(0, 1) for _ in range(dims)]
+    vector_scores(agent.pk, query, 30)  # builds the in-process matrix once
     times = [timed(vector_scores, agent.pk, query, 30) for _ in range(20)]
     settings.OPENCLAW_EMBEDDINGS_MODEL = ""
     return statistics.median(times)
@@ -264,8 +266,8 @@ def main() -> None:
         ("baseline naive scan p99 (ms)", lambda r: f"{r['baseline_p99']:.2f}"),
         ("baseline p50 / search p50", lambda r: f"{r['baseline_p50'] / r['search_p50']:.1f}x"),
         (
-            f"hybrid: cosine, newest {SCAN_LIMIT:,}, p50 (ms)",
-            lambda r: "—" if math.isnan(r["vector_p50"]) else f"{r['vector_p50']:.0f}",
+            "hybrid: cosine, every chunk, p50 (ms)",
+            lambda r: "—" if math.isnan(r["vector_p50"]) else f"{r['vector_p50']:.1f}",
         ),
     ]
     print(f"{'':38}" + "".join(f"{name:>14}" for name in results))

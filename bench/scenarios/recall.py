@@ -197,6 +197,10 @@ def measure(data: Path) -> dict[str, Any]:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
         services.sync_agent(agent)
+        if os.environ.get("OPENCLAW_EMBEDDINGS_MODEL"):  # hybrid: every chunk gets its vector
+            from memory.embeddings import embed_pending
+
+            asyncio.run(embed_pending(agent.slug, max_chunks=10**9))
         started = time.perf_counter()
         answers = asyncio.run(_ask_all(agent.slug, agent.workspace, questions))
         latencies.append((time.perf_counter() - started) * 1000 / len(questions))
@@ -288,7 +292,12 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--json", action="store_true", help="one RESULT line (for bench/run.py)")
     parser.add_argument("--budget", type=int, default=None, help="OPENCLAW_MEMORY_SEARCH_CHARS")
+    parser.add_argument(
+        "--embeddings", default="", help="hybrid: OPENCLAW_EMBEDDINGS_MODEL, e.g. local/wordllama"
+    )
     args = parser.parse_args()
+    if args.embeddings:
+        os.environ["OPENCLAW_EMBEDDINGS_MODEL"] = args.embeddings
     if args.budget is not None:
         os.environ["OPENCLAW_MEMORY_SEARCH_CHARS"] = str(args.budget)
     summary = child(args.data)
