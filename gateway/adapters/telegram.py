@@ -1,18 +1,25 @@
-"""Telegram: the adapter (replies as HTML, edits in place, typing) and `PLATFORM`. The Bot API
-client is telegram_api, update parsing telegram_updates, Markdown → HTML telegram_html, and
-polling or webhook registration telegram_listener.
+"""Telegram: the adapter (replies as HTML, edits in place, typing, files both ways) and
+`PLATFORM`. The Bot API client is telegram_api, update parsing telegram_updates, Markdown → HTML
+telegram_html, and polling or webhook registration telegram_listener.
 """
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+from agents.media.outbound import OutgoingFile
 from gateway.adapters.base import Adapter, AdapterError
 from gateway.adapters.telegram_api import BotApi
 from gateway.adapters.telegram_html import render
 from gateway.adapters.telegram_listener import listener
 from gateway.adapters.telegram_updates import BotIdentity
-from gateway.messages import ReplyTarget
+from gateway.messages import Attachment, ReplyTarget
 from gateway.platforms import Platform
+from openclaw.perf import offload
+
+CAPTION_CHARS = 1024  # Telegram's limit for a caption
+PHOTO_BYTES = 10 * 1024 * 1024  # sendPhoto's limit; a bigger image goes as a document
+PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
+UPLOAD_BYTES = 50 * 1024 * 1024  # what a bot may upload at all
 
 
 class TelegramAdapter(Adapter):
@@ -49,6 +56,31 @@ class TelegramAdapter(Adapter):
         except AdapterError as error:
             if "message is not modified" not in str(error):
                 raise
+
+    async def fetch(self, attachment: Attachment) -> AsyncIterator[bytes]:
+        """getFile, then the download from /file/bot<token>/<file_path>, streamed."""
+        async for chunk in self.api.download(attachment.ref):
+            yield chunk
+
+    async def send_file(self, target: ReplyTarget, file: OutgoingFile) -> str:
+        """sendPhoto for a JPEG, PNG or WebP image up to 10 MB, sendVoice for an Ogg voice note,
+        sendDocument for everything else; the caption goes as plain text, cut to Telegram's 1,024
+        characters (a caption the HTML parser refused would fail the whole upload)."""
+        size = file.path.stat().st_size
+        if size > UPLOAD_BYTES:
+            raise AdapterError(f"{file.name} is over Telegram's 50 MB upload limit", permanent=True)
+        if file.mime in PHOTO_TYPES and size <= PHOTO_BYTES:
+            method, field = "sendPhoto", "photo"
+        elif file.mime == "audio/ogg":
+            method, field = "sendVoice", "voice"
+        else:
+            method, field = "sendDocument", "document"
+        fields = _address(target)
+        if file.caption:
+            fields["caption"] = file.caption[:CAPTION_CHARS]
+        data: bytes = await offload.files(file.path.read_bytes)
+        result = await self.api.upload(method, fields, field, (file.name, data, file.mime))
+        return str(result["message_id"])
 
     async def typing(self, target: ReplyTarget) -> None:
         await self.api.call("sendChatAction", _address(target) | {"action": "typing"})

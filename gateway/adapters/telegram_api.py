@@ -1,9 +1,12 @@
 """The Telegram Bot API client: JSON POSTs over httpx to <TELEGRAM_API_URL>/bot<token>/<method>,
-with failures mapped to `AdapterError`. The only Telegram code that talks HTTP.
+multipart uploads (sendPhoto, sendDocument, sendVoice) and file downloads from
+<TELEGRAM_API_URL>/file/bot<token>/<file_path>, with failures mapped to `AdapterError`. The only
+Telegram code that talks HTTP.
 """
 
 import logging
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -13,6 +16,7 @@ from gateway.adapters.base import AdapterError, FormattingRejected
 from gateway.adapters.telegram_updates import BotIdentity
 
 API_TIMEOUT = 15.0
+FILE_TIMEOUT = 120.0  # a whole upload or download of up to the attachment cap
 ALLOWED_UPDATES = ["message"]  # edited messages, channel posts, callbacks: not for us
 BOT_PATH = re.compile(r"/bot[^/\s]+/")
 
@@ -58,6 +62,49 @@ class BotApi:
         if isinstance(body, dict) and body.get("ok"):
             return body.get("result")
         raise _api_error(method, response.status_code, body if isinstance(body, dict) else {})
+
+    async def upload(
+        self, method: str, fields: dict[str, Any], field: str, file: tuple[str, bytes, str]
+    ) -> Any:
+        """A multipart call sending one file as `field` ((name, bytes, mime)); errors as `call`."""
+        client = self._http()
+        url = f"{settings.TELEGRAM_API_URL.rstrip('/')}/bot{self.token}/{method}"
+        data = {k: str(v) for k, v in fields.items()}
+        try:
+            response = await client.post(url, data=data, files={field: file}, timeout=FILE_TIMEOUT)
+        except httpx.HTTPError as exc:
+            raise AdapterError(f"{method}: {type(exc).__name__}", permanent=False) from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and body.get("ok"):
+            return body.get("result")
+        raise _api_error(method, response.status_code, body if isinstance(body, dict) else {})
+
+    async def download(self, file_id: str) -> AsyncIterator[bytes]:
+        """A file's bytes in chunks: getFile for its path, then GET /file/bot<token>/<path>.
+        Telegram serves bots files up to 20 MB; a bigger one fails getFile (permanent)."""
+        info = await self.call("getFile", {"file_id": file_id})
+        file_path = info.get("file_path") if isinstance(info, dict) else None
+        if not isinstance(file_path, str) or not file_path:
+            raise AdapterError("getFile: no file_path in the answer", permanent=True)
+        url = f"{settings.TELEGRAM_API_URL.rstrip('/')}/file/bot{self.token}/{file_path}"
+        try:
+            async with self._http().stream("GET", url, timeout=FILE_TIMEOUT) as response:
+                if response.status_code != 200:
+                    status = response.status_code
+                    permanent = status in (400, 401, 403, 404)
+                    raise AdapterError(f"file download: HTTP {status}", permanent=permanent)
+                async for chunk in response.aiter_bytes():
+                    yield chunk
+        except httpx.HTTPError as exc:
+            raise AdapterError(f"file download: {type(exc).__name__}", permanent=False) from None
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=API_TIMEOUT)
+        return self._client
 
     async def identity(self) -> BotIdentity:
         """Who the bot is, from getMe once, then remembered."""

@@ -6,13 +6,20 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.messages import InboundMessage
+from gateway.messages import Attachment, InboundMessage
 
-# Non-text content we answer politely instead of silently dropping.
-MEDIA_KINDS = (
-    "photo", "voice", "video", "video_note", "audio", "document", "sticker", "animation",
-    "location", "venue", "contact", "poll", "dice",
-)  # fmt: skip
+# Files we fetch (getFile + download): the message's key → (default name, default MIME type).
+FILE_KINDS = {
+    "photo": ("photo.jpg", "image/jpeg"),  # Telegram re-encodes photos as JPEG
+    "document": ("document", ""),
+    "voice": ("voice.ogg", "audio/ogg"),
+    "audio": ("audio", ""),
+    "video": ("video.mp4", "video/mp4"),
+    "video_note": ("video_note.mp4", "video/mp4"),
+    "animation": ("animation.mp4", "video/mp4"),
+}
+# Other content we answer politely instead of silently dropping.
+UNSUPPORTED_KINDS = ("sticker", "location", "venue", "contact", "poll", "dice")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +34,9 @@ def parse_update(
     update: dict[str, Any], account_id: str, bot: BotIdentity
 ) -> InboundMessage | None:
     """The message in one update, or None for what we ignore (edits, channel posts, service
-    messages such as members joining). Non-text content comes back with `unsupported` set."""
+    messages such as members joining). Files (photos, documents, voice notes, audio, videos, video
+    notes, animations) come back as `attachments` with the caption as text; other non-text
+    content (stickers, locations, polls, ...) with `unsupported` set."""
     message = update.get("message")
     if not isinstance(message, dict):
         return None
@@ -37,16 +46,18 @@ def parse_update(
     if "message_id" not in message:
         return None
     text, entities, unsupported = message.get("text"), message.get("entities"), ""
+    attachments: tuple[Attachment, ...] = ()
     if not isinstance(text, str):
-        kind = next((k for k in MEDIA_KINDS if k in message), None)
+        kind = next((k for k in (*FILE_KINDS, *UNSUPPORTED_KINDS) if k in message), None)
         if kind is None:
             return None
+        attachments = _attachments(message)  # none for a malformed file: refused politely
         caption = message.get("caption")
         text, entities = (
             caption if isinstance(caption, str) else "",
             message.get("caption_entities"),
         )
-        unsupported = kind
+        unsupported = "" if attachments else kind
     mentioned, text = _addressing(text, entities if isinstance(entities, list) else [], bot)
     is_group = chat["type"] != "private"
     replied = _dict(message.get("reply_to_message"))
@@ -71,7 +82,41 @@ def parse_update(
         mentioned=is_group and mentioned,
         reply_to_bot=reply_to_bot,
         unsupported=unsupported,
+        attachments=attachments,
     )
+
+
+def _attachments(message: dict[str, Any]) -> tuple[Attachment, ...]:
+    """The file a message carries (a photo: its largest size), as an `Attachment` whose ref is
+    the file_id; none for a malformed one."""
+    for kind, (default_name, default_mime) in FILE_KINDS.items():
+        if kind not in message:
+            continue
+        item = message[kind]
+        if kind == "photo":
+            sizes = [p for p in item if isinstance(p, dict)] if isinstance(item, list) else []
+            item = max(sizes, key=_pixels, default=None)
+        if not isinstance(item, dict) or not isinstance(item.get("file_id"), str):
+            return ()
+        size = item.get("file_size")
+        return (
+            Attachment(
+                ref=item["file_id"],
+                name=str(item.get("file_name") or default_name),
+                mime=str(item.get("mime_type") or default_mime),
+                size=size if isinstance(size, int) else None,
+                kind=kind,
+            ),
+        )
+    return ()
+
+
+def _pixels(size: dict[str, Any]) -> int:
+    width, height = size.get("width"), size.get("height")
+    if isinstance(width, int) and isinstance(height, int):
+        return width * height
+    file_size = size.get("file_size")
+    return file_size if isinstance(file_size, int) else 0
 
 
 def _dict(value: object) -> dict[str, Any]:
