@@ -1,13 +1,17 @@
 """Fake Telegram Bot API server for tests: the real wire format at /bot<token>/<method>.
 
 Methods: getMe, getUpdates (offset confirms, ``timeout`` holds the request until an update is
-queued), sendMessage, editMessageText, sendChatAction, setWebhook, deleteWebhook. HTML is
+queued), sendMessage, editMessageText, sendChatAction, setWebhook, deleteWebhook; files: getFile
+and the download at /file/bot<token>/<file_path> (files registered with ``fake.add_file(data)``;
+over 20 MB getFile answers "file is too big", as Telegram does), and multipart sendPhoto,
+sendDocument, sendVoice (what arrived: ``fake.files(chat_id)``; ``fake.hold(method)`` keeps the
+next such call waiting, unrecorded, until the server stops). HTML is
 checked the way Telegram does (known tags, balanced, ``<>&`` escaped) and 4096 visible
 characters is the limit. Bot messages are kept per chat (``fake.messages(chat_id)``), every
 call is recorded (``fake.calls``). Scripted failures: ``fake.fail(method, status, description,
 retry_after=...)``, ``fake.rate_limit(method, retry_after)``,
-``fake.block_bot(chat)``, ``fake.reject_html()``. Build incoming traffic with ``fake.text(...)`` /
-``fake.photo(...)`` and queue it with ``fake.push_update(message)``; ``fake.redeliver(update)``
+``fake.block_bot(chat)``, ``fake.reject_html()``. Build incoming traffic with ``fake.text(...)``,
+``fake.photo(...)``, ``fake.document(...)``, ``fake.voice(...)``, ``fake.sticker(...)`` and queue it with ``fake.push_update(message)``; ``fake.redeliver(update)``
 hands an update out again as if its offset had never been confirmed.
 """
 
@@ -57,6 +61,17 @@ class BotMessage:
     thread_id: int | None
     reply_to: int | None
     edits: int = 0
+
+
+@dataclass
+class SentFile:
+    method: str  # sendPhoto, sendDocument, sendVoice
+    chat_id: str
+    message_id: int
+    name: str
+    mime: str
+    data: bytes
+    caption: str
 
 
 @dataclass
@@ -131,10 +146,15 @@ class FakeTelegram:
         self._chats: dict[str, list[BotMessage]] = {}
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
+        self._files: dict[str, tuple[str, bytes]] = {}  # file_id → (file_path, bytes)
+        self._file_ids = itertools.count(1)
+        self._sent_files: dict[str, list[SentFile]] = {}
+        self._holds: dict[str, int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._background: BackgroundLoop | None = None
         self._runner: web.AppRunner | None = None
         self._wake: asyncio.Event | None = None
+        self._closed: asyncio.Event | None = None  # set when the server stops (held calls end)
         self._closing = False
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -154,9 +174,10 @@ class FakeTelegram:
             background.close(self._stop())
 
     async def _start(self) -> None:
-        self._wake = asyncio.Event()
+        self._wake, self._closed = asyncio.Event(), asyncio.Event()
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
@@ -164,6 +185,8 @@ class FakeTelegram:
 
     async def _stop(self) -> None:
         self._closing = True
+        if self._closed is not None:
+            self._closed.set()
         if self._wake is not None:
             self._wake.set()  # held getUpdates requests answer now
         if self._runner is not None:
@@ -186,9 +209,62 @@ class FakeTelegram:
             message["entities"] = [entity]
         return message
 
-    def photo(self, chat: int, *, sender: int | None = None, caption: str = "") -> JSON:
-        sizes = [{"file_id": "AgAD", "file_unique_id": "u1", "width": 90, "height": 90}]
+    def photo(
+        self, chat: int, *, sender: int | None = None, caption: str = "", data: bytes = b""
+    ) -> JSON:
+        """A photo in three sizes; the largest one's file holds `data` (none given: the
+        file_id is unknown to getFile)."""
+        large = self.add_file(data, "photos/file.jpg") if data else "AgAD"
+        sizes = [
+            {"file_id": "AgAD-s", "file_unique_id": "u0", "width": 90, "height": 60},
+            {"file_id": large, "file_unique_id": "u1", "width": 1280, "height": 853}
+            | ({"file_size": len(data)} if data else {}),
+            {"file_id": "AgAD-m", "file_unique_id": "u2", "width": 320, "height": 213},
+        ]
         return self._message(chat, sender, photo=sizes, **({"caption": caption} if caption else {}))
+
+    def document(
+        self,
+        chat: int,
+        data: bytes,
+        *,
+        name: str,
+        mime: str,
+        caption: str = "",
+        declared_size: int | None = None,
+        sender: int | None = None,
+    ) -> JSON:
+        size = len(data) if declared_size is None else declared_size
+        document = {
+            "file_id": self.add_file(data, f"documents/{name}"),
+            "file_unique_id": "d",
+            "file_name": name,
+            "mime_type": mime,
+            "file_size": size,
+        }
+        extra = {"caption": caption} if caption else {}
+        return self._message(chat, sender, document=document, **extra)
+
+    def voice(self, chat: int, data: bytes, *, sender: int | None = None) -> JSON:
+        voice = {
+            "file_id": self.add_file(data, "voice/file.oga"),
+            "file_unique_id": "v",
+            "duration": 2,
+            "mime_type": "audio/ogg",
+            "file_size": len(data),
+        }
+        return self._message(chat, sender, voice=voice)
+
+    def sticker(self, chat: int, *, sender: int | None = None) -> JSON:
+        sticker = {"file_id": "sticker", "file_unique_id": "s", "width": 512, "height": 512}
+        return self._message(chat, sender, sticker=sticker)
+
+    def add_file(self, data: bytes, file_path: str = "documents/file") -> str:
+        """Register a file for getFile and the download; returns its file_id."""
+        with self._cond:
+            file_id = f"BQAC-{next(self._file_ids)}"
+            self._files[file_id] = (f"{file_path.rsplit('.', 1)[0]}_{file_id}", data)
+        return file_id
 
     def reply_to(self, message: BotMessage) -> JSON:
         """`reply_to_message` for an answer to one of the bot's messages."""
@@ -261,6 +337,17 @@ class FakeTelegram:
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
+    def files(self, chat_id: int | str) -> list[SentFile]:
+        """Files the bot sent to a chat (sendPhoto, sendDocument, sendVoice), in order."""
+        with self._cond:
+            return list(self._sent_files.get(str(chat_id), []))
+
+    def hold(self, method: str, times: int = 1) -> None:
+        """The next `times` calls to `method` never answer (until the server stops) and send
+        nothing: a client killed meanwhile has not delivered it."""
+        with self._cond:
+            self._holds[method] = self._holds.get(method, 0) + times
+
     def messages(self, chat_id: int | str) -> list[BotMessage]:
         with self._cond:
             return [BotMessage(**vars(m)) for m in self._chats.get(str(chat_id), [])]
@@ -285,8 +372,20 @@ class FakeTelegram:
         if request.content_type == "application/json":
             params |= await request.json()
         elif request.can_read_body:
-            params |= dict(await request.post())
+            for key, value in (await request.post()).items():
+                if isinstance(value, web.FileField):  # an upload: (field, name, mime, bytes)
+                    params["_upload"] = (key, value.filename, value.content_type, value.file.read())
+                else:
+                    params[key] = value
         method = request.match_info["method"]
+        with self._cond:
+            held = self._holds.get(method, 0)
+            if held:
+                self._holds[method] = held - 1
+        if held:
+            assert self._closed is not None
+            await self._closed.wait()
+            return web.Response(status=503)
         if request.match_info["token"] != self.token:
             return self._answer(method, params, 401, error="Unauthorized")
         handler = getattr(self, f"_api_{method}", None)
@@ -355,6 +454,56 @@ class FakeTelegram:
                 return self._answer("getUpdates", params, 200, result=ready)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), remaining)
+
+    async def _download(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        path = request.match_info["path"]
+        with self._cond:
+            found = [data for file_path, data in self._files.values() if file_path == path]
+            self._calls.append(Call("download", {"file_path": path}, 200 if found else 404))
+            self._cond.notify_all()
+        if not found:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=found[0], content_type="application/octet-stream")
+
+    def _api_getFile(self, params: JSON) -> tuple[int, Any]:
+        with self._cond:
+            known = self._files.get(str(params.get("file_id")))
+        if known is None:
+            return 400, "Bad Request: invalid file_id"
+        file_path, data = known
+        if len(data) > 20 * 1024 * 1024:
+            return 400, "Bad Request: file is too big"
+        file_id = str(params["file_id"])
+        return 200, {"file_id": file_id, "file_unique_id": "u", "file_size": len(data)} | {
+            "file_path": file_path
+        }
+
+    def _upload(self, method: str, field: str, params: JSON) -> tuple[int, Any]:
+        upload = params.get("_upload")
+        if not isinstance(upload, tuple) or upload[0] != field:
+            return 400, f"Bad Request: there is no {field} in the request"
+        _, name, mime, data = upload
+        if not data:
+            return 400, "Bad Request: file must be non-empty"
+        chat_id = str(params.get("chat_id"))
+        sent = SentFile(
+            method, chat_id, next(self._message_ids), name, mime, data, params.get("caption", "")
+        )
+        with self._cond:
+            self._sent_files.setdefault(chat_id, []).append(sent)
+        chat = {"id": int(chat_id), "type": _chat_type(int(chat_id))}
+        return 200, {"message_id": sent.message_id, "chat": chat, field: {"file_id": "sent"}}
+
+    def _api_sendPhoto(self, params: JSON) -> tuple[int, Any]:
+        return self._upload("sendPhoto", "photo", params)
+
+    def _api_sendDocument(self, params: JSON) -> tuple[int, Any]:
+        return self._upload("sendDocument", "document", params)
+
+    def _api_sendVoice(self, params: JSON) -> tuple[int, Any]:
+        return self._upload("sendVoice", "voice", params)
 
     def _api_getMe(self, params: JSON) -> tuple[int, Any]:  # named after the Bot API method
         return 200, {
