@@ -364,6 +364,10 @@ class InboundRecord(models.Model):
     # Idempotent delivery: the platform message being streamed into, and chunks already sent.
     reply_message_id = models.CharField(max_length=255, blank=True)
     delivered_chunks = models.PositiveIntegerField(default=0)
+    # Files that came with the message (gateway.media_inbound): "claimed" (what to fetch again
+    # after a crash), then "stored" (Media references) once received, when `text` became the
+    # turn's text (caption plus what the model reads of each file).
+    media = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACCEPTED)
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
 
