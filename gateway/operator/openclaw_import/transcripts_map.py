@@ -1,0 +1,179 @@
+"""OpenClaw sessions (`agents/<id>/sessions/sessions.json` and the JSONL transcripts it points
+to) into our sessions: each becomes a `Session` row under our form of its session key, with a
+transcript in our JSONL format that the next turn reads as history. The session id is derived
+from OpenClaw's, so a second import finds it; the originals are only read."""
+
+import json
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+
+from agents.models import Agent, Session
+from agents.transcripts import append_entries
+from gateway.operator.openclaw_import.plan import Step, create, skip, unmapped
+from gateway.operator.openclaw_import.source import AgentEntry, Source
+from gateway.operator.openclaw_import.transcript_format import Converted, convert, iso
+
+NAMESPACE = uuid.UUID("6f1d2c1e-4b8a-5e0f-9c3d-0a7e5b2f4c11")
+PLATFORMS = ("telegram", "slack", "whatsapp")
+
+
+def session_uuid(agent_id: str, session_id: str) -> uuid.UUID:
+    return uuid.uuid5(NAMESPACE, f"openclaw:{agent_id}:{session_id}")
+
+
+def our_key(key: str, slug: str, meta: dict[str, Any]) -> tuple[str, str, str, bool]:
+    """(our session key, channel, peer, is group) for an OpenClaw session key: the agent id
+    becomes our slug, per-account DM keys lose the account, `topic` is our `thread`, a Slack
+    `channel` is our `group`; keys outside `agent:` (cron, hooks) are kept under the agent."""
+    parts = key.split(":")
+    rest = parts[2:] if len(parts) >= 3 and parts[0] == "agent" else parts
+    rest = ["thread" if p == "topic" else p for p in rest]
+    if len(rest) >= 4 and rest[0] in PLATFORMS and rest[2] == "dm":
+        rest = [rest[0], *rest[2:]]  # <channel>:<account>:dm:<peer>
+    if len(rest) >= 2 and rest[0] == "dm":  # per-peer DMs without a channel
+        channel = str(meta.get("lastChannel") or meta.get("channel") or "")
+        rest = [channel, *rest] if channel in PLATFORMS else rest
+    if len(rest) >= 3 and rest[0] in PLATFORMS and rest[1] in ("channel", "room"):
+        rest = [rest[0], "group", *rest[2:]]
+    channel = rest[0] if rest and rest[0] in PLATFORMS else "web"
+    is_group = len(rest) >= 3 and rest[1] == "group"
+    peer = rest[2] if channel != "web" and len(rest) >= 3 else ""
+    return f"agent:{slug}:{':'.join(rest)}", channel, peer, is_group
+
+
+def _store(source: Source, agent: AgentEntry) -> dict[str, Any] | None:
+    path = source.sessions_dir(agent) / "sessions.json"
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _transcript(source: Source, agent: AgentEntry, meta: dict[str, Any]) -> Path | None:
+    folder = source.sessions_dir(agent)
+    named = meta.get("sessionFile")
+    if isinstance(named, str) and named:
+        path = Path(named) if Path(named).is_absolute() else folder / named
+    else:
+        path = folder / f"{meta.get('sessionId')}.jsonl"
+    path = path.resolve()
+    return path if path.is_relative_to(source.home) and path.is_file() else None
+
+
+def plan_transcripts(source: Source, agent: AgentEntry, agent_ok: bool) -> list[Step]:
+    store = _store(source, agent)
+    folder = source.sessions_dir(agent)
+    if store is None:
+        database = source.home / "agents" / agent.id / "agent" / "openclaw-agent.sqlite"
+        if database.is_file():
+            return [
+                unmapped(
+                    "sessions",
+                    agent.id,
+                    f"kept in {database}; this importer reads the JSONL transcripts of "
+                    "sessions.json",
+                )
+            ]
+        return []
+    steps: list[Step] = []
+    taken: set[str] = set()
+    for key, meta in store.items():
+        if not isinstance(meta, dict) or not isinstance(meta.get("sessionId"), str):
+            continue
+        label = f"{agent.id} {key}"
+        session_id = session_uuid(agent.id, meta["sessionId"])
+        if Session.objects.filter(session_id=session_id).exists():
+            steps.append(skip("transcript", label))
+            continue
+        if not agent_ok:
+            steps.append(unmapped("transcript", label, "its agent is not imported"))
+            continue
+        path = _transcript(source, agent, meta)
+        if path is None:
+            steps.append(unmapped("transcript", label, "its transcript file is missing"))
+            continue
+        try:
+            origin = {"session_key": key, "session_id": meta["sessionId"]}
+            origin["file"] = str(path.relative_to(source.home))
+            converted = convert(path, origin)
+        except (OSError, ValueError) as exc:
+            steps.append(unmapped("transcript", label, f"unreadable: {exc}"))
+            continue
+        steps.append(_plan_one(agent, key, meta, session_id, converted, taken))
+    referenced = {str(m.get("sessionId")) for m in store.values() if isinstance(m, dict)}
+    others = [p for p in folder.glob("*.jsonl") if p.stem not in referenced]
+    if others:
+        steps.append(
+            unmapped(
+                "transcripts",
+                f"{agent.id} (older)",
+                f"{len(others)} transcripts in {folder} no longer referenced by sessions.json "
+                "(reset or replaced sessions)",
+            )
+        )
+    return steps
+
+
+def _plan_one(
+    agent: AgentEntry,
+    key: str,
+    meta: dict[str, Any],
+    session_id: uuid.UUID,
+    converted: Converted,
+    taken: set[str],
+) -> Step:
+    new_key, channel, peer, is_group = our_key(key, agent.slug, meta)
+    archived = new_key in taken or Session.objects.filter(key=new_key, status="active").exists()
+    taken.add(new_key)
+    last = converted.entries[-1]["ts"]
+    updated = iso(meta.get("updatedAt"), last)
+    title = meta.get("displayName") or meta.get("subject") or meta.get("label") or ""
+    if not title:
+        first = next((e for e in converted.entries if e.get("role") == "user"), None)
+        title = first.get("content", "") if first else ""
+    relative = f"sessions/{agent.slug}/{session_id.hex}.jsonl"
+
+    def apply() -> str | None:
+        owner = Agent.objects.get(slug=agent.slug)
+        session = Session(
+            key=new_key,
+            session_id=session_id,
+            agent=owner,
+            channel=channel,
+            peer=peer[:255],
+            is_group=is_group,
+            title=str(title)[:200],
+            status=Session.Status.ARCHIVED if archived else Session.Status.ACTIVE,
+            turns=converted.turns,
+            tokens_in=converted.tokens_in,
+            tokens_out=converted.tokens_out,
+            tokens_cached=converted.tokens_cached,
+            transcript_path=relative,
+        )
+        target = session.transcript_file
+        target.unlink(missing_ok=True)  # left by an import that stopped before its row
+        append_entries(target, converted.entries, fsync=True)
+        with transaction.atomic():
+            session.save()
+            Session.objects.filter(pk=session.pk).update(
+                created_at=_when(converted.entries[0]["ts"]), last_active_at=_when(updated)
+            )
+        return None
+
+    detail = f"→ {new_key}, {len(converted.entries) - 1} entries, {converted.turns} turns"
+    if archived:
+        detail += " (archived: this key already has an active session here)"
+    step = create("transcript", f"{agent.id} {key}", detail, apply)
+    step.notes = [f"{n} {what}" for what, n in converted.skipped.items()]
+    if converted.unreadable_lines:
+        step.notes.append(f"{converted.unreadable_lines} unreadable lines")
+    return step
+
+
+def _when(ts: str) -> datetime:
+    return datetime.fromisoformat(ts).astimezone(UTC)
