@@ -1,9 +1,12 @@
-"""URL routes: admin, health probes, metrics, the web chat, platform webhooks."""
+"""URL routes: admin, health probes, metrics, the web chat, platform webhooks, and (when
+switched on) the OpenAI-compatible API and the hooks."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
 from gateway import views
+from gateway.httpapi import urls as httpapi
 from gateway.webhooks import telegram, whatsapp
 
 urlpatterns = [
@@ -20,3 +23,8 @@ urlpatterns = [
     path("webhooks/whatsapp", whatsapp.webhook),
     path("webhooks/telegram", telegram.update),
 ]
+# Absent (404) unless switched on: OPENCLAW_HTTP_API=1, a hooks token (docs/http-api.md).
+if settings.OPENCLAW_HTTP_API:
+    urlpatterns.append(path("v1/", include(httpapi.v1)))
+if settings.OPENCLAW_HOOKS_TOKEN:
+    urlpatterns.append(path("hooks/", include(httpapi.hook_routes)))
