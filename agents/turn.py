@@ -15,11 +15,16 @@ class Said:
     """A user message for a turn, and who sent it when the chat has several people ("" in a
     private chat): the model reads the name in the message's stamp (`context.stamp`).
     `origin` marks a message no person typed in this chat: another session's `sessions_send`,
-    a reminder or a heartbeat; it is kept on the entry and shown wherever the entry is."""
+    a reminder or a heartbeat; it is kept on the entry and shown wherever the entry is.
+    `media`: the files that came with it (`agents.media.types.Media` dicts: references, never
+    bytes), kept on the entry as `meta.media`; `image_input`: the agent's image mode ("auto" or
+    "on") when its images go to the model as content parts in this turn, "" when they do not."""
 
     text: str
     sender: str = ""
     origin: str = ""
+    media: tuple[dict[str, Any], ...] = ()
+    image_input: str = ""
 
     def entry(self, run_id: str, **meta: Any) -> Entry:
         """Its transcript entry (`meta`: more to note on it)."""
@@ -27,6 +32,10 @@ class Said:
             meta["sender"] = self.sender
         if self.origin:
             meta["origin"] = self.origin
+        if self.media:
+            meta["media"] = list(self.media)
+        if self.image_input:
+            meta["image_input"] = self.image_input
         return make_entry("message", role="user", content=self.text, run=run_id, meta=meta or None)
 
 
