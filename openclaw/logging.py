@@ -78,3 +78,45 @@ class LogFormatter(logging.Formatter):
         if record.stack_info:
             line["stack"] = self.formatStack(record.stack_info)
         return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def logging_settings(level: str, *, as_json: bool) -> dict[str, Any]:
+    """Django's LOGGING: every record through `LogFormatter`, stamped with its run and session
+    and with secrets masked (openclaw/redact.py), on the real stderr."""
+    return {
+        "version": 1,
+        # get_asgi_application() re-runs logging setup; keep the loggers already created.
+        "disable_existing_loggers": False,
+        "formatters": {
+            "structured": {
+                "()": "openclaw.logging.LogFormatter",
+                "as_json": as_json,
+            }
+        },
+        "filters": {
+            # The run and session of the turn a record comes from (openclaw/logging.py).
+            "run_context": {"()": "openclaw.logging.ContextFilter"},
+            # Masks keys, tokens and passwords in every record (openclaw/redact.py).
+            "redact_secrets": {"()": "openclaw.redact.RedactSecretsFilter"},
+        },
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                # The real stderr: Twisted swaps sys.stderr for a log file object once Daphne runs,
+                # and a later logging set-up (Celery's Django fix-up calls django.setup() when the
+                # admin's periodic task form lists tasks) would otherwise write into it, unseen.
+                "stream": "ext://sys.__stderr__",
+                "formatter": "structured",
+                "filters": ["run_context", "redact_secrets"],
+            }
+        },
+        "root": {"handlers": ["console"], "level": level},
+        # The HTTP clients log every request at INFO: one line per model call that says nothing
+        # a failure would not, formatted and redacted at every call; their warnings still show.
+        "loggers": {
+            "django": {"level": "WARNING"},
+            "daphne": {"level": "WARNING"},
+            "httpx": {"level": "WARNING"},
+            "httpx2": {"level": "WARNING"},
+        },
+    }

@@ -4,41 +4,24 @@ Every variable is listed with a one-line comment in `.env.example`.
 """
 
 import os
-import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import django_stubs_ext
-import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from openclaw.environment import Env, dotenv_path, public_url, state_secret
+from openclaw.logging import logging_settings
 
 django_stubs_ext.monkeypatch()  # lets admin and querysets be subscripted in annotations
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
-class _Env(environ.Env):  # type: ignore[misc]  # django-environ ships no type hints
-    """django-environ whose parse errors name the variable: a typo in `.env` is one clear line
-    (manage.py prints it), not a traceback ending in `int('abc')`."""
-
-    def get_value(
-        self,
-        var: str,
-        cast: Any = None,
-        default: Any = environ.Env.NOTSET,
-        parse_default: bool = False,
-    ) -> Any:
-        try:
-            return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
-        except (ValueError, TypeError) as exc:
-            shown = self.ENVIRON.get(var, "")
-            expected = f"a valid {cast.__name__}" if isinstance(cast, type) else f"valid ({exc})"
-            raise ImproperlyConfigured(f"{var}={shown!r} is not {expected}.") from None
-
-
-env = _Env()
-_dotenv = Path(os.environ.get("OPENCLAW_ENV_FILE", BASE_DIR / ".env"))
+env = Env()
+# OPENCLAW_ENV_FILE, else `.env` at the checkout's root, else (installed) in the current folder.
+_dotenv = dotenv_path(os.environ.get("OPENCLAW_ENV_FILE", ""), BASE_DIR)
 if _dotenv.is_file():
     env.read_env(str(_dotenv))
 OPENCLAW_DOTENV_PATH = str(_dotenv) if _dotenv.is_file() else ""  # for doctor's file checks
@@ -47,30 +30,20 @@ OPENCLAW_SECRETS_FILE = env.str("OPENCLAW_SECRETS_FILE", default="")
 if OPENCLAW_SECRETS_FILE:
     if not Path(OPENCLAW_SECRETS_FILE).is_file():
         raise ImproperlyConfigured(f"OPENCLAW_SECRETS_FILE={OPENCLAW_SECRETS_FILE} is not a file.")
+    # An empty variable means "unset" (a copied .env.example's `OPENAI_API_KEY=`): the file's
+    # value fills it in, where the read below would otherwise keep the empty one.
+    for _name in [name for name, value in os.environ.items() if not value.strip()]:
+        del os.environ[_name]
     env.read_env(OPENCLAW_SECRETS_FILE, overwrite=False)
 
 OPENCLAW_HOME = Path(env.str("OPENCLAW_HOME", default="~/.openclaw")).expanduser().resolve()
 OPENCLAW_HOME.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
-def _state_secret(filename: str, nbytes: int = 32) -> str:
-    """Return a secret kept in the state directory, creating it (mode 0600) on first use."""
-    path = OPENCLAW_HOME / filename
-    try:
-        return path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        value = secrets.token_urlsafe(nbytes)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process created it first: use theirs
-            return path.read_text(encoding="utf-8").strip()
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(value + "\n")
-        return value
-
-
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or _state_secret("secret_key", 50)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or state_secret(
+    OPENCLAW_HOME, "secret_key", 50
+)
 ALLOWED_HOSTS: list[str] = env.list(
     "DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"]
 )
@@ -205,63 +178,53 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("OPENCLAW_TIMEZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
-STATIC_URL = "static/"
 LOGIN_URL = "admin:login"
+
+# Static files: `collectstatic` writes hashed, compressed copies to STATIC_ROOT (`make run` and
+# the container image do); the gateway serves them with WhiteNoise (gateway/staticfiles.py),
+# and a file not collected (yet) from its app's static/ folder.
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env.str("OPENCLAW_STATIC_ROOT", default=str(OPENCLAW_HOME / "static")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "gateway.staticfiles.GatewayStaticStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = False
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Behind a reverse proxy, the URL people use implies the host, the trusted origin and, on
+# https://, the forwarded scheme, secure cookies, the redirect to https and HSTS.
+OPENCLAW_PUBLIC_URL = env.str("OPENCLAW_PUBLIC_URL", default="")
+_public = public_url(OPENCLAW_PUBLIC_URL)
+if _public is not None:
+    ALLOWED_HOSTS = [*ALLOWED_HOSTS, *([_public.host] if _public.host not in ALLOWED_HOSTS else [])]
+    CSRF_TRUSTED_ORIGINS = [*CSRF_TRUSTED_ORIGINS, _public.origin]
+if _public is not None and _public.https:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)$"]  # probes on loopback, plain http
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("OPENCLAW_HSTS_SECONDS", default=365 * 86400)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("OPENCLAW_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("OPENCLAW_HSTS_PRELOAD", default=True)
 
 LOG_LEVEL = env.str("OPENCLAW_LOG_LEVEL", default="INFO")
 # "text" (readable lines) or "json" (one object a line, for log shippers); both carry run/session.
 OPENCLAW_LOG_FORMAT = env.str("OPENCLAW_LOG_FORMAT", default="text")
 if OPENCLAW_LOG_FORMAT not in ("text", "json"):
     raise ImproperlyConfigured(f"OPENCLAW_LOG_FORMAT={OPENCLAW_LOG_FORMAT!r}: use text or json.")
-LOGGING = {
-    "version": 1,
-    # get_asgi_application() re-runs logging setup; keep the loggers already created.
-    "disable_existing_loggers": False,
-    "formatters": {
-        "structured": {
-            "()": "openclaw.logging.LogFormatter",
-            "as_json": OPENCLAW_LOG_FORMAT == "json",
-        }
-    },
-    "filters": {
-        # The run and session of the turn a record comes from (openclaw/logging.py).
-        "run_context": {"()": "openclaw.logging.ContextFilter"},
-        # Masks keys, tokens and passwords in every record (openclaw/redact.py).
-        "redact_secrets": {"()": "openclaw.redact.RedactSecretsFilter"},
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            # The real stderr: Twisted swaps sys.stderr for a log file object once Daphne runs,
-            # and a later logging set-up (Celery's Django fix-up calls django.setup() when the
-            # admin's periodic task form lists tasks) would otherwise write into it, unseen.
-            "stream": "ext://sys.__stderr__",
-            "formatter": "structured",
-            "filters": ["run_context", "redact_secrets"],
-        }
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    # The HTTP clients log every request at INFO: one line per model call that says nothing
-    # a failure would not, formatted and redacted at every call; their warnings still show.
-    "loggers": {
-        "django": {"level": "WARNING"},
-        "daphne": {"level": "WARNING"},
-        "httpx": {"level": "WARNING"},
-        "httpx2": {"level": "WARNING"},
-    },
-}
+LOGGING = logging_settings(LOG_LEVEL, as_json=OPENCLAW_LOG_FORMAT == "json")
 
 # --- openclaw ---------------------------------------------------------------------------
 # A token generated into the state file is good for loopback only; a public bind needs one set
 # on purpose (`manage.py gateway` refuses otherwise).
 OPENCLAW_GATEWAY_TOKEN_FROM_ENV = bool(env.str("OPENCLAW_GATEWAY_TOKEN", default=""))
-OPENCLAW_GATEWAY_TOKEN = env.str("OPENCLAW_GATEWAY_TOKEN", default="") or _state_secret(
-    "gateway.token"
+OPENCLAW_GATEWAY_TOKEN = env.str("OPENCLAW_GATEWAY_TOKEN", default="") or state_secret(
+    OPENCLAW_HOME, "gateway.token"
 )
 OPENCLAW_BIND = env.str("OPENCLAW_BIND", default="127.0.0.1")
 OPENCLAW_PORT = env.int("OPENCLAW_PORT", default=8000)
