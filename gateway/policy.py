@@ -62,11 +62,20 @@ class PairingRequired:
     the model."""
 
 
+NOT_MENTIONED = "not_mentioned"
+
+
 @dataclass(frozen=True, slots=True)
 class Ignore:
-    """Drop silently (`reason` is for logs only)."""
+    """Drop silently (`reason` is for logs, and says whether the message was `overheard`)."""
 
     reason: str
+
+    @property
+    def overheard(self) -> bool:
+        """A group message that passed every rule but was not addressed to the bot: no turn,
+        but kept as context for when the bot is addressed there (`gateway.group_buffer`)."""
+        return self.reason == NOT_MENTIONED
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +144,7 @@ def _decide_group(inbound: InboundFacts, account: AccountPolicy) -> Decision:
     if senders and inbound.sender_id not in senders and inbound.sender_id not in account.owner_ids:
         return drop("sender_not_allowed", SENDER_NOT_ALLOWED)
     if account.require_mention and not addressed:
-        return Ignore("not_mentioned")
+        return Ignore(NOT_MENTIONED)
     return Deliver("group")
 
 

@@ -1,4 +1,5 @@
-"""Factories for the security tests."""
+"""Factories for the security tests, and the Telegram end-to-end fixtures (`fake`, `model`)
+shared with tests/platforms."""
 
 import itertools
 
@@ -6,6 +7,7 @@ import pytest
 
 from agents.models import Agent
 from gateway.models import ChannelAccount
+from tests.telegram_e2e import fake, model  # noqa: F401  # registered here as fixtures
 
 _ids = itertools.count(1)
 

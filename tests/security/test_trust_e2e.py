@@ -6,7 +6,6 @@ out, and the owner's own turn (the control) does see its memory."""
 
 import json
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,10 +15,10 @@ from tests.conftest import GatewayFactory
 from tests.fakes.openai_server import JSON, FakeOpenAI, Reply, Text, ToolCall, ToolCalls
 from tests.fakes.telegram_server import FakeTelegram
 from tests.gateway_process import Gateway, manage
+from tests.telegram_e2e import configure, polling_gateway, settled, telegram_env, texts
 
 pytestmark = pytest.mark.e2e
 
-TOKEN = "123:fake"
 OWNER, STRANGER, MEMBER = 5000, 5001, 5002
 GROUP = -100900
 SECRET = "vault code 4471-ZEBRA"
@@ -59,18 +58,6 @@ def obedient(body: JSON) -> Reply:
 
 
 @pytest.fixture(scope="module")
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram(token=TOKEN) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def model() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def gateway(
     migrated_home: Path,
     tmp_path_factory: pytest.TempPathFactory,
@@ -78,49 +65,22 @@ def gateway(
     model: FakeOpenAI,
 ) -> Iterator[Gateway]:
     factory = GatewayFactory(migrated_home, tmp_path_factory.mktemp("trust"), model)
-    env = {
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_URL": fake.url,
-        "TELEGRAM_POLL_TIMEOUT": "1",
-    }
+    env = telegram_env(fake)
     code = (
-        "from gateway.platforms import ensure_default_accounts\n"
         "from gateway.models import ChannelAccount\n"
         "from agents.models import Agent\n"
-        "ensure_default_accounts()\n"
         "ChannelAccount.objects.filter(channel='telegram').update("
         f"owner_ids=['{OWNER}'], allow_from=['{STRANGER}'], group_allowlist=['{GROUP}'],"
         " group_sender_allowlist=[])\n"
         "Agent.objects.filter(slug='main').update(tool_profile='full', group_tools=[])\n"
     )
-    manage(factory.home, env, "shell", "-c", code)
+    configure(factory.home, env, code)
     workspace = factory.home / "workspaces" / "main"
     workspace.mkdir(parents=True, exist_ok=True)
     (workspace / "MEMORY.md").write_text(f"# Memory\n\n- The owner's {SECRET}.\n")
     (workspace / "SOUL.md").write_text(SOUL)
-    gateway = factory(start=True, **env)
-    try:
-        fake.wait_for(lambda: fake.calls_to("getUpdates"))
+    with polling_gateway(factory, fake, env) as gateway:
         yield gateway
-    finally:
-        factory.close()
-
-
-def texts(fake: FakeTelegram, chat: int) -> list[str]:
-    return [m.text for m in fake.messages(chat)]
-
-
-def settled(fake: FakeTelegram, chat: int, count: int) -> list[str]:
-    """The chat's messages once there are `count` and they stopped changing for a second (an
-    answer is streamed into its message by edits)."""
-    fake.wait_for(lambda: len(texts(fake, chat)) >= count)
-    seen, since = texts(fake, chat), time.monotonic()
-    while time.monotonic() - since < 1.0:
-        time.sleep(0.1)
-        now = texts(fake, chat)
-        if now != seen:
-            seen, since = now, time.monotonic()
-    return seen
 
 
 def turn_requests(model: FakeOpenAI, marker: str) -> list[JSON]:
