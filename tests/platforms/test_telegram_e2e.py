@@ -16,10 +16,17 @@ from tests.conftest import GatewayFactory
 from tests.fakes.openai_server import FakeOpenAI, Text, user_texts
 from tests.fakes.telegram_server import FakeTelegram
 from tests.gateway_process import Gateway, manage
+from tests.telegram_e2e import (
+    TOKEN,
+    polling_gateway,
+    telegram_env,
+    texts,
+    wait_texts,
+)
+from tests.telegram_e2e import configure as configure_accounts
 
 pytestmark = pytest.mark.e2e
 
-TOKEN = "123:fake"
 SECRET = "s3cret-Token_1"
 ALLOWED = [1003, 1004, 1005, 1006, 1007, 1008, 1009, 3001]  # DM senders let in before start
 GROUPS = [-100201, -100202, -100203, -100204, -100205]
@@ -27,26 +34,13 @@ GROUPS = [-100201, -100202, -100203, -100204, -100205]
 
 def configure(home: Path, env: dict[str, str]) -> None:
     """Create the default Telegram account from `env` and let the test chats in."""
-    code = (
-        "from gateway.platforms import ensure_default_accounts\n"
+    configure_accounts(
+        home,
+        env,
         "from gateway.models import ChannelAccount\n"
-        "ensure_default_accounts()\n"
         "ChannelAccount.objects.filter(channel='telegram').update("
-        f"allow_from={[str(a) for a in ALLOWED]!r}, group_allowlist={[str(g) for g in GROUPS]!r})\n"
+        f"allow_from={[str(a) for a in ALLOWED]!r}, group_allowlist={[str(g) for g in GROUPS]!r})\n",
     )
-    manage(home, env, "shell", "-c", code)
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram(token=TOKEN) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def model() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")
@@ -58,30 +52,10 @@ def polling(
 ) -> Iterator[Gateway]:
     """One polling gateway for the module (a gateway start costs seconds)."""
     factory = GatewayFactory(migrated_home, tmp_path_factory.mktemp("telegram"), model)
-    env = {
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_URL": fake.url,
-        "TELEGRAM_POLL_TIMEOUT": "1",
-        "OPENCLAW_STREAM_EDIT_SECONDS": "0.05",
-    }
+    env = telegram_env(fake, OPENCLAW_STREAM_EDIT_SECONDS="0.05")
     configure(factory.home, env)
-    gateway = factory(start=True, **env)
-    try:
-        fake.wait_for(lambda: fake.calls_to("getUpdates"))
+    with polling_gateway(factory, fake, env) as gateway:
         yield gateway
-    finally:
-        factory.close()
-
-
-def texts(fake: FakeTelegram, chat: int) -> list[str]:
-    return [m.text for m in fake.messages(chat)]
-
-
-def wait_texts(fake: FakeTelegram, chat: int, expected: list[str], timeout: float = 10.0) -> None:
-    try:
-        fake.wait_for(lambda: texts(fake, chat) == expected, timeout)
-    except AssertionError:
-        raise AssertionError(f"chat {chat}: {texts(fake, chat)} != {expected}") from None
 
 
 def eventually(condition: Callable[[], object], seconds: float = 10.0) -> None:
@@ -147,14 +121,20 @@ def test_group_mention_is_answered_once_replying_to_the_message(
     assert re.fullmatch(r"\[[^\]]+ · User2001\] what is up", said), said
 
 
-def test_group_message_without_mention_is_ignored(
+def test_group_message_without_mention_gets_no_turn_of_its_own(
     polling: Gateway, fake: FakeTelegram, model: FakeOpenAI
 ) -> None:
     group = GROUPS[1]
     fake.push_update(fake.text(group, "just chatting among us", sender=2002))
     fake.push_update(fake.text(group, "@openclaw_bot ping", sender=2002))
-    wait_texts(fake, group, ["echo: ping"])  # the mention, polled after it, was answered
-    assert not any("just chatting" in json.dumps(r.body) for r in model.requests)
+    fake.wait_for(lambda: len(fake.messages(group)) == 1)  # the mention, polled after it
+    assert texts(fake, group)[0].endswith("\nping")
+    # The chatter reached the model only as context of the mention (tests/security/
+    # test_routing_e2e.py), never as a turn of its own.
+    [request] = [r for r in model.requests if "just chatting" in json.dumps(r.body)]
+    assert user_texts(request.body)[-1].endswith(
+        "User2002: just chatting among us\n[Now to you]\nping"
+    )
 
 
 def test_a_reply_to_the_bot_is_answered(polling: Gateway, fake: FakeTelegram) -> None:
