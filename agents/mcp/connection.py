@@ -9,12 +9,14 @@ anyio task groups) are entered and left by one owner task per session; calls com
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any, Self, TextIO
 
 import anyio
 import httpx2
@@ -34,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 MAX_BACKOFF = 60.0
 MAX_PAGES = 20  # of a paginated tools/list
+START_SECONDS = 30.0  # at least: a server's start (`npx …`, a venv) can be slower than a call
 STOP_GRACE = 10.0  # the SDK's own stdio shutdown: close stdin 2 s, SIGTERM 2 s, SIGKILL
 
 
@@ -95,6 +98,24 @@ class _Watched:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+
+def _errlog() -> TextIO:
+    """Where a stdio server's stderr goes: the gateway's own stderr (its log). Under Daphne
+    `sys.stderr` is Twisted's logging file, which has no descriptor to hand a child."""
+    for stream in (sys.__stderr__, sys.stderr):
+        try:
+            if stream is not None:
+                stream.fileno()
+                return stream
+        except (OSError, ValueError, AttributeError):
+            continue
+    return _devnull()
+
+
+@functools.cache
+def _devnull() -> TextIO:
+    return open(os.devnull, "w")  # kept for the process's life
 
 
 def _text_of(result: types.CallToolResult) -> str:
@@ -167,11 +188,12 @@ class ServerConnection:
         self._closed = asyncio.Event()
         started: asyncio.Future[ClientSession] = asyncio.get_running_loop().create_future()
         self._owner = asyncio.create_task(self._own(started), name=f"mcp:{name}")
+        allowed = max(self.config.timeout, START_SECONDS)
         try:
-            async with asyncio.timeout(self.config.timeout):
+            async with asyncio.timeout(allowed):
                 return await asyncio.shield(started)
         except TimeoutError:
-            error = f"it did not start within {self.config.timeout:g} s"
+            error = f"it did not start within {allowed:g} s"
         except Exception as exc:
             error = self._describe(exc)
         started.cancel()  # nobody waits for it any more
@@ -216,7 +238,7 @@ class ServerConnection:
             params = StdioServerParameters(
                 command=config.command, args=list(config.args), env=config.child_env()
             )
-            async with stdio_client(params, errlog=sys.stderr) as streams:
+            async with stdio_client(params, errlog=_errlog()) as streams:
                 yield streams
             return
         timeout = httpx2.Timeout(config.timeout, read=max(config.timeout, 300.0))
@@ -246,7 +268,7 @@ class ServerConnection:
     def _describe(self, exc: BaseException) -> str:
         while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
             exc = exc.exceptions[0]
-        text = str(exc) or type(exc).__name__
+        text = str(exc).rstrip(".") or type(exc).__name__
         return self.mask(text)[:300]
 
     def mask(self, text: str) -> str:
