@@ -104,3 +104,42 @@ async def test_a_reasoning_model_answers_the_first_user_message(
     assert final["data"]["text"] == "Reasoned answer"
     statuses = [("max_tokens" in r.body, "temperature" in r.body) for r in fake_openai.requests]
     assert statuses == [(True, True), (False, True), (False, False)]
+
+
+@pytest.mark.parametrize(
+    ("model", "prefix", "key_env", "sent_model"),
+    [
+        ("gemini/gemini-fake", "GEMINI", "GEMINI_API_KEY", "gemini-fake"),
+        ("ollama/llama-fake", "OLLAMA", "", "llama-fake"),
+        ("openrouter/vendor/model-fake", "OPENROUTER", "OPENROUTER_API_KEY", "vendor/model-fake"),
+        ("vllm/served-fake", "VLLM", "", "served-fake"),
+    ],
+)
+async def test_openai_compatible_providers_answer_through_their_own_settings(
+    gateway_factory: GatewayFactory,
+    fake_openai: FakeOpenAI,
+    model: str,
+    prefix: str,
+    key_env: str,
+    sent_model: str,
+) -> None:
+    """Gemini, Ollama, OpenRouter and vLLM: the provider's base URL and key variables, the id
+    without its provider prefix, a streamed answer and a tool round trip."""
+    env = {"OPENCLAW_MODEL": model, f"{prefix}_BASE_URL": fake_openai.base_url}
+    if key_env:
+        env[key_env] = f"{prefix.lower()}-key"
+    gateway = gateway_factory(**env)
+    fake_openai.script(
+        Text("Hello from " + prefix),
+        ToolCalls(ToolCall("read_file", READ, id="call_1")),
+        Text("I read it"),
+    )
+    (first, _), (second, _) = await chat(gateway, "hi", "read your identity")
+    assert first["event"] == "chat.final" and first["data"]["text"] == "Hello from " + prefix
+    assert second["event"] == "chat.final" and second["data"]["text"] == "I read it"
+    last = fake_openai.requests[-1]
+    assert last.path == "/v1/chat/completions"
+    assert last.body["model"] == sent_model
+    assert next(m for m in last.body["messages"] if m["role"] == "tool")["tool_call_id"] == "call_1"
+    if key_env:
+        assert last.headers["Authorization"] == f"Bearer {prefix.lower()}-key"
