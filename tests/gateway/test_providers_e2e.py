@@ -125,7 +125,7 @@ async def test_openai_compatible_providers_answer_through_their_own_settings(
 ) -> None:
     """Gemini, Ollama, OpenRouter and vLLM: the provider's base URL and key variables, the id
     without its provider prefix, a streamed answer and a tool round trip."""
-    env = {"OPENCLAW_MODEL": model, f"{prefix}_BASE_URL": fake_openai.base_url}
+    env: dict[str, Any] = {"OPENCLAW_MODEL": model, f"{prefix}_BASE_URL": fake_openai.base_url}
     if key_env:
         env[key_env] = f"{prefix.lower()}-key"
     gateway = gateway_factory(**env)
