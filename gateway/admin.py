@@ -1,20 +1,25 @@
-"""Admin for channel accounts, approved senders, pairing requests, exec approvals and the inbound
-journal. Every change and every approve/deny is recorded in the audit trail with the admin user;
-the journal, written by the gateway, is read-only, and secrets are never shown."""
+"""Admin for channel accounts and their bindings, approved senders, pairing requests, exec
+approvals and the inbound journal. Every change and every approve/deny is recorded in the audit
+trail with the admin user; the journal, written by the gateway, is read-only, and secrets are
+never shown (an account's environment variables by name only)."""
 
 import re
 from collections.abc import Callable
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from gateway import approvals, pairing
+from gateway.account_variables import account_variables
 from gateway.models import (
     ApprovedSender,
+    Binding,
     ChannelAccount,
     ExecApproval,
     InboundRecord,
@@ -81,7 +86,7 @@ class ChannelAccountAdmin(AuditedAdminMixin, admin.ModelAdmin[ChannelAccount]):
     list_filter = ["channel", "connection_state", "enabled", "dm_policy", "group_policy", "agent"]
     list_select_related = ["agent"]
     search_fields = ["account_id", "name"]
-    readonly_fields = ["connection_state", "error", "state_changed_at"]
+    readonly_fields = ["connection_state", "error", "state_changed_at", "environment"]
     fieldsets = [
         (None, {"fields": ["channel", "account_id", "name", "agent", "enabled"]}),
         (
@@ -89,6 +94,7 @@ class ChannelAccountAdmin(AuditedAdminMixin, admin.ModelAdmin[ChannelAccount]):
             {
                 "fields": [
                     "credentials",
+                    "environment",
                     "options",
                     "connection_state",
                     "error",
@@ -117,6 +123,40 @@ class ChannelAccountAdmin(AuditedAdminMixin, admin.ModelAdmin[ChannelAccount]):
     @admin.display(description="last error", ordering="last_error")
     def error(self, obj: ChannelAccount) -> str:
         return redact_text(obj.last_error)  # platform errors can quote a URL holding a token
+
+    @admin.display(description="environment variables")
+    def environment(self, obj: ChannelAccount) -> SafeString | str:
+        """The variables the account uses and whether each is set in the gateway's
+        environment: names only, never a value."""
+        found = account_variables(obj, settings.OPENCLAW_CHANNEL_ENV)
+        if not found:
+            return "None named: this account uses no environment variable."
+        rows = format_html_join(
+            "",
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    v.name,
+                    v.role,
+                    ("set" if v.is_set else "not set")
+                    + ("" if v.use == "used" else ": taken at the next start once set"),
+                )
+                for v in found
+            ),
+        )
+        head = "<tr><th>variable</th><th>for</th><th>in the environment</th></tr>"
+        return format_html("<table>{}{}</table>", SafeString(head), rows)
+
+
+@admin.register(Binding)
+class BindingAdmin(AuditedAdminMixin, admin.ModelAdmin[Binding]):
+    """Bindings send part of an account's traffic to another agent; the most specific wins."""
+
+    list_display = ["account", "group", "thread", "peer", "agent", "created_at"]
+    list_filter = ["account", "agent"]
+    list_select_related = ["account", "agent"]
+    search_fields = ["peer", "group", "thread"]
+    fields = ["account", "group", "thread", "peer", "agent"]
 
 
 @admin.register(ApprovedSender)
