@@ -5,7 +5,9 @@ model reads a SKILL.md with read_file when a task needs it.
 
 Discovery is cheap while nothing changes: per turn one stat per skills directory and one per
 SKILL.md; a directory is listed again only when it changed, a SKILL.md parsed again only when its
-mtime, size or inode changed, so an edit on disk shows in the next turn. Blocking (file system):
+mtime, size or inode changed, so an edit on disk shows in the next turn. (Whatever changed in the
+last two seconds is read again each time: a second change within one tick of the file system's
+clock leaves the mtime as it was.) Blocking (file system):
 call it from a worker thread. Safe in several threads (at worst a file is parsed twice).
 """
 
@@ -14,6 +16,7 @@ import os
 import shutil
 import stat
 import sys
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -36,6 +39,7 @@ Status = Literal["available", "unavailable", "denied", "shadowed", "malformed"]
 SKILL_FILES = ("SKILL.md", "skill.md")  # ClawHub accepts both spellings
 HEAD_BYTES = 64 * 1024  # the front matter must close within the file's first 64 KiB
 Version = tuple[int, int, int]  # mtime_ns, size, inode
+SETTLED_NS = 2_000_000_000
 NO_REQUIREMENTS = Requirements()
 
 
@@ -89,6 +93,12 @@ def _version(info: os.stat_result) -> Version:
     return (info.st_mtime_ns, info.st_size, info.st_ino)
 
 
+def _trusted(cached: Version | None, version: Version) -> bool:
+    """May a result read at `cached` stand for `version`? Not if it changed since, nor while
+    it is so recent that a change in the same clock tick could hide behind the same mtime."""
+    return cached == version and time.time_ns() - version[0] > SETTLED_NS
+
+
 def discover(workspace: Path | str) -> tuple[Skill, ...]:
     """Every skill folder of the agent's workspace, then of the shared directory, each by
     folder name, with its requirements checked (`Skill.unmet`)."""
@@ -111,7 +121,7 @@ def scan(root: Path, source: Source) -> tuple[Skill, ...]:
         _folders.pop(top, None)
         return ()
     known = _folders.get(top)
-    if known is None or known[0] != version:
+    if known is None or not _trusted(known[0], version):
         known = _folders[top] = (version, _list(top))
     return tuple(_skill(top, folder, linked, source) for folder, linked in known[1])
 
@@ -145,7 +155,7 @@ def _skill(top: str, folder: str, linked: bool, source: Source) -> Skill:
             return _problem(folder, source, path, f"cannot read SKILL.md: {exc.strerror}")
         version = _version(info)
         cached = _parsed.get(path)
-        if cached is not None and cached[0] == version:
+        if cached is not None and _trusted(cached[0], version):
             return cached[1]
         skill = _parse(folder, source, path, info)
         _parsed[path] = (version, skill)
@@ -174,6 +184,9 @@ def _parse(folder: str, source: Source, path: str, info: os.stat_result) -> Skil
         meta = parse_skill_md(text, folder)
     except SkillFormatError as exc:
         return _problem(folder, source, path, str(exc))
+    except Exception as exc:  # the YAML parser failing in a way not foreseen must not stop a turn
+        logger.exception("Parsing %s failed", path)
+        return _problem(folder, source, path, f"cannot be parsed ({type(exc).__name__})")
     return Skill(folder, source, path, meta.name, meta.description, meta.requires)
 
 

@@ -62,13 +62,19 @@ def front_matter_block(text: str) -> str:
 
 def parse_skill_md(text: str, folder: str) -> FrontMatter:
     """The front matter of a SKILL.md found in `folder`; SkillFormatError if it is unusable."""
+    block = front_matter_block(text)
     try:
-        data = yaml.safe_load(front_matter_block(text))
+        data = yaml.safe_load(block)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 2}" if mark is not None else ""
+        # The block starts with the rest of the opening line: its line n is the file's n + 1.
+        where = f" at line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise SkillFormatError(f"invalid YAML{where}: {problem}") from None
+    except RecursionError:
+        raise SkillFormatError("invalid YAML: nested too deeply") from None
+    except (ValueError, TypeError) as exc:  # a value its constructors refuse: date 2026-13-45
+        raise SkillFormatError(f"invalid YAML: {exc}") from None
     if not isinstance(data, dict):
         raise SkillFormatError(
             "the front matter is not a mapping of keys (name: …, description: …)"
