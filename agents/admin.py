@@ -4,12 +4,15 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from agents import admin_transcripts  # noqa: F401  # registers the Session admin
 from agents.admin_jobs import ScheduledJobAdmin  # noqa: F401  # registers the jobs admin
 from agents.models import Agent, DailyUsage, ModelPrice
 from agents.scheduled_jobs import sync_heartbeats
 from agents.services import ensure_workspace
+from agents.skills_report import skill_rows
 from agents.usage import cache_hit_rate
 from openclaw.audit.admin import AuditedAdminMixin
 
@@ -20,6 +23,7 @@ class AgentAdmin(AuditedAdminMixin, admin.ModelAdmin[Agent]):
     list_filter = ["enabled", "tool_profile", "exec_enabled", "queue_mode"]
     search_fields = ["slug", "name", "model"]
     prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["skills_found"]
     fieldsets = [
         (None, {"fields": ["slug", "name", "enabled", "instructions", "timezone"]}),
         (
@@ -52,6 +56,7 @@ class AgentAdmin(AuditedAdminMixin, admin.ModelAdmin[Agent]):
                     "memory_in_groups",
                     "skills_allow",
                     "skills_deny",
+                    "skills_found",
                     "image_input",
                 ]
             },
@@ -59,6 +64,23 @@ class AgentAdmin(AuditedAdminMixin, admin.ModelAdmin[Agent]):
         ("Queue", {"fields": ["queue_mode", "queue_cap"]}),
         ("Heartbeat", {"fields": ["heartbeat_enabled", "heartbeat_minutes"]}),
     ]
+
+    @admin.display(description="skills")
+    def skills_found(self, obj: Agent | None) -> SafeString | str:
+        """Each skill of the agent as saved: where it comes from, whether the model is offered
+        it, and why not (malformed, shadowed, denied, requirements not met on this host)."""
+        if obj is None or obj.pk is None:
+            return "Shown once the agent is saved."
+        rows = skill_rows(obj.workspace, obj.skills_allow or (), obj.skills_deny or ())
+        if not rows:
+            return f"None: add folders with a SKILL.md to {obj.workspace / 'skills'}/."
+        body = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            ((r.name, r.source, r.status, r.detail, r.path) for r in rows),
+        )
+        head = "<tr><th>name</th><th>from</th><th>state</th><th>detail</th><th>path</th></tr>"
+        return format_html("<table>{}{}</table>", SafeString(head), body)
 
     def save_model(self, request: HttpRequest, obj: Agent, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
