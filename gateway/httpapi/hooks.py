@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -14,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from agents import services
 from gateway import router
+from gateway.httpapi import wake
 from gateway.httpapi.auth import hook_authorised, token_in_url
 from gateway.httpapi.chat_request import BadRequest, session_key
 from gateway.httpapi.completions import IDEMPOTENCY_HEADER, run_deadline
@@ -119,24 +121,40 @@ async def agent_hook(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 @require_POST
 async def wake_hook(request: HttpRequest) -> HttpResponse:
-    """A system event for the agent's main session, answered there at once (`mode: now`)."""
+    """A system event for the agent's main session: answered there at once (`mode: now`, the
+    default) or at the time its heartbeat next runs (`mode: next-heartbeat`)."""
     if (refusal := _refusal(request)) is not None:
         return refusal
     try:
-        wake = parse_wake_hook(
+        event = parse_wake_hook(
             _body(request),
             default_agent=settings.OPENCLAW_DEFAULT_AGENT,
             max_chars=settings.OPENCLAW_MAX_MESSAGE_CHARS,
         )
     except BadRequest as bad:
         return _error(bad.status, bad.message, param=bad.param)
-    message = router.ApiMessage(
-        services.main_session_key(wake.agent),
-        wake.text,
-        _key(request),
-        sender="hook:wake",
-        channel="hook",
-        origin="hook: wake (system event)",
+    key = _key(request)
+    if event.mode == "now":
+        routed = await _route(wake.message(event.agent, key, event.text))
+        return routed if isinstance(routed, HttpResponse) else _taken(routed, mode=event.mode)
+    try:
+        due = await database_sync_to_async(wake.next_heartbeat)(event.agent)
+    except services.NotFound as missing:
+        return _error(404, str(missing))
+    except wake.HeartbeatOff:
+        return _error(
+            409,
+            f"The heartbeat of agent {event.agent!r} is off, so nothing would answer at the next "
+            "one: send mode 'now', or switch its heartbeat on in the admin.",
+        )
+    due, duplicate = wake.hold(event.agent, key, event.text, due)
+    session = services.main_session_key(event.agent)
+    return JsonResponse(
+        {
+            "ok": True,
+            "session": session,
+            "duplicate": duplicate,
+            "mode": event.mode,
+            "due": due.isoformat(),
+        }
     )
-    routed = await _route(message)
-    return routed if isinstance(routed, HttpResponse) else _taken(routed, mode=wake.mode)

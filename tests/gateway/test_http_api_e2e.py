@@ -245,3 +245,30 @@ def test_disabled_api_and_hooks_are_absent(gateway_factory: GatewayFactory) -> N
         with pytest.raises(urllib.error.HTTPError) as raised:
             urllib.request.urlopen(request, timeout=5)
         assert raised.value.code == 404, path
+
+
+HEARTBEAT_SOON = (
+    "from datetime import timedelta\n"
+    "from django.utils import timezone\n"
+    "from agents.models import Agent, ScheduledJob\n"
+    "from agents.scheduled_jobs import sync_heartbeats\n"
+    "Agent.objects.filter(slug='main').update(heartbeat_enabled=True, heartbeat_minutes=60)\n"
+    "sync_heartbeats()\n"
+    "ScheduledJob.objects.filter(purpose='heartbeat').update("
+    "next_run_at=timezone.now() + timedelta(seconds=3))\n"
+)
+
+
+def test_wake_for_the_next_heartbeat_waits_for_it(gateway: Gateway, model: FakeOpenAI) -> None:
+    event = {"text": "the build is green", "mode": "next-heartbeat"}
+    status, refused = hook(gateway, "/hooks/wake", event)
+    assert status == 409 and "heartbeat" in refused["error"]  # nothing would answer it
+    manage(gateway.home, gateway.env, "shell", "-c", HEARTBEAT_SOON)
+    status, held = hook(gateway, "/hooks/wake", event, **{"Idempotency-Key": "build-7"})
+    assert status == 200 and held["session"] == "agent:main:main" and not held["duplicate"]
+    assert hook(gateway, "/hooks/wake", event, **{"Idempotency-Key": "build-7"})[1]["duplicate"]
+    time.sleep(1.0)
+    assert not asked(model, "the build is green")  # held until the heartbeat is due
+    eventually(lambda: asked(model, "the build is green"))
+    time.sleep(0.5)
+    assert len(asked(model, "the build is green")) == 1
