@@ -103,6 +103,7 @@ def test_fixture_imports_into_a_fresh_home(source: Path, home: Path) -> None:
     assert account.agent == main
     assert (account.dm_policy, account.group_policy) == ("allowlist", "allowlist")
     assert account.allow_from == ["111222333", "444555666"]
+    assert account.owner_ids == ["111222333", "444555666"]  # dmScope main: DMs to main sessions
     assert account.group_allowlist == ["-1001234567890"]
     assert account.group_sender_allowlist == ["111222333"]
     assert account.mention_patterns == [r"\bpip\b"]
@@ -112,7 +113,7 @@ def test_fixture_imports_into_a_fresh_home(source: Path, home: Path) -> None:
     assert secrets.stat().st_mode & 0o777 == 0o600
     assert TOKEN not in repr(database()) and TOKEN not in out
     binding = Binding.objects.get(account=account)
-    assert (binding.peer, binding.agent) == ("424242", research)
+    assert (binding.peer, binding.agent) == ("444555666", research)
 
     session = Session.objects.get(key="agent:main:main", status="active")
     assert session.turns == 2 and session.tokens_out == 200

@@ -158,14 +158,18 @@ def plan_fields(
     if len(mentions - {None}) > 1:
         out.notes.append("requireMention differs per group; here it is one setting per account")
     agent_slug = _agent_for(source, channel, account_id, known)
+    allowed = _ids(channel, acct.get("allowFrom", dm.get("allowFrom")), "allowFrom", out.notes)
+    # OpenClaw's default session.dmScope "main" puts every allowed sender's DMs in the agent's
+    # main session: here that is what an owner is.
+    dm_scope = source.section("session").get("dmScope") or "main"
+    owners = allowed if dm_scope == "main" and dm_policy in ("allowlist", "pairing") else []
     out.fields = {
         "name": str(acct.get("name") or f"{channel} {account_id} (from OpenClaw)")[:120],
         "enabled": acct.get("enabled") is not False,
         "agent_slug": agent_slug,
         "dm_policy": dm_policy,
-        "allow_from": _ids(
-            channel, acct.get("allowFrom", dm.get("allowFrom")), "allowFrom", out.notes
-        ),
+        "allow_from": allowed,
+        "owner_ids": owners,
         "group_policy": group_policy,
         "group_allowlist": _ids(channel, listed, groups_key, out.notes),
         "group_sender_allowlist": _ids(
@@ -237,7 +241,8 @@ def plan_account(
     secrets = ", ".join(f"{role} in {name}" for role, name in out.credentials.items())
     detail = (
         f"agent {out.fields['agent_slug']}, DMs {fields['dm_policy']} "
-        f"({len(fields['allow_from'])} allowed), groups {fields['group_policy']} "
+        f"({len(fields['allow_from'])} allowed, {len(fields['owner_ids'])} owners), "
+        f"groups {fields['group_policy']} "
         f"({len(fields['group_allowlist'])} listed)" + (f"; {secrets}" if secrets else "")
     )
     step = create("channel", label, detail, apply)

@@ -22,7 +22,7 @@ NOT_MAPPED = {
     "hooks": "hook settings are not carried over (docs/migrating-from-openclaw.md)",
     "plugins": "OpenClaw plugins do not run here",
     "tools": "tool settings name OpenClaw's tools; set ours per agent in the admin",
-    "session": "session scoping and resets follow our rules (docs/architecture.md)",
+    "session": "resets and scoping follow our rules; dmScope only decides who is an owner",
     "messages": "message prefixes and queue settings follow our defaults",
     "auth": "auth profiles stay with OpenClaw; provider keys come from the environment here",
 }
