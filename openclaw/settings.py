@@ -166,6 +166,9 @@ OPENCLAW_CURATION_TIME = env.str("OPENCLAW_CURATION_TIME", default="03:30")
 OPENCLAW_RETENTION_DAYS = env.int("OPENCLAW_RETENTION_DAYS", default=90)
 # Seconds between the gateway's broker reachability checks (informational, in /readyz).
 OPENCLAW_BROKER_CHECK_SECONDS = env.float("OPENCLAW_BROKER_CHECK_SECONDS", default=300.0)
+# `manage.py gateway` runs one Celery worker with beat as its child process (default: on with the
+# filesystem broker, off with Redis, where workers usually run on their own).
+OPENCLAW_WORKER = env.bool("OPENCLAW_WORKER", default=CELERY_BROKER_URL == "openclawfs://")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
