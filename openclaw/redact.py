@@ -37,6 +37,7 @@ def secret_values() -> list[str]:
 def _secret_values() -> tuple[str, ...]:
     values: set[str] = set(getattr(settings, "OPENCLAW_PROVIDER_KEYS", {}).values())
     values.add(getattr(settings, "OPENCLAW_GATEWAY_TOKEN", ""))
+    values.add(getattr(settings, "OPENCLAW_HOOKS_TOKEN", ""))
     values.add(getattr(settings, "SECRET_KEY", ""))
     # Platform credentials live in the environment, collected by the settings by variable name.
     channel_env: dict[str, str] = getattr(settings, "OPENCLAW_CHANNEL_ENV", {})
