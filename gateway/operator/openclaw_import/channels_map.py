@@ -185,6 +185,8 @@ def plan_fields(
             out.notes.append(f"tokenFile cannot be read ({exc.strerror}): set the token by hand")
     for role, key in KEYS[channel].items():
         _secret(channel, account_id, role, acct.get(key), store, out)
+    if acct.get("webhookUrl"):
+        out.notes.append("webhookUrl: the webhook address is TELEGRAM_WEBHOOK_URL here")
     if channel == "whatsapp" and acct.get("phoneNumberId"):
         out.fields["options"] = {"phone_number_id": str(acct["phoneNumberId"])}
     return out

@@ -61,6 +61,8 @@ def _transcript(source: Source, agent: AgentEntry, meta: dict[str, Any]) -> Path
         path = Path(named) if Path(named).is_absolute() else folder / named
     else:
         path = folder / f"{meta.get('sessionId')}.jsonl"
+        if not path.is_file():  # a Telegram topic's transcript: <sessionId>-topic-<id>.jsonl
+            path = next(iter(sorted(folder.glob(f"{meta.get('sessionId')}-topic-*.jsonl"))), path)
     path = path.resolve()
     return path if path.is_relative_to(source.home) and path.is_file() else None
 
@@ -106,7 +108,7 @@ def plan_transcripts(source: Source, agent: AgentEntry, agent_ok: bool) -> list[
             continue
         steps.append(_plan_one(agent, key, meta, session_id, converted, taken))
     referenced = {str(m.get("sessionId")) for m in store.values() if isinstance(m, dict)}
-    others = [p for p in folder.glob("*.jsonl") if p.stem not in referenced]
+    others = [p for p in folder.glob("*.jsonl") if p.stem.split("-topic-")[0] not in referenced]
     if others:
         steps.append(
             unmapped(
