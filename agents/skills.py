@@ -78,10 +78,6 @@ def shared_dir() -> Path:
     return Path(settings.OPENCLAW_HOME) / "skills"
 
 
-def workspace_dir(workspace: Path | str) -> Path:
-    return Path(workspace) / "skills"
-
-
 # skills directory → (its version, its entries: (folder name, is a symlink)), sorted by name
 _folders: dict[str, tuple[Version, tuple[tuple[str, bool], ...]]] = {}
 # SKILL.md path → (its version, the skill parsed from it)
@@ -102,7 +98,10 @@ def _trusted(cached: Version | None, version: Version) -> bool:
 def discover(workspace: Path | str) -> tuple[Skill, ...]:
     """Every skill folder of the agent's workspace, then of the shared directory, each by
     folder name, with its requirements checked (`Skill.unmet`)."""
-    found = scan(workspace_dir(workspace), "workspace") + scan(shared_dir(), "shared")
+    # Plain strings: building Paths would cost more than the stats.
+    own = os.path.join(workspace, "skills")
+    shared = os.path.join(settings.OPENCLAW_HOME, "skills")
+    found = scan(own, "workspace") + scan(shared, "shared")
     probe = _Path()
     checked = []
     for skill in found:
@@ -111,7 +110,7 @@ def discover(workspace: Path | str) -> tuple[Skill, ...]:
     return tuple(checked)
 
 
-def scan(root: Path, source: Source) -> tuple[Skill, ...]:
+def scan(root: Path | str, source: Source) -> tuple[Skill, ...]:
     """The skill folders of one skills directory, by name (hidden ones skipped); () when the
     directory is missing or unreadable."""
     top = os.fspath(root)
