@@ -11,6 +11,9 @@ Five tools:
 * ``slow(seconds)`` -- sleeps, then ``"slept <seconds>"``
 * ``crash()`` -- the process exits at once, mid-call (no answer ever comes)
 * ``info(name="")`` -- JSON: this process's pid and the value of environment variable ``name``
+
+With ``--grow``, a sixth: ``grow()`` adds a tool ``grown`` and sends
+``notifications/tools/list_changed``.
 """
 
 import argparse
@@ -20,7 +23,7 @@ import os
 import sys
 from typing import Any
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 
 server = MCPServer("fake-tools")
 
@@ -57,6 +60,18 @@ def info(name: str = "") -> str:
     return json.dumps({"pid": os.getpid(), "value": os.environ.get(name) if name else None})
 
 
+async def grow(ctx: Context) -> str:
+    """Add a tool, and tell the client its tool list changed."""
+
+    def grown() -> str:
+        """A tool that was not there at first."""
+        return "grown"
+
+    server.add_tool(grown)
+    await ctx.session.send_tool_list_changed()
+    return "grew"
+
+
 def _guarded(app: Any, token: str) -> Any:
     """The app behind a bearer-token check (what a header passed from the gateway must carry)."""
 
@@ -86,7 +101,10 @@ def main() -> None:
     parser.add_argument("transport", choices=["stdio", "http"])
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--token", default="")
+    parser.add_argument("--grow", action="store_true")
     args = parser.parse_args()
+    if args.grow:
+        server.add_tool(grow)
     if args.transport == "stdio":
         server.run("stdio")
     else:

@@ -17,12 +17,17 @@ FAKE = str(Path(__file__).resolve().parent.parent / "fakes" / "mcp_server.py")
 HTTP_TOKEN = "mcp-http-token-5521"
 
 
-def stdio_config(name: str = "fake", timeout: float = 5.0, **fields: object) -> ServerConfig:
+def stdio_config(
+    name: str = "fake",
+    timeout: float = 5.0,
+    args: tuple[str, ...] = (FAKE, "stdio"),
+    **fields: object,
+) -> ServerConfig:
     return ServerConfig(
         name=name,
         transport="stdio",
         command=sys.executable,
-        args=(FAKE, "stdio"),
+        args=args,
         timeout=timeout,
         **fields,  # type: ignore[arg-type]  # the remaining ServerConfig fields
     )
