@@ -78,8 +78,10 @@ def shared_dir() -> Path:
     return Path(settings.OPENCLAW_HOME) / "skills"
 
 
-# skills directory → (its version, its entries: (folder name, is a symlink)), sorted by name
-_folders: dict[str, tuple[Version, tuple[tuple[str, bool], ...]]] = {}
+# skills directory → (its version, its entries sorted by name: (folder name, is a symlink, its
+# path, the paths its SKILL.md may have), joined once: each join costs as much as a stat)
+Entry = tuple[str, bool, str, tuple[str, ...]]
+_folders: dict[str, tuple[Version, tuple[Entry, ...]]] = {}
 # SKILL.md path → (its version, the skill parsed from it)
 _parsed: dict[str, tuple[Version, Skill]] = {}
 _reported: set[tuple[str, str]] = set()  # (path, problem) already logged
@@ -122,10 +124,10 @@ def scan(root: Path | str, source: Source) -> tuple[Skill, ...]:
     known = _folders.get(top)
     if known is None or not _trusted(known[0], version):
         known = _folders[top] = (version, _list(top))
-    return tuple(_skill(top, folder, linked, source) for folder, linked in known[1])
+    return tuple(_skill(entry, source) for entry in known[1])
 
 
-def _list(top: str) -> tuple[tuple[str, bool], ...]:
+def _list(top: str) -> tuple[Entry, ...]:
     try:
         with os.scandir(top) as entries:
             found = [
@@ -137,15 +139,18 @@ def _list(top: str) -> tuple[tuple[str, bool], ...]:
     except OSError as exc:
         logger.warning("Skills directory %s is not readable: %s", top, exc.strerror or exc)
         return ()
-    return tuple(sorted(found))
+    listed: list[Entry] = []
+    for folder, linked in sorted(found):
+        base = os.path.join(top, folder)
+        listed.append((folder, linked, base, tuple(os.path.join(base, f) for f in SKILL_FILES)))
+    return tuple(listed)
 
 
-def _skill(top: str, folder: str, linked: bool, source: Source) -> Skill:
-    base = os.path.join(top, folder)
+def _skill(entry: Entry, source: Source) -> Skill:
+    folder, linked, base, paths = entry
     if linked:  # read_file never follows a link out of the skills directory
         return _problem(folder, source, base, "the folder is a symbolic link: copy it instead")
-    for filename in SKILL_FILES:
-        path = os.path.join(base, filename)
+    for path in paths:
         try:
             info = os.lstat(path)
         except (FileNotFoundError, NotADirectoryError):
