@@ -82,6 +82,9 @@ def main() -> None:
             )
             baseline = best_us(lambda: read_bootstrap_files(workspace), calls)
             print(f"{label:<45} {cost:>15.1f} {baseline:>24.1f}")
+        skill_md = str(workspace / "skills" / "own-00" / "SKILL.md")
+        one = best_us(lambda: os.lstat(skill_md), calls)
+        print(f"one lstat of a SKILL.md, for scale: {one:.1f} µs")
     finally:
         shutil.rmtree(tmp)
 
