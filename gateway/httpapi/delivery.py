@@ -72,6 +72,19 @@ async def destination(agent: str, channel: str, to: str) -> Destination:
     return Destination(connection, ReplyTarget(chat, thread))
 
 
+async def follow_main_chat(agent: str) -> None:
+    """Let the platform chat the agent's main session last heard from (its owner's, mapped to
+    the main session) receive that session's answers, as a heartbeat's report does: a wake
+    event's answer reaches the owner there as well as in the web chat."""
+    found = await database_sync_to_async(last_chat)(agent)
+    if found is None:
+        return
+    platform, account, chat, thread = found
+    connection = running(platform, account)
+    if connection is not None:
+        await connection.follow(services.main_session_key(agent), ReplyTarget(chat, thread))
+
+
 def deliver_when_done(listener: SessionEvents, run: str, to: Destination, seconds: float) -> None:
     """Send the run's answer to `to` once the run ends (a task of its own); closes `listener`."""
     task = asyncio.create_task(_deliver(listener, run, to, seconds), name=f"hook-delivery:{run}")

@@ -19,7 +19,12 @@ from gateway.httpapi import wake
 from gateway.httpapi.auth import hook_authorised, token_in_url
 from gateway.httpapi.chat_request import BadRequest, session_key
 from gateway.httpapi.completions import IDEMPOTENCY_HEADER, run_deadline
-from gateway.httpapi.delivery import Destination, deliver_when_done, destination
+from gateway.httpapi.delivery import (
+    Destination,
+    deliver_when_done,
+    destination,
+    follow_main_chat,
+)
 from gateway.httpapi.hook_request import parse_agent_hook, parse_wake_hook
 from gateway.httpapi.listener import SessionEvents
 from gateway.lanes import LanesClosed
@@ -135,6 +140,7 @@ async def wake_hook(request: HttpRequest) -> HttpResponse:
         return _error(bad.status, bad.message, param=bad.param)
     key = _key(request)
     if event.mode == "now":
+        await follow_main_chat(event.agent)
         routed = await _route(wake.message(event.agent, key, event.text))
         return routed if isinstance(routed, HttpResponse) else _taken(routed, mode=event.mode)
     try:

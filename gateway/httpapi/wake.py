@@ -2,7 +2,8 @@
 in this process until the time the agent's heartbeat is next due, then routed into its main
 session like `mode: now` events (while one waits for its turn the others join it, following the
 session's queue mode). Held in memory, as OpenClaw holds its system events: a restart forgets
-the ones still waiting; once routed they are journaled like every message."""
+the ones still waiting; once routed they are journaled like every message. Their answers go
+where the main session's do: the web chat, and the platform chat it last heard from."""
 
 import asyncio
 import logging
@@ -13,6 +14,7 @@ from django.utils import timezone
 from agents import services
 from agents.models import ScheduledJob
 from gateway import router
+from gateway.httpapi.delivery import follow_main_chat
 from gateway.lanes import LanesClosed
 
 logger = logging.getLogger(__name__)
@@ -64,7 +66,12 @@ def hold(agent: str, key: str, text: str, due: datetime) -> tuple[datetime, bool
 async def _route_when_due(agent: str) -> None:
     await asyncio.sleep(max((_due[agent] - timezone.now()).total_seconds(), 0.0))
     _due.pop(agent, None)
-    for key, text in _held.pop(agent, {}).items():
+    held = _held.pop(agent, {})
+    try:
+        await follow_main_chat(agent)
+    except Exception:  # the web chat still gets the answer
+        logger.exception("Following the main chat of %s failed", agent)
+    for key, text in held.items():
         try:
             await router.route(message(agent, key, text))
         except (services.NotFound, LanesClosed) as error:

@@ -22,6 +22,13 @@ pytestmark = pytest.mark.e2e
 
 HOOKS_TOKEN = "hooks-secret-token"
 BOT_TOKEN = "123:fake"
+OWNER = 777  # the owner's Telegram chat: mapped to the main session
+ACCOUNT = (
+    "from gateway.platforms import ensure_default_accounts\n"
+    "from gateway.models import ChannelAccount\n"
+    "ensure_default_accounts()\n"
+    f"ChannelAccount.objects.filter(channel='telegram').update(owner_ids=['{OWNER}'])\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -51,13 +58,7 @@ def gateway(
         "TELEGRAM_API_URL": telegram.url,
         "TELEGRAM_POLL_TIMEOUT": "1",
     }
-    manage(
-        factory.home,
-        env,
-        "shell",
-        "-c",
-        "from gateway.platforms import ensure_default_accounts; ensure_default_accounts()",
-    )
+    manage(factory.home, env, "shell", "-c", ACCOUNT)
     try:
         yield factory(start=True, **env)
     finally:
@@ -229,11 +230,22 @@ def test_hooks_need_their_token_in_a_header(gateway: Gateway) -> None:
     assert status == 400 and "message" in answer["error"]
 
 
-def test_wake_now_runs_a_turn_in_the_main_session(gateway: Gateway, model: FakeOpenAI) -> None:
+def test_wake_now_runs_a_turn_in_the_main_session(
+    gateway: Gateway, model: FakeOpenAI, telegram: FakeTelegram
+) -> None:
+    telegram.push_update(telegram.text(OWNER, "owner here"))  # the owner talks in main
+    telegram.wait_for(lambda: [m.text for m in telegram.messages(OWNER)] == ["echo: owner here"])
+    assert gateway.terminate() == 0  # a fresh start: no connection follows main any more
+    gateway.start()
     status, woke = hook(gateway, "/hooks/wake", {"text": "new mail arrived", "mode": "now"})
     assert status == 200 and woke["session"] == "agent:main:main"
     eventually(lambda: asked(model, "new mail arrived"))
-    assert "from hook: wake" in json.dumps(asked(model, "new mail arrived")[0])
+    [request] = asked(model, "new mail arrived")
+    assert user_texts(request)[-2:] == ["owner here", "new mail arrived"]  # the main session
+    assert "from hook: wake" in json.dumps(request)
+    # The answer goes where the main session's go: the chat it last heard from too.
+    expected = ["echo: owner here", "echo: new mail arrived"]
+    telegram.wait_for(lambda: [m.text for m in telegram.messages(OWNER)] == expected)
 
 
 def test_disabled_api_and_hooks_are_absent(gateway_factory: GatewayFactory) -> None:
