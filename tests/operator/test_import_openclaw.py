@@ -8,6 +8,8 @@ import hashlib
 import io
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from agents.services import ensure_default_agent
 from agents.transcripts import read_entries
 from gateway.models import Binding, ChannelAccount
 from memory.models import DailyLog, MemoryNote, WorkingMemory
+from tests.gateway_process import ROOT, base_env
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "openclaw_home"
 TOKEN = "700100:fixture-token-not-a-real-one"
@@ -203,6 +206,7 @@ def test_keyed_agents_entries_with_defaults(tmp_path: Path, home: Path) -> None:
     assert (work.model, work.reasoning_effort) == ("ollama/llama3.1", "high")
     assert (home / "workspaces/work/MEMORY.md").read_text() == "- the work agent's memory\n"
     assert "workspace home: no workspace folder found" in out
+    assert (home / "workspaces/home/AGENTS.md").is_file()  # ours, from the templates
     slack = ChannelAccount.objects.get(channel="slack")
     assert slack.credentials == {"bot_token": "SLACK_BOT_TOKEN", "app_token": "SLACK_APP_TOKEN"}
     assert (slack.dm_policy, slack.allow_from, slack.group_allowlist) == ("open", [], ["C0123"])
@@ -240,3 +244,17 @@ def test_an_unreadable_directory_is_a_clear_error(
     with pytest.raises(CommandError, match=message):
         run(str(source))
     assert database() == rows
+
+
+def test_before_migrate_the_command_says_to_migrate(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "manage.py", "import-openclaw", str(FIXTURE)],
+        cwd=ROOT,
+        env=base_env(tmp_path / "never-migrated"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "run manage.py migrate first" in done.stderr
+    assert not (tmp_path / "never-migrated" / "workspaces").exists()

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from gateway.operator.openclaw_import.plan import render
-from gateway.operator.openclaw_import.runner import apply, build_plan
+from gateway.operator.openclaw_import.runner import NotReady, apply, build_plan
 from gateway.operator.openclaw_import.source import SourceError
 
 
@@ -27,7 +27,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             plan = build_plan(Path(options["path"]).expanduser())
-        except SourceError as exc:
+        except (SourceError, NotReady) as exc:
             raise CommandError(str(exc)) from None
         failures = 0 if options["dry_run"] else apply(plan)
         for line in render(plan, dry_run=options["dry_run"]):

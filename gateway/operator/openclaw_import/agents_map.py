@@ -11,6 +11,7 @@ from django.db.models import Field
 from agents import providers
 from agents.models import Agent, ToolProfile
 from agents.schedule_specs import ScheduleError, parse_duration
+from agents.services import ensure_workspace
 from gateway.operator.openclaw_import.plan import Step, create, skip, unmapped
 from gateway.operator.openclaw_import.source import AgentEntry, Source
 
@@ -174,7 +175,7 @@ def plan_agent(source: Source, entry: AgentEntry) -> Step:
         model = fields.get("model") or "OPENCLAW_MODEL"
 
         def make() -> str | None:
-            Agent.objects.create(slug=entry.slug, **fields)
+            ensure_workspace(Agent.objects.create(slug=entry.slug, **fields))
             return None
 
         step = create("agent", label, f"model {model}", make)

@@ -4,6 +4,9 @@ belongs to them), and apply it step by step. Planning only reads; a dry run stop
 import logging
 from pathlib import Path
 
+from django.db import connection
+
+from agents.models import Agent
 from gateway.operator.openclaw_import.agents_map import plan_agents
 from gateway.operator.openclaw_import.bindings_map import plan_bindings
 from gateway.operator.openclaw_import.channels_map import plan_channels
@@ -28,9 +31,16 @@ NOT_MAPPED = {
 }
 
 
+class NotReady(Exception):
+    """This gateway's database is not set up yet."""
+
+
 def build_plan(home: Path) -> Plan:
-    """Everything the import would do; raises `SourceError` for an unreadable directory."""
+    """Everything the import would do; raises `SourceError` for an unreadable directory and
+    `NotReady` before `manage.py migrate`."""
     source = read_source(home)
+    if Agent._meta.db_table not in connection.introspection.table_names():
+        raise NotReady("This state directory has no database yet: run manage.py migrate first.")
     plan = Plan()
     agent_steps = plan_agents(source)
     plan.add(agent_steps)
