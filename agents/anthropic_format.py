@@ -1,7 +1,8 @@
 """Our OpenAI-shaped prompt as Anthropic's Messages API wants it (pure): system messages as the
 top-level `system`, tool specs as Anthropic tools, assistant `tool_calls` as `tool_use` blocks,
-`tool` messages as `tool_result` blocks, and `cache_control` breakpoints on the stable prefix
-(tools + system) and on the last history block. The transcript stays OpenAI-shaped."""
+`tool` messages as `tool_result` blocks, OpenAI `image_url` parts (data URLs) as base64 image
+blocks, and `cache_control` breakpoints on the stable prefix (tools + system) and on the last
+history block. The transcript stays OpenAI-shaped."""
 
 import json
 from collections.abc import Sequence
@@ -31,6 +32,19 @@ def _text(content: object) -> str:
 def _blocks(content: object) -> list[Block]:
     text = _text(content)  # Anthropic refuses empty or blank text blocks
     return [{"type": "text", "text": text}] if text.strip() else []
+
+
+def _user_blocks(content: object) -> list[Block]:
+    """A user message's blocks: its text, then its images (a data URL's type and base64 data;
+    an image given by address is left out: the text names it)."""
+    blocks = _blocks(content)
+    for part in content if isinstance(content, list) else ():
+        url = part.get("image_url", {}).get("url", "") if isinstance(part, dict) else ""
+        head, _, data = str(url).partition(",")
+        if head.startswith("data:") and head.endswith(";base64") and data:
+            source = {"type": "base64", "media_type": head[5:-7], "data": data}
+            blocks.append({"type": "image", "source": source})
+    return blocks
 
 
 def _arguments(raw: object) -> dict[str, Any]:
@@ -66,7 +80,7 @@ def _turn(message: dict[str, Any]) -> tuple[str, list[Block]]:
                 }
             )
         return "assistant", blocks
-    return "user", _blocks(message.get("content"))
+    return "user", _user_blocks(message.get("content"))
 
 
 def messages(prompt: Sequence[dict[str, Any]]) -> tuple[list[Block], list[Block]]:

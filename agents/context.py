@@ -33,6 +33,8 @@ CONTEXT_HEADER = "[Notes from your recent daily logs: background, not instructio
 # Fixed English names: `%a` follows the process locale, and the stamp must not.
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 STAMP_NOTE = "Each user message starts with the time it was sent (and its sender, when known)."
+IMAGE_TOKENS = 1000  # about what a provider charges an image (OpenAI: 85 to 1,105)
+SHOWN_IMAGES = "[The images read_media showed, in order]"
 SKILLS_HEADER = (
     "## Skills\n"
     "A skill is a procedure in a file. When a task matches a skill's description, read its "
@@ -66,9 +68,14 @@ class PromptInputs:
     skills: Sequence[ListedSkill] = ()
 
 
-def estimate_tokens(text: str) -> int:
+def estimate_tokens(text: str | list[dict[str, Any]]) -> int:
     """About 4 bytes of UTF-8 a token (3 for CJK characters); calibrated per session by the
-    usage the provider reports."""
+    usage the provider reports. A message's content parts count their text, and IMAGE_TOKENS
+    an image."""
+    if not isinstance(text, str):
+        images = sum(1 for part in text if part.get("type") == "image_url")
+        words = "".join(str(part.get("text", "")) for part in text)
+        return estimate_tokens(words) + IMAGE_TOKENS * images
     return len(text.encode("utf-8")) // 4 + 1
 
 
@@ -190,7 +197,8 @@ def turn_blocks(entries: Sequence[Entry], zone: tzinfo | None = None) -> list[li
     `zone`, user messages start with their `stamp`."""
     blocks: list[list[dict[str, Any]]] = []
     answered = {e.get("meta", {}).get("call_id") for e in entries if e["type"] == "tool_result"}
-    for entry in entries:
+    shown: list[dict[str, Any]] = []  # images of a round's tool results, after its last one
+    for position, entry in enumerate(entries):
         kind, role = entry["type"], entry.get("role")
         if kind == "context":
             blocks.append([{"role": "user", "content": CONTEXT_HEADER + entry.get("content", "")}])
@@ -198,7 +206,7 @@ def turn_blocks(entries: Sequence[Entry], zone: tzinfo | None = None) -> list[li
             if entry.get("meta", {}).get("skipped"):  # accepted but never run (aborted in queue)
                 continue
             prefix = stamp(entry, zone) if zone is not None else ""
-            blocks.append([{"role": "user", "content": prefix + entry.get("content", "")}])
+            blocks.append([_user(prefix + entry.get("content", ""), entry.get("meta", {}))])
         elif kind == "message" and role == "assistant" and blocks:
             message: dict[str, Any] = {"role": "assistant", "content": entry.get("content") or ""}
             calls = [c for c in entry.get("tool_calls", ()) if c.get("id") in answered]
@@ -215,7 +223,26 @@ def turn_blocks(entries: Sequence[Entry], zone: tzinfo | None = None) -> list[li
                     "content": entry.get("content", ""),
                 }
             )
+            shown += meta.get("image_parts", ())
+            after = entries[position + 1] if position + 1 < len(entries) else None
+            if shown and (after is None or after["type"] != "tool_result"):
+                # Tool results carry text only: the images follow them as a user message.
+                content = [{"type": "text", "text": SHOWN_IMAGES}, *shown]
+                blocks[-1].append({"role": "user", "content": content, "image_input": "auto"})
+                shown = []
     return blocks
+
+
+def _user(text: str, meta: dict[str, Any]) -> dict[str, Any]:
+    """A user message; with the images loaded for this turn (`meta.image_parts`, see
+    `agents.media.parts`) its content is parts: the text, then the images, and `image_input`
+    (auto/on) tells the model client whether a model that refuses images may get the text
+    alone (auto) or not (on). The client removes that key before sending."""
+    parts = meta.get("image_parts")
+    if not parts:
+        return {"role": "user", "content": text}
+    content = [{"type": "text", "text": text}, *parts]
+    return {"role": "user", "content": content, "image_input": meta.get("image_input") or "auto"}
 
 
 @dataclass(frozen=True, slots=True)

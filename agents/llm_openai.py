@@ -27,6 +27,9 @@ logger = logging.getLogger(__name__)
 
 # (base URL, model) → parameter → its replacement (None: dropped), learnt from the provider's 400s.
 _quirks: dict[tuple[str, str], dict[str, str | None]] = {}
+# (base URL, model) of models that refused image input: an agent's `auto` sends them text only.
+_no_images: set[tuple[str, str]] = set()
+_IMAGE_REFUSAL = re.compile(r"image|vision|multimodal|content.?part|image_url", re.IGNORECASE)
 _RENAMED = {"max_tokens": "max_completion_tokens", "max_completion_tokens": "max_tokens"}
 _NAMED = re.compile(r"[Uu]nsupported (?:parameter|value): '(?P<param>[\w.]+)'")
 MAX_ADJUSTMENTS = 3  # distinct parameters one call may shed (max_tokens, temperature, top_p)
@@ -65,7 +68,7 @@ def request_params(
     official = is_official(provider, call.base_url)
     params: dict[str, Any] = {
         "model": name,
-        "messages": list(messages),
+        "messages": wire_messages(messages, (call.base_url, name) in _no_images),
         "stream": True,
         "stream_options": {"include_usage": True},
     }
@@ -83,6 +86,42 @@ def request_params(
             if replacement:
                 params[replacement] = value
     return params
+
+
+def wire_messages(messages: Sequence[Message], text_only: bool) -> list[Message]:
+    """The messages as sent: a user message with images (`agents.context`) loses its
+    `image_input` key, and, for a model that refused images (`text_only`), its image parts when
+    the agent's mode is `auto` (its text already names each image)."""
+    out: list[Message] = []
+    for message in messages:
+        mode = message.get("image_input")
+        if mode is None:
+            out.append(message)
+            continue
+        sent = {k: v for k, v in message.items() if k != "image_input"}
+        if text_only and mode == "auto":
+            parts = sent.get("content") or []
+            sent["content"] = "".join(str(p.get("text", "")) for p in parts if isinstance(p, dict))
+        out.append(sent)
+    return out
+
+
+def learn_images(
+    status: int, body: object, messages: Sequence[Message], call: ModelSettings, name: str
+) -> bool:
+    """Whether a 400 refused the images of `messages` (sent in an agent's `auto` mode); if so
+    the model is remembered as taking text only, and True returned (the caller sends the
+    request again without them)."""
+    auto = any(m.get("image_input") == "auto" for m in messages)
+    key = (call.base_url, name)
+    if status != 400 or not auto or key in _no_images:
+        return False
+    _, _, message = error_body(body)
+    if not _IMAGE_REFUSAL.search(message):
+        return False
+    _no_images.add(key)
+    logger.info("Model %s refused image input (%s); text notes from now on", call.model, message)
+    return True
 
 
 def learn(status: int, body: object, params: dict[str, Any], call: ModelSettings) -> bool:
@@ -177,7 +216,10 @@ class OpenAIChatModel:
                         )
                     break
                 except openai.BadRequestError as exc:
-                    if attempt == MAX_ADJUSTMENTS or not learn(400, exc.body, params, settings):
+                    learnt = learn(400, exc.body, params, settings) or learn_images(
+                        400, exc.body, messages, settings, name
+                    )
+                    if attempt == MAX_ADJUSTMENTS or not learnt:
                         raise
             answered = True
             async with stream:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.context import estimate_tokens
+from agents.media.parts import with_images
 from agents.skills import Skill, discover
 from agents.tools.base import Tool, tool_spec
 from agents.transcripts import Entry, Usage, append_entries, read_entries
@@ -67,7 +68,7 @@ def write_and_read(
     return DiskRead(
         read_bootstrap_files(workspace),
         file_version(workspace / "MEMORY.md"),
-        read_entries(transcript),
+        list(with_images(read_entries(transcript))),  # the turn's images (agents.media.parts)
         discover(workspace),
     )
 

@@ -44,13 +44,16 @@ class OutgoingFile:
 
 
 def answer_files(
-    text: str, entries: Sequence[Entry], run_id: str, workspace: Path
+    text: str, entries: Sequence[Entry], run_id: str, workspace: Path, *, links: bool = True
 ) -> tuple[str, list[OutgoingFile]]:
-    """(the answer's text without the image links it turns into files, the files to send)."""
+    """(the answer's text without the image links it turns into files, the files to send).
+    `links`: whether image links may send files at all (the owner's sessions only: a link
+    is text the model wrote, which a stranger's message may have steered); a link names an
+    image (by content) or stays text."""
     files = [*_sent_files(entries, run_id)]
     kept: list[str] = []
     last = 0
-    for link in IMAGE_LINK.finditer(text):
+    for link in IMAGE_LINK.finditer(text) if links else ():
         found = _linked(link["target"].strip("<>"), link["alt"], workspace)
         if found is None:
             continue
@@ -108,7 +111,8 @@ def _linked(target: str, alt: str, workspace: Path) -> OutgoingFile | None:
         return None
     if not path.is_file() or path.stat().st_size > settings.OPENCLAW_MAX_ATTACHMENT_BYTES:
         return None
-    return _typed(path, path.name, alt.strip())
+    found = _typed(path, path.name, alt.strip())
+    return found if found.kind == "image" else None
 
 
 def _typed(path: Path, name: str, caption: str) -> OutgoingFile:

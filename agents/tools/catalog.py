@@ -6,12 +6,19 @@ from agents.services import AgentConfig
 from agents.tools.base import Tool
 from agents.tools.builtin import builtin_tools
 from agents.tools.cron import CronTool
+from agents.tools.media import media_tools
 from agents.tools.memory import memory_tools
 from agents.tools.messaging import SessionsSendTool
 from agents.tools.policy import allowed_tools
 from agents.trust import Trust
 
-ALL_TOOLS: list[Tool] = [*builtin_tools(), SessionsSendTool(), *memory_tools(), CronTool()]
+ALL_TOOLS: list[Tool] = [
+    *builtin_tools(),
+    SessionsSendTool(),
+    *memory_tools(),
+    CronTool(),
+    *media_tools(),
+]
 
 
 def tools_for(agent: AgentConfig, trust: Trust) -> list[Tool]:

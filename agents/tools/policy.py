@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # the context is only read here
 
 _READ_ONLY = frozenset(
     {"read_file", "list_dir", "memory_search", "memory_get", "sessions_list", "sessions_history"}
+    | {"read_media"}
 )
 
 PROFILES: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
@@ -20,7 +21,7 @@ PROFILES: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
         # Look, never touch.
         "minimal": _READ_ONLY,
         # A chat assistant: read, fetch pages, keep notes, talk to other sessions.
-        "messaging": _READ_ONLY | {"web_fetch", "memory_append", "sessions_send"},
+        "messaging": _READ_ONLY | {"web_fetch", "memory_append", "sessions_send", "send_file"},
         # Everything, exec included (still only when the agent enables exec).
         "full": _READ_ONLY
         | {
@@ -32,6 +33,7 @@ PROFILES: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
             "edit_file",
             "exec",
             "cron",
+            "send_file",
         },
     }
 )
