@@ -5,6 +5,7 @@ in chunks), plus the account's inbound entry point and connection state.
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -16,7 +17,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from agents import services
-from gateway import journal, resume, router, runs
+from agents.media.outbound import OutgoingFile
+from gateway import journal, media_inbound, media_outbound, resume, router, runs
 from gateway.adapters.base import Adapter, AdapterError, FormattingRejected, with_retries
 from gateway.events import STOP, session_group
 from gateway.messages import InboundMessage, ReplyTarget
@@ -37,8 +39,11 @@ class _Reply:
     run: str = ""
     text: str = ""
     message_id: str = ""  # the platform message being streamed into
-    delivered: int = 0  # final chunks already sent (after a resume)
+    delivered: int = 0  # final chunks, then files, already sent (after a resume)
     last_edit: float = 0.0
+    session: str = ""
+    tools: set[str] = field(default_factory=set)  # tools the run called (send_file: files)
+    files: list[OutgoingFile] | None = None  # the answer's files, once known
     pending: asyncio.Task[None] | None = field(default=None, repr=False)
 
 
@@ -83,7 +88,7 @@ class PlatformConnection:
         async def listen(session_key: str) -> None:
             await self._listen(session_key, target)
 
-        routed = await router.route(message, on_session=listen)
+        routed = await router.route(message, on_session=listen, fetch=self.adapter.fetch)
         if routed.reply:
             await self.reply_now(target, routed.reply)
         if routed.outcome == "accepted":
@@ -102,6 +107,10 @@ class PlatformConnection:
                 pending.run_id,
                 message_id=pending.reply_message_id,
                 delivered=pending.delivered_chunks,
+                session=pending.session_key,
+            )
+            answer, reply.files = await media_outbound.with_files(
+                pending.session_key, pending.run_id, answer
             )
             await self._final(reply, answer)
             await database_sync_to_async(journal.mark_delivered)(pending.run_id)
@@ -111,8 +120,17 @@ class PlatformConnection:
         except services.NotFound:
             return
         run = ""
-        for text in pending.texts:
-            run = (await runs.accept_message(session, text, channel=self.channel)).run
+        for record, text, media in zip(pending.records, pending.texts, pending.media, strict=True):
+            received = await media_inbound.resumed(record, text, media, session, self.adapter.fetch)
+            run = (
+                await runs.accept_message(
+                    session,
+                    received.text,
+                    channel=self.channel,
+                    media=received.media,
+                    image_input=received.image_input,
+                )
+            ).run
         self._replies[run] = _Reply(pending.target, run, message_id=pending.reply_message_id)
         await database_sync_to_async(journal.rebind)(pending.run_id, run, pending.session_key)
 
@@ -168,8 +186,10 @@ class PlatformConnection:
             if target is None:
                 return
             reply = self._replies[run] = _Reply(target, run)
-        reply.run = run
-        if event == "chat.delta":
+        reply.run, reply.session = run, session
+        if event == "chat.tool":
+            reply.tools.add(str(data.get("name", "")))
+        elif event == "chat.delta":
             reply.text += data.get("text", "")
             await self._stream(reply)
         elif event == "chat.final":
@@ -184,9 +204,12 @@ class PlatformConnection:
             await database_sync_to_async(journal.mark_delivered)(run)
 
     async def _deliver_final(self, reply: _Reply, text: str) -> None:
-        """Deliver an answer and mark it delivered. If the platform keeps failing past one
-        call's retries, try again in the background (later events need not wait), going on
-        after the chunks already sent, so an outage delays the answer but does not drop it."""
+        """Deliver an answer (its text, then its files) and mark it delivered. If the platform
+        keeps failing past one call's retries, try again in the background (later events need
+        not wait), going on after the chunks and files already sent, so an outage delays the
+        answer but does not drop it."""
+        if reply.files is None and media_outbound.may_send_files(text, reply.tools):
+            text, reply.files = await media_outbound.with_files(reply.session, reply.run, text)
         try:
             await self._final(reply, text)
         except AdapterError as error:
@@ -234,15 +257,29 @@ class PlatformConnection:
             )
 
     async def _final(self, reply: _Reply, text: str) -> None:
-        """Deliver the answer in chunks, each recorded in the journal as it goes: a resumed
-        delivery continues after the last chunk sent, never repeating one."""
-        for index, chunk in enumerate(self.adapter.split(text)):
+        """Deliver the answer in chunks, then its files, each recorded in the journal as it
+        goes: a resumed delivery continues after the last chunk or file sent, never repeating
+        one."""
+        chunks = self.adapter.split(text)
+        for index, chunk in enumerate(chunks):
             if index < reply.delivered:
                 continue
             if index == 0 and reply.message_id:
                 await self._edit(reply.target, reply.message_id, chunk)
             else:
                 await self._send(reply.target, chunk)
+            reply.delivered = index + 1
+            if reply.run:
+                await database_sync_to_async(journal.note_chunks)(reply.run, index + 1)
+        for index, file in enumerate(reply.files or (), start=len(chunks)):
+            if index < reply.delivered:
+                continue
+            try:
+                await with_retries(functools.partial(self.adapter.send_file, reply.target, file))
+            except AdapterError as error:
+                if not error.permanent:
+                    raise
+                await self.reply_now(reply.target, media_outbound.refused_notice(file, str(error)))
             reply.delivered = index + 1
             if reply.run:
                 await database_sync_to_async(journal.note_chunks)(reply.run, index + 1)

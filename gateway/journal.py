@@ -8,6 +8,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 
@@ -43,12 +44,15 @@ def _insert(values: dict[str, str]) -> int:
     return record
 
 
-def _insert_once(values: dict[str, str]) -> Entry:
+def _insert_once(values: dict[str, str], media: dict[str, Any] | None = None) -> Entry:
     """A new entry, or `created=False` when its message was journaled before (a savepoint, so
     a duplicate does not break the caller's transaction)."""
     try:
         with transaction.atomic():
-            return Entry(_insert(values), values["run_id"], created=True)
+            if media is None:
+                return Entry(_insert(values), values["run_id"], created=True)
+            row = InboundRecord.objects.create(**values, media=media)
+            return Entry(row.pk, values["run_id"], created=True)
     except IntegrityError:
         return Entry(0, "", created=False)
 
@@ -65,6 +69,9 @@ def record_platform(message: InboundMessage, run: str) -> Entry:
         "thread_id": message.thread_id,
         "run_id": run,
     }
+    if message.attachments:
+        claimed = [a.as_dict() for a in message.attachments]
+        return _insert_once(values, media={"claimed": claimed})
     return _insert_once(values)
 
 
@@ -101,6 +108,15 @@ def record_scheduled(job: DueJob, session: SessionRef, text: str, run: str) -> E
         "run_id": run,
     }
     return _insert_once(values)
+
+
+def note_received(
+    record: int, text: str, stored: list[dict[str, Any]], image_input: str
+) -> None:
+    """The files of a message were fetched and stored (gateway.media_inbound): from now on the
+    entry's text is the turn's text and a resume reuses the stored files."""
+    media = {"received": True, "stored": stored, "image_input": image_input}
+    InboundRecord.objects.filter(pk=record).update(text=text, media=media)
 
 
 def set_session(record: int, session_key: str) -> None:

@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -34,6 +35,7 @@ class Pending:
     reply_message_id: str
     delivered_chunks: int
     records: tuple[int, ...] = ()
+    media: tuple[dict[str, Any], ...] = ()  # each record's files (`InboundRecord.media`)
 
 
 def pending_runs() -> list[Pending]:
@@ -57,6 +59,7 @@ def pending_runs() -> list[Pending]:
             reply_message_id=group[0].reply_message_id,
             delivered_chunks=group[0].delivered_chunks,
             records=tuple(r.pk for r in group),
+            media=tuple(r.media or {} for r in group),
         )
         for group in runs.values()
     ]

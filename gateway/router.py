@@ -8,6 +8,7 @@ message is written down, who may send it and which limits apply.
 """
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from agents.services import SessionRef
 from agents.turn_events import EventSink
 from gateway import chat_commands, group_buffer, journal, runs
 from gateway.bindings import agent_for
+from gateway.media_inbound import Fetch, Received, image_mode, receive
 from gateway.messages import InboundMessage
 from gateway.models import ChannelAccount
 from gateway.pairing import admit
@@ -33,7 +35,7 @@ from openclaw.perf import offload
 logger = logging.getLogger(__name__)
 
 Outcome = Literal["accepted", "duplicate", "replied", "ignored", "unknown_account"]
-UNSUPPORTED = "Sorry, I can only read text messages for now ({kind} is not supported yet)."
+UNSUPPORTED = "Sorry, I can only read text and files ({kind} is not supported yet)."
 TOO_LONG = "That message is too long for me ({size:,} characters; the limit is {limit:,})."
 
 
@@ -113,21 +115,30 @@ _web_locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
 
 
 async def route(
-    arrival: Arrival, on_session: Callable[[str], Awaitable[None]] | None = None
+    arrival: Arrival,
+    on_session: Callable[[str], Awaitable[None]] | None = None,
+    fetch: Fetch | None = None,
 ) -> Routed:
     """Route one message. `on_session(key)` runs once the session is known and before the
     message is queued, so the caller is listening before the first event (a command's answer
-    comes at once). Raises `services.NotFound` for a session whose agent is unknown or
-    disabled and `LanesClosed` while the gateway stops (a web chat entry is then removed: the
-    client was told it was not taken; any other stays for the next start)."""
+    comes at once). `fetch` downloads a platform message's attachments (its adapter's
+    `fetch`): they are stored and described in the turn's text (`gateway.media_inbound`), and
+    refusals come back in `Routed.reply` while the text still runs. Raises `services.NotFound`
+    for a session whose agent is unknown or disabled and `LanesClosed` while the gateway stops
+    (a web chat entry is then removed: the client was told it was not taken; any other stays
+    for the next start)."""
     if isinstance(arrival, _CALLER_CHOSEN):
         lock = _web_locks.setdefault(arrival.session_key, asyncio.Lock())
         async with lock:
             return await _route(arrival, on_session)
-    return await _route(arrival, on_session)
+    return await _route(arrival, on_session, fetch)
 
 
-async def _route(arrival: Arrival, on_session: Callable[[str], Awaitable[None]] | None) -> Routed:
+async def _route(
+    arrival: Arrival,
+    on_session: Callable[[str], Awaitable[None]] | None,
+    fetch: Fetch | None = None,
+) -> Routed:
     admitted = await offload.database(_journal_and_admit, arrival, runs.new_run_id())
     if isinstance(admitted, Routed):
         return admitted
@@ -143,8 +154,17 @@ async def _route(arrival: Arrival, on_session: Callable[[str], Awaitable[None]] 
         return Routed("replied", session=session.key, reply=refusal, record=entry.record)
     if on_session is not None:
         await on_session(session.key)
+    received: Received | None = None
+    told: str | None = None  # files refused: the sender hears why, the text still runs
+    if isinstance(arrival, InboundMessage) and arrival.attachments:
+        received = await _receive(arrival, session, entry.record, fetch)
+        told = "\n".join(received.refusals) or None
+        if not received.runs:  # nothing was taken and there is no text: nothing to answer
+            await offload.database(journal.drop, entry.record)
+            return Routed("replied", session=session.key, reply=told, record=entry.record)
+        arrival = dataclasses.replace(arrival, text=received.text)
     try:
-        accepted = await _to_lane(arrival, admitted)
+        accepted = await _to_lane(arrival, admitted, received)
     except BaseException:
         if isinstance(arrival, _CALLER_CHOSEN):
             await asyncio.shield(offload.database(journal.forget, entry.record))
@@ -152,8 +172,24 @@ async def _route(arrival: Arrival, on_session: Callable[[str], Awaitable[None]] 
     if accepted.run != entry.run:  # folded into a queued turn, or answered as a command
         await offload.database(journal.set_run, entry.record, accepted.run)
     return Routed(
-        "accepted", accepted.run, session.key, record=entry.record, disposition=accepted.disposition
+        "accepted",
+        accepted.run,
+        session.key,
+        reply=told,
+        record=entry.record,
+        disposition=accepted.disposition,
     )
+
+
+async def _receive(
+    message: InboundMessage, session: SessionRef, record: int, fetch: Fetch | None
+) -> Received:
+    """The message's files fetched, stored and described (`gateway.media_inbound`)."""
+    if fetch is None:
+        refusal = f"Sorry, I cannot take files on {message.channel}."
+        return Received(message.text, refusals=(refusal,))
+    mode = await offload.database(image_mode, session.agent.slug)
+    return await receive(record, message.text, message.attachments, session.agent.slug, mode, fetch)
 
 
 def _journal_and_admit(arrival: Arrival, run: str) -> _Admitted | Routed:
@@ -245,8 +281,11 @@ async def _limits(arrival: Arrival, admitted: _Admitted) -> str | None:
     return None
 
 
-async def _to_lane(arrival: Arrival, admitted: _Admitted) -> runs.Submitted:
-    """The session's lane (or, for a chat command, its answer at once)."""
+async def _to_lane(
+    arrival: Arrival, admitted: _Admitted, received: Received | None = None
+) -> runs.Submitted:
+    """The session's lane (or, for a chat command, its answer at once); `received`: the files
+    that came with a platform message (its text is already the turn's text)."""
     entry, session = admitted.entry, admitted.session
     if isinstance(arrival, ScheduledMessage):
         job = arrival.job
@@ -280,4 +319,6 @@ async def _to_lane(arrival: Arrival, admitted: _Admitted) -> runs.Submitted:
         run_id=entry.run,
         sender=sender,
         from_owner=arrival.sender_id in (owners or ()),
+        media=received.media if received is not None else (),
+        image_input=received.image_input if received is not None else "",
     )

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import get_args
+from typing import Any, get_args
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -56,10 +56,12 @@ class ChatJob:
         records: Sequence[int] = (),
         sender: str = "",
         origin: str = "",
+        media: tuple[dict[str, Any], ...] = (),
+        image_input: str = "",
     ) -> None:
         self.run_id, self.session, self.channel = run_id, session, channel
         self.can_send = can_send
-        self.said = [Said(text, sender, origin)]
+        self.said = [Said(text, sender, origin, media, image_input)]
         self.records = list(records)
         self.sink: EventSink = LayerSink.of(session.key)
         self.steering = Steering()
@@ -243,12 +245,14 @@ async def submit_chat(
     run_id: str | None = None,
     sender: str = "",
     origin: str = "",
+    media: tuple[dict[str, Any], ...] = (),
+    image_input: str = "",
 ) -> Submitted:
     """Queue a turn on the session's lane following its queue mode. Raises `LanesClosed`.
     `records`: the web chat journal entries this message came with (see `ChatJob`); `run_id`:
     the id of the run if it gets one of its own (a fresh one when not given); `sender`: who
     wrote it, in a chat of several people; `origin`: where it comes from when no person typed
-    it here (see `Said`)."""
+    it here; `media`, `image_input`: the files that came with it (see `Said`)."""
     run = run_id or new_run_id()
     job = ChatJob(
         run,
@@ -259,6 +263,8 @@ async def submit_chat(
         records=records,
         sender=sender,
         origin=origin,
+        media=media,
+        image_input=image_input,
     )
     mode: QueueMode = "collect"
     for known in get_args(QueueMode):
@@ -279,14 +285,24 @@ async def accept_message(
     run_id: str | None = None,
     sender: str = "",
     from_owner: bool = True,
+    media: tuple[dict[str, Any], ...] = (),
+    image_input: str = "",
 ) -> Submitted:
     """What every channel does with an incoming message: a chat command is answered at once;
-    anything else is queued as a turn (`run_id`, `sender`: see `submit_chat`; `from_owner`: the
-    sender is one of the account's owners, for the commands only owners may use in groups)."""
-    command = chat_commands.parse(text)
+    anything else is queued as a turn (`run_id`, `sender`, `media`, `image_input`: see
+    `submit_chat`; `from_owner`: the sender is one of the account's owners, for the commands
+    only owners may use in groups). A message with files is never a command."""
+    command = None if media else chat_commands.parse(text)
     if command is None:
         return await submit_chat(
-            session, text, channel=channel, records=records, run_id=run_id, sender=sender
+            session,
+            text,
+            channel=channel,
+            records=records,
+            run_id=run_id,
+            sender=sender,
+            media=media,
+            image_input=image_input,
         )
     run = run_id or new_run_id()
     reply = await chat_commands.run_command(session, *command, from_owner=from_owner)
