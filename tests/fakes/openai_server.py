@@ -3,7 +3,11 @@
 Point the real ``openai`` SDK at it (``base_url=fake.base_url``) and script what it answers.
 
 Endpoints: ``POST /v1/chat/completions`` (streamed SSE and plain JSON), ``GET /v1/models``,
-``POST /v1/embeddings`` (deterministic hash-based vectors, float or base64).
+``POST /v1/embeddings`` (deterministic hash-based vectors, float or base64),
+``POST /v1/audio/transcriptions`` (multipart; answers ``{"text": ...}``: the text given to
+``fake.transcribe_as(text)``, else ``"transcript of <file name>"``; recorded with the body
+``{"model", "file_name", "file_bytes", "content_type"}``). ``image_urls(body)`` lists the
+``image_url`` parts of a chat request's messages.
 
 Scripting: ``fake.script(*replies)`` appends to a FIFO consumed by chat completions; an
 empty script answers ``Text("echo: <last user message>")``, without the time stamp openclaw
@@ -208,6 +212,17 @@ def said(content: object) -> str:
     return text[stamped.end() :] if stamped else text
 
 
+def image_urls(body: JSON) -> list[str]:
+    """The ``image_url`` parts' URLs in a chat request's messages, in order."""
+    return [
+        str((part.get("image_url") or {}).get("url", ""))
+        for message in _messages(body)
+        if isinstance(message.get("content"), list)
+        for part in message["content"]
+        if isinstance(part, dict) and part.get("type") == "image_url"
+    ]
+
+
 def user_texts(body: JSON) -> list[str]:
     """The user messages of a request body, without their time stamps."""
     return [said(m.get("content")) for m in _messages(body) if m.get("role") == "user"]
@@ -328,6 +343,12 @@ class FakeOpenAI(FakeServer):
         self._cond = threading.Condition()
         self._ids = itertools.count(1)
         self._stopping: asyncio.Event | None = None
+        self._transcript: str | None = None
+
+    def transcribe_as(self, text: str) -> Self:
+        """What every transcription answers from now on."""
+        self._transcript = text
+        return self
 
     @property
     def base_url(self) -> str:
@@ -360,6 +381,7 @@ class FakeOpenAI(FakeServer):
         app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._azure)
         app.router.add_post("/v1/embeddings", self._embeddings)
         app.router.add_get("/v1/models", self._models)
+        app.router.add_post("/v1/audio/transcriptions", self._transcriptions)
 
     async def astart(self) -> Self:
         self._stopping = asyncio.Event()
@@ -406,6 +428,25 @@ class FakeOpenAI(FakeServer):
         await self._record(request)
         data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in self.models]
         return web.json_response({"object": "list", "data": data})
+
+    async def _transcriptions(self, request: web.Request) -> web.StreamResponse:
+        form = await request.post()
+        upload = form.get("file")
+        if not isinstance(upload, web.FileField):
+            return web.json_response({"error": {"message": "file is required"}}, status=400)
+        data = upload.file.read()
+        body = {
+            "model": str(form.get("model", "")),
+            "file_name": upload.filename,
+            "file_bytes": len(data),
+            "content_type": upload.content_type,
+        }
+        headers = CIMultiDictProxy(CIMultiDict(request.headers))
+        with self._cond:
+            self._requests.append(RecordedRequest(request.method, request.path, headers, body))
+            self._cond.notify_all()
+        text = self._transcript or f"transcript of {upload.filename}"
+        return web.json_response({"text": text})
 
     async def _embeddings(self, request: web.Request) -> web.StreamResponse:
         body = await self._record(request)
