@@ -17,6 +17,13 @@ PREFIX = "/webhooks/"
 MAX_BODY_BYTES = 1024 * 1024
 
 
+def body_limit(path: str) -> int | None:
+    """The largest request body `path` takes, enforced while Twisted reads it
+    (`gateway.http_body_cap`): `MAX_BODY_BYTES` for webhooks; None elsewhere (Django's own
+    limits apply there)."""
+    return MAX_BODY_BYTES if path.startswith(PREFIX) else None
+
+
 def body_too_large(request: HttpRequest) -> bool:
     """True when the body is over `MAX_BODY_BYTES`: judged by its declared length before it is
     read (an unreadable length counts as too large; Django would read up to 2.5 MB and log an
