@@ -16,7 +16,7 @@ from channels.layers import get_channel_layer
 from daphne.endpoints import build_endpoint_description_strings
 from twisted.internet import defer, reactor
 
-from gateway import lifecycle
+from gateway import http_body_cap, lifecycle
 from gateway.events import STOP
 from gateway.state import runtime
 
@@ -24,6 +24,16 @@ logger = logging.getLogger(__name__)
 
 
 class GatewayServer(daphne.server.Server):  # type: ignore[misc]  # daphne is untyped
+    # Daphne's run() sets its HTTP factory here: ours refuses an oversize webhook body while
+    # Twisted reads it, before it is buffered whole (gateway.http_body_cap).
+    @property
+    def http_factory(self) -> Any:
+        return self._http_factory
+
+    @http_factory.setter
+    def http_factory(self, factory: Any) -> None:
+        self._http_factory = http_body_cap.capped(factory, self)
+
     def kill_all_applications(self) -> Any:
         """Drain the runtime first, then let Daphne cancel what is left."""
 
