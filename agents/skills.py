@@ -85,6 +85,9 @@ _folders: dict[str, tuple[Version, tuple[Entry, ...]]] = {}
 # SKILL.md path → (its version, the skill parsed from it)
 _parsed: dict[str, tuple[Version, Skill]] = {}
 _reported: set[tuple[str, str]] = set()  # (path, problem) already logged
+# (allow, deny, ids of the skills) → (the skills, kept alive so their ids stay theirs; the list)
+_offered: dict[tuple[object, ...], tuple[tuple[Skill, ...], tuple[ListedSkill, ...]]] = {}
+OFFERED_KEPT = 256
 
 
 def _version(info: os.stat_result) -> Version:
@@ -302,7 +305,12 @@ def offered_skills(
     (with the reason), by name; none when the turn may not use read_file to read them."""
     if not any(tool.name == "read_file" for tool in tools):
         return ()
-    return tuple(
+    skills, allow, deny = tuple(skills), tuple(allow), tuple(deny)
+    # An unchanged tree gives the same Skill objects (`scan`'s cache): the same list, kept.
+    key = (allow, deny, tuple(map(id, skills)))  # ids stay theirs while `_offered` holds them
+    if (known := _offered.get(key)) is not None:
+        return known[1]
+    listed = tuple(
         ListedSkill(
             state.skill.name,
             _short(state.skill.description),
@@ -312,6 +320,10 @@ def offered_skills(
         for state in states(skills, allow, deny)
         if state.status in ("available", "unavailable")
     )
+    if len(_offered) >= OFFERED_KEPT:
+        del _offered[next(iter(_offered))]  # the oldest
+    _offered[key] = (skills, listed)
+    return listed
 
 
 def _short(description: str) -> str:
