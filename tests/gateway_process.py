@@ -75,6 +75,9 @@ def base_env(home: Path, **extra: str) -> dict[str, str]:
             "OPENCLAW_HOME": str(home),
             "OPENCLAW_GATEWAY_TOKEN": TOKEN,
             "OPENCLAW_ENV_FILE": os.devnull,
+            # No embedded Celery worker unless a test asks for one (tests/operator/test_worker.py):
+            # a worker per gateway would cost every end-to-end test a second process.
+            "OPENCLAW_WORKER": "0",
             "DJANGO_SETTINGS_MODULE": "openclaw.settings",
             "PYTHONUNBUFFERED": "1",
         }
@@ -118,6 +121,7 @@ class Gateway:
     _log_handle: object = field(default=None, repr=False)
     # Runs in the child before exec (fault tests set resource limits there).
     preexec: Callable[[], None] | None = field(default=None, repr=False)
+    args: tuple[str, ...] = ()  # more options of `manage.py gateway`
 
     @property
     def url(self) -> str:
@@ -131,7 +135,7 @@ class Gateway:
         handle = open(self.log, "ab")  # noqa: SIM115  # closed in stop()
         self._log_handle = handle
         self.proc = subprocess.Popen(
-            [sys.executable, "manage.py", "gateway", "--port", str(self.port)],
+            [sys.executable, "manage.py", "gateway", "--port", str(self.port), *self.args],
             cwd=ROOT,
             env=self.env,
             stdout=handle,
