@@ -7,6 +7,8 @@ import os
 from celery import Celery
 from kombu.transport import TRANSPORT_ALIASES
 
+from openclaw import heartbeat
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "openclaw.settings")
 TRANSPORT_ALIASES["openclawfs"] = "openclaw.broker:Transport"
 
@@ -15,6 +17,8 @@ logger = logging.getLogger(__name__)
 app = Celery("openclaw")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Workers record a heartbeat (its signal handlers and beat's heartbeat task live there).
+app.conf.beat_schedule = heartbeat.BEAT_SCHEDULE
 
 
 def check_broker(timeout: float, url: str | None = None) -> str | None:
