@@ -26,16 +26,24 @@ from gateway.platforms import build_connections
 from gateway.resume import pending_runs, resume_web
 from gateway.state import runtime
 from gateway.supervisor import Supervisor
+from gateway.worker import TASK_NAME as WORKER_TASK
+from gateway.worker import EmbeddedWorker
 from memory.sync import watch_memory
 
 logger = logging.getLogger(__name__)
 
 
-async def start(*, background: bool = True) -> None:
-    """Start the lanes and, unless `background` is False (tests), the long-lived tasks."""
+_worker: EmbeddedWorker | None = None
+
+
+async def start(*, background: bool = True, worker: bool = False) -> None:
+    """Start the lanes and, unless `background` is False (tests), the long-lived tasks; with
+    `worker`, also the embedded Celery worker with beat (gateway.worker)."""
+    global _worker
     if runtime.state != "stopped":
         return
     runtime.state = "starting"
+    _worker = None
     runtime.open_lanes = Lanes(
         max_concurrent=settings.OPENCLAW_MAX_CONCURRENT_RUNS,
         backstop_seconds=settings.OPENCLAW_RUN_DEADLINE + 30,
@@ -50,6 +58,9 @@ async def start(*, background: bool = True) -> None:
         # After the platforms: a job due at start may need one.
         poll = settings.OPENCLAW_SCHEDULER_POLL_SECONDS
         supervisor.add("scheduler", lambda: run_scheduler(poll))
+        if worker:
+            _worker = EmbeddedWorker()
+            supervisor.add(WORKER_TASK, _worker.run)
     runtime.state = "running"
     if background and isinstance(runtime.model, ProviderChatModel):
         # The SDK loads once the gateway serves: the first turn need not wait for it.
@@ -123,6 +134,8 @@ async def stop() -> None:
     assert runtime.open_lanes is not None  # noqa: S101  # set by start()
     await runtime.open_lanes.drain(settings.OPENCLAW_DRAIN_SECONDS)
     await _flush_connections()
+    if _worker is not None:  # its warm shutdown may take longer than the supervisor waits
+        await _worker.stop()
     await runtime.supervisor.stop()
     for conn in running_all():
         try:
