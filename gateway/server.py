@@ -70,14 +70,22 @@ class GatewayServer(daphne.server.Server):  # type: ignore[misc]  # daphne is un
             await asyncio.sleep(0.05)
 
 
-def serve(application: Any, *, host: str, port: int, on_ready: Callable[[], None]) -> int:
-    """Run until SIGTERM/SIGINT; returns the process exit code."""
+def serve(
+    application: Any,
+    *,
+    host: str,
+    port: int,
+    on_ready: Callable[[], None],
+    worker: bool = False,
+) -> int:
+    """Run until SIGTERM/SIGINT; returns the process exit code. With `worker`, the runtime also
+    runs the embedded Celery worker with beat."""
     exit_code = 0
 
     async def start() -> None:
         nonlocal exit_code
         try:
-            await lifecycle.start()
+            await lifecycle.start(worker=worker)
         except Exception:
             logger.exception("The gateway runtime failed to start")
             exit_code = 1
