@@ -1,8 +1,14 @@
 """Single-instance locks: an exclusive file lock in the state directory, plus a PostgreSQL
-advisory lock so two hosts sharing one database cannot both run the gateway."""
+advisory lock so two hosts sharing one database cannot both run the gateway.
+
+The lock file also says who holds it: the gateway's pid on the first line and, once it serves,
+its address (`http://host:port`) on the second, so `status`, `chat` and `dashboard` find a
+gateway on any port. Only a held lock's content counts (a crashed gateway's stays behind).
+"""
 
 import fcntl
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +19,42 @@ ADVISORY_LOCK_KEY = 0x6F70656E636C6177 & 0x7FFFFFFFFFFFFFFF  # "openclaw"
 
 class AlreadyRunning(RuntimeError):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """The running gateway, as its lock file names it."""
+
+    pid: str  # "unknown" when the file is blank
+    address: str = ""  # "" until it serves
+
+
+def _parse(content: bytes) -> Holder:
+    lines = content.decode("ascii", "replace").split("\n")
+    address = lines[1].strip() if len(lines) > 1 else ""
+    return Holder(lines[0].strip() or "unknown", address)
+
+
+def held_by(fd: int) -> Holder | None:
+    """Who holds the lock open as `fd` (tested without blocking), None when it is free."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return _parse(os.pread(fd, 512, 0))
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    return None
+
+
+def running_gateway(path: Path) -> Holder | None:
+    """The gateway holding the lock file at `path`, None when none runs (or no file)."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError:
+        return None
+    try:
+        return held_by(fd)
+    finally:
+        os.close(fd)
 
 
 class InstanceLock:
@@ -28,7 +70,7 @@ class InstanceLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
+            holder = _parse(os.pread(fd, 512, 0)).pid
             os.close(fd)
             raise AlreadyRunning(
                 f"Another gateway (pid {holder}) holds the lock file {self.path}; "
@@ -42,6 +84,13 @@ class InstanceLock:
         except Exception:
             self.release()
             raise
+
+    def publish(self, address: str) -> None:
+        """Add the address the gateway serves on (after the pid) for `running_gateway`."""
+        if self._fd is not None:
+            content = f"{os.getpid()}\n{address}\n".encode()
+            os.pwrite(self._fd, content, 0)
+            os.ftruncate(self._fd, len(content))
 
     def _acquire_database_lock(self) -> None:
         wrapper = connections["default"]

@@ -8,11 +8,15 @@ import json
 import signal
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import urlencode
 
 import websockets
 from django.conf import settings
 from websockets.asyncio.client import ClientConnection
+
+from gateway.lock import running_gateway
 
 AUTH_REFUSED = 4401
 SERVICE_RESTART = 4012  # the gateway is restarting (see consumers.CLOSE_SERVICE_RESTART)
@@ -20,19 +24,34 @@ SERVICE_RESTART = 4012  # the gateway is restarting (see consumers.CLOSE_SERVICE
 _WILDCARD_BINDS = {"", "0.0.0.0", "::", "[::]"}  # noqa: S104
 
 
-def gateway_host() -> str:
-    host = settings.OPENCLAW_BIND
-    if host in _WILDCARD_BINDS:
-        return "127.0.0.1"
-    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+def dial_address(bind: str, port: int) -> str:
+    """The http address a client on this host dials for a gateway bound to `bind`:`port`."""
+    host = "127.0.0.1" if bind in _WILDCARD_BINDS else bind
+    host = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return f"http://{host}:{port}"
+
+
+def gateway_address() -> str:
+    """The running gateway's address as its lock file names it (any port), else the configured
+    OPENCLAW_BIND and OPENCLAW_PORT."""
+    holder = running_gateway(Path(settings.OPENCLAW_HOME) / "gateway.lock")
+    if holder is not None and holder.address.startswith(("http://", "https://")):
+        return holder.address.rstrip("/")
+    return dial_address(settings.OPENCLAW_BIND, settings.OPENCLAW_PORT)
 
 
 def default_ws_url() -> str:
-    return f"ws://{gateway_host()}:{settings.OPENCLAW_PORT}/ws/gateway/"
+    return "ws" + gateway_address().removeprefix("http") + "/ws/gateway/"
 
 
 def readyz_url() -> str:
-    return f"http://{gateway_host()}:{settings.OPENCLAW_PORT}/readyz"
+    return gateway_address() + "/readyz"
+
+
+def chat_link(token: str) -> str:
+    """The web chat's address with the token in the fragment (`#token=…`): the page takes it
+    from there and clears it, and a fragment never reaches a server or its logs."""
+    return f"{gateway_address()}/#{urlencode({'token': token})}"
 
 
 def printable(text: str) -> str:

@@ -5,15 +5,13 @@ Each check returns findings; none ever includes a secret's value.
 
 import ipaddress
 import re
-import stat
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 
-from gateway.operator import exposure
+from gateway.operator import exposure, permissions
 from gateway.operator.findings import Finding as Finding
 from gateway.operator.findings import Severity as Severity
 
@@ -127,75 +125,6 @@ def _check_allowed_hosts() -> Iterator[Finding]:
         )
 
 
-def _mode(path: Path) -> int | None:
-    try:
-        return stat.S_IMODE(path.stat().st_mode)
-    except OSError:
-        return None
-
-
-def _home_is_private() -> bool:
-    mode = _mode(Path(settings.OPENCLAW_HOME))
-    return mode is not None and not mode & 0o077
-
-
-def _check_home() -> Iterator[Finding]:
-    home = Path(settings.OPENCLAW_HOME)
-    mode = _mode(home)
-    if mode is None or not mode & 0o077:
-        return
-    severity: Severity = "critical" if mode & 0o007 else "warning"
-    who = "every user" if mode & 0o007 else "its group"
-    yield Finding(
-        severity,
-        f"The state directory {home} (mode {mode:04o}) is open to {who}: it holds the database, "
-        "transcripts, memory and the gateway token.",
-        f"chmod 700 {home}",
-    )
-
-
-def _secret_files() -> Iterator[tuple[Path, str]]:
-    home = Path(settings.OPENCLAW_HOME)
-    database = settings.DATABASES["default"]
-    if database["ENGINE"] == "django.db.backends.sqlite3":
-        name = Path(str(database["NAME"]))
-        yield name, "database"
-        for suffix in ("-wal", "-shm"):
-            yield name.with_name(name.name + suffix), "database journal"
-    yield home / "gateway.token", "gateway token file"
-    yield home / "secret_key", "secret key file"
-    yield home / "admin.password", "initial admin password file"
-    if settings.OPENCLAW_SECRETS_FILE:
-        yield Path(settings.OPENCLAW_SECRETS_FILE), "secrets file"
-    if settings.OPENCLAW_DOTENV_PATH:
-        yield Path(settings.OPENCLAW_DOTENV_PATH), ".env file"
-
-
-def _check_files() -> Iterator[Finding]:
-    home = Path(settings.OPENCLAW_HOME).resolve()
-    private_home = _home_is_private()
-    for path, kind in _secret_files():
-        mode = _mode(path)
-        if mode is None or not mode & 0o077:
-            continue
-        inside = path.resolve().is_relative_to(home)
-        # A world-readable file inside a private state directory is not reachable yet: a warning.
-        shielded = inside and private_home
-        severity: Severity = "critical" if mode & 0o007 and not shielded else "warning"
-        who = "every user" if mode & 0o007 else "its group"
-        note = " (its directory protects it for now)" if shielded and mode & 0o007 else ""
-        yield Finding(
-            severity,
-            f"The {kind} {path} (mode {mode:04o}) is readable by {who}{note}.",
-            f"chmod 600 {path}",
-        )
-
-
-def permission_problems() -> list[Finding]:
-    """The state directory and secret files readable by others (empty when all are private)."""
-    return [*_check_home(), *_check_files()]
-
-
 def _check_rates() -> Iterator[Finding]:
     from gateway.ratelimit import parse_rate
 
@@ -287,8 +216,8 @@ SECURITY_CHECKS: tuple[Callable[[], Iterator[Finding]], ...] = (
     _check_gateway_token,
     _check_bind,
     _check_allowed_hosts,
-    _check_home,
-    _check_files,
+    permissions.check_home,
+    permissions.check_files,
     _check_rates,
     _check_accounts,
     _check_initial_admin_password,

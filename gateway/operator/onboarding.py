@@ -12,7 +12,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Field, Model
 
 from agents import providers
 from agents.models import Agent
@@ -108,6 +110,57 @@ def model_choice(
     return ModelChoice(provider, url, chosen, key_env)
 
 
+def _clean(model: type[Model], name: str, value: str) -> str:
+    """`value` checked by the model field's own validators; OnboardingError says why not."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, Field):
+        raise TypeError(f"{model.__name__}.{name} is not a plain field")
+    try:
+        return str(field.clean(value, None))
+    except ValidationError as exc:
+        raise OnboardingError(" ".join(exc.messages)) from None
+
+
+def check_agent_field(name: str, value: str) -> str:
+    """`value` for the Agent field `name` (slug, name, base_url, api_key_env), checked with the
+    field's own validators; raises `OnboardingError` saying what is wrong."""
+    return _clean(Agent, name, value)
+
+
+def check_username(username: str) -> str:
+    users = get_user_model()
+    username = username.strip()
+    if not username:
+        raise OnboardingError("The admin username is empty.")
+    return _clean(users, users.USERNAME_FIELD, username)
+
+
+def check_email(email: str) -> str:
+    email = email.strip()
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError as exc:
+            raise OnboardingError(" ".join(exc.messages)) from None
+    return email
+
+
+def check_admin_password(username: str, email: str, password: str) -> str:
+    """The password for `username`, checked by the configured validators (AUTH_PASSWORD_
+    VALIDATORS); empty only for an existing user (it keeps the current one)."""
+    users = get_user_model()
+    user = users.objects.filter(username=username).first()
+    if not password:
+        if user is None:
+            raise OnboardingError(f"A new admin user {username!r} needs a password.")
+        return password
+    try:
+        validate_password(password, user or users(username=username, email=email))
+    except ValidationError as exc:
+        raise OnboardingError("The admin password: " + " ".join(exc.messages)) from None
+    return password
+
+
 @dataclass(frozen=True, slots=True)
 class AdminResult:
     username: str
@@ -128,12 +181,7 @@ def ensure_admin(username: str, email: str = "", password: str = "") -> AdminRes
             f"A new admin user {username!r} needs a password: pass --admin-password-env with "
             "the name of a variable holding it, or run onboard interactively."
         )
-    candidate = user or users(username=username, email=email)
-    if password:
-        try:
-            validate_password(password, candidate)
-        except ValidationError as exc:
-            raise OnboardingError("The admin password: " + " ".join(exc.messages)) from None
+    check_admin_password(username, email, password)
     if user is None:
         users.objects.create_superuser(username=username, email=email, password=password)
         return AdminResult(username, "created")
@@ -181,6 +229,10 @@ def initial_password_in_use() -> bool | None:
         return None
     user = get_user_model().objects.filter(username=INITIAL_ADMIN, is_active=True).first()
     return bool(user and password and user.check_password(password))
+
+
+def user_exists(username: str) -> bool:
+    return get_user_model().objects.filter(username=username).exists()
 
 
 def existing_admin() -> str:

@@ -5,7 +5,6 @@ whose fix says what to do; none ever shows a secret's value.
 """
 
 import asyncio
-import fcntl
 import os
 import re
 from collections.abc import Iterator
@@ -18,8 +17,10 @@ from agents.llm import ModelError, ModelSettings
 from agents.llm_chat import ProviderChatModel
 from agents.models import Agent
 from gateway.adapters.base import AdapterError
+from gateway.lock import held_by, running_gateway
 from gateway.models import ChannelAccount
 from gateway.operator.doctor import Finding
+from gateway.operator.permissions import permission_problems
 
 MODEL_CHECK_PROMPT = [{"role": "user", "content": "Reply with the single word OK."}]
 OPENAI_URL = "https://api.openai.com/v1"
@@ -290,41 +291,23 @@ def probe_lock() -> Finding:
             f"Give the gateway's user ownership: chown $(id -un) {path}; chmod 600 {path}",
         )
     try:
-        holder = _lock_holder(fd)
+        holder = held_by(fd)
     finally:
         os.close(fd)
-    if holder is not None:
-        return Finding("ok", f"A gateway is running (pid {holder} holds {path}).")
-    return Finding("ok", f"No gateway is running (the lock {path} is free).")
-
-
-def _lock_holder(fd: int) -> str | None:
-    """The pid written in a held lock file ("unknown" if blank), or None when it is free."""
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
-    fcntl.flock(fd, fcntl.LOCK_UN)
-    return None
+    if holder is None:
+        return Finding("ok", f"No gateway is running (the lock {path} is free).")
+    where = f" at {holder.address}" if holder.address else ""
+    return Finding("ok", f"A gateway is running{where} (pid {holder.pid} holds {path}).")
 
 
 def gateway_running() -> bool:
     """Whether a gateway holds this state directory's lock (tested without blocking it)."""
-    try:
-        fd = os.open(Path(settings.OPENCLAW_HOME) / "gateway.lock", os.O_RDWR)
-    except OSError:
-        return False
-    try:
-        return _lock_holder(fd) is not None
-    finally:
-        os.close(fd)
+    return running_gateway(Path(settings.OPENCLAW_HOME) / "gateway.lock") is not None
 
 
 def permission_findings() -> Iterator[Finding]:
     """An ok line when the state directory is 0700 and its secrets 0600 (problems are reported
     by the security checks, with their fixes)."""
-    from gateway.operator.doctor import permission_problems
-
     if not permission_problems():
         home = settings.OPENCLAW_HOME
         yield Finding("ok", f"State directory {home} is private (0700); its secrets are 0600.")

@@ -15,6 +15,7 @@ from agents.models import DailyUsage, ModelPrice, Session
 from agents.usage import describe_cache
 from gateway.models import ChannelAccount, PairingRequest
 from gateway.operator.cli import printable, readyz_url
+from gateway.operator.worker_health import worker_findings
 
 
 def fetch_runtime(timeout: float = 2.0) -> dict[str, Any] | None:
@@ -92,6 +93,9 @@ def gather_status() -> dict[str, Any]:
         ],
         "prices_set": ModelPrice.objects.exists(),
         "gateway": fetch_runtime(),
+        "background": [
+            {"severity": f.severity, "what": f.what, "fix": f.fix} for f in worker_findings()
+        ],
     }
 
 
@@ -123,6 +127,7 @@ def render_status(status: dict[str, Any]) -> list[str]:
             usage.get("cached_tokens", 0),
             usage.get("cache_write_tokens", 0),
         ),
+        *_render_background(status.get("background", [])),
         "",
         "Channel accounts",
     ]
@@ -194,6 +199,18 @@ def _render_gateway(gateway: dict[str, Any] | None) -> list[str]:
         f"Lanes: {gateway.get('runs_busy', 0):,} busy, {gateway.get('runs_queued', 0):,} "
         "messages queued",
     ]
+
+
+def _render_background(findings: list[dict[str, str]]) -> list[str]:
+    """The worker and curation lines: plain when fine, WARNING with the fix when not."""
+    lines = []
+    for finding in findings:
+        if finding["severity"] == "ok":
+            lines.append(f"Background: {finding['what']}")
+        else:
+            lines.append(f"WARNING: {finding['what']}")
+            lines.append(f"  fix: {finding['fix']}")
+    return lines
 
 
 def _count(n: int, noun: str) -> str:

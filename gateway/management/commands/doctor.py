@@ -1,5 +1,6 @@
 """`manage.py doctor [--security] [--timeout S]`: configuration, database, model reachability
-per agent, channel credentials, broker, lock and permissions, each problem with its fix.
+per agent, channel credentials, broker, lock, permissions, the Celery worker's heartbeat and the
+last curation, each problem with its fix.
 
 Exits non-zero when any finding is critical.
 """
@@ -11,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from gateway.operator.doctor import Finding, health_findings, security_findings
 from gateway.operator.probes import reachability_findings
+from gateway.operator.worker_health import worker_findings
 
 LABELS = {"critical": "CRITICAL", "warning": "WARNING", "ok": "ok"}
 
@@ -39,6 +41,7 @@ class Command(BaseCommand):
             findings = health_findings()
             if not any(f.severity == "critical" for f in findings):  # needs the database
                 findings += asyncio.run(reachability_findings(options["timeout"]))
+                findings += worker_findings()
         findings += security_findings()
         for finding in findings:
             self._show(finding)

@@ -1,14 +1,17 @@
 """`manage.py onboard`: first-run set-up, interactive or scripted (`--no-input` plus flags).
 
-Applies migrations, creates or updates the admin user and an agent with its workspace and model
-provider, says where the gateway token is, then tests the model with one short call and says
-exactly what is wrong if it fails (exit 1, unless `--warn-only`). Safe to run again.
+Applies migrations, makes the state directory private (0700, its secrets 0600), creates or
+updates the admin user and an agent with its workspace and model provider, says where the
+gateway token is, then tests the model with one short call and says exactly what is wrong if it
+fails (exit 1, unless `--warn-only`). Interactive answers are checked as they are given (the
+password by Django's validators); a bad one is asked again. Safe to run again.
 """
 
 import asyncio
 import getpass
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -22,10 +25,17 @@ from agents.models import Agent
 from gateway.operator import onboarding
 from gateway.operator.doctor import Finding
 from gateway.operator.onboarding import PROVIDERS, ModelChoice, OnboardingError
+from gateway.operator.permissions import tighten_permissions
 from gateway.operator.probes import agent_model_settings, gateway_running, probe_model
 from openclaw.progress import ProgressBar
 
 DEFAULT_PASSWORD_ENV = "DJANGO_SUPERUSER_PASSWORD"  # noqa: S105  # a variable name, not a password
+
+
+def _check_provider(name: str) -> str:
+    if name and name not in PROVIDERS:
+        raise OnboardingError(f"Unknown provider {name!r}: use one of {', '.join(PROVIDERS)}.")
+    return name
 
 
 class Command(BaseCommand):
@@ -86,6 +96,8 @@ class Command(BaseCommand):
         self._migrate()
         interactive = not options["no_input"]
         try:
+            for change in tighten_permissions():  # as doctor wants them
+                self._row("Made private", change)
             if interactive:
                 self._ask(options)
             admin = self._admin(options)
@@ -136,38 +148,80 @@ class Command(BaseCommand):
             return getpass.getpass(f"{question}: ")
         return self._prompt(question)  # piped input (scripts, tests): read a line
 
+    def _ask_valid(self, question: str, default: str, check: Callable[[str], str]) -> str:
+        """Ask until `check` accepts the answer (it returns it cleaned, or raises
+        OnboardingError saying what is wrong); the answers given so far are kept."""
+        while True:
+            try:
+                return check(self._prompt(question, default))
+            except OnboardingError as exc:
+                self.stdout.write(f"  {exc} Please try again.")
+
+    def _ask_password(self, username: str, email: str, is_new: bool) -> str:
+        question = "Admin password" + ("" if is_new else " (empty keeps the current one)")
+        while True:
+            password = self._secret(question)
+            try:
+                onboarding.check_admin_password(username, email, password)
+            except OnboardingError as exc:
+                self.stdout.write(f"  {exc} Please try again.")
+                continue
+            if not password or self._secret("Admin password again") == password:
+                return password
+            self.stdout.write("  The two passwords differ. Please try again.")
+
     def _ask(self, options: dict[str, Any]) -> None:
         existing = onboarding.existing_admin()
-        options["admin_username"] = self._prompt(
-            "Admin username", options["admin_username"] or existing or "admin"
+        username = self._ask_valid(
+            "Admin username",
+            options["admin_username"] or existing or "admin",
+            onboarding.check_username,
         )
-        is_new = options["admin_username"] != existing
+        options["admin_username"] = username
+        is_new = not onboarding.user_exists(username)
         if is_new:
-            options["admin_email"] = self._prompt("Admin email", options["admin_email"])
-        question = "Admin password" + ("" if is_new else " (empty keeps the current one)")
-        password = self._secret(question)
-        if password and self._secret("Admin password again") != password:
-            raise OnboardingError("The two passwords differ.")
-        options["password"] = password
-        options["agent"] = self._prompt(
-            "Agent slug", options["agent"] or settings.OPENCLAW_DEFAULT_AGENT
+            options["admin_email"] = self._ask_valid(
+                "Admin email", options["admin_email"], onboarding.check_email
+            )
+        options["password"] = self._ask_password(username, options["admin_email"], is_new)
+        options["agent"] = self._ask_valid(
+            "Agent slug",
+            options["agent"] or settings.OPENCLAW_DEFAULT_AGENT,
+            lambda slug: onboarding.check_agent_field("slug", slug.strip()),
         )
-        options["agent_name"] = self._prompt("Agent name", options["agent_name"])
+        options["agent_name"] = self._ask_valid(
+            "Agent name",
+            options["agent_name"],
+            lambda name: name and onboarding.check_agent_field("name", name),
+        )
         names = ", ".join(f"{p.name} ({p.label})" for p in PROVIDERS.values())
         self.stdout.write(f"Providers: {names}; empty keeps the agent's current model settings.")
-        provider = self._prompt("Provider", options["provider"] or "")
+        provider = self._ask_valid("Provider", options["provider"] or "", _check_provider)
         if not provider:
             return
-        if provider not in PROVIDERS:
-            raise OnboardingError(
-                f"Unknown provider {provider!r}: use one of {', '.join(PROVIDERS)}."
-            )
         spec = PROVIDERS[provider]
         options["provider"] = provider
-        options["base_url"] = self._prompt("Base URL", options["base_url"] or spec.base_url)
-        options["model"] = self._prompt("Model", options["model"] or spec.model)
+
+        def check_url(url: str) -> str:
+            if spec.url_required and not url:
+                raise OnboardingError(f"Provider {provider} needs a base URL (ending in /v1).")
+            return url and onboarding.check_agent_field("base_url", url)
+
+        options["base_url"] = self._ask_valid(
+            "Base URL", options["base_url"] or spec.base_url, check_url
+        )
+
+        def check_model(model: str) -> str:
+            onboarding.model_choice(provider, base_url=options["base_url"], model=model)
+            return model
+
+        options["model"] = self._ask_valid("Model", options["model"] or spec.model, check_model)
         key_env = spec.key_env if options["api_key_env"] is None else options["api_key_env"]
-        options["api_key_env"] = self._prompt("API key variable (empty: none)", key_env)
+        options["api_key_env"] = self._ask_valid(
+            "API key variable (empty: none)",
+            key_env,
+            lambda name: onboarding.check_agent_field("api_key_env", name),
+        )
 
     # --- steps --------------------------------------------------------------------------
 
