@@ -6,6 +6,7 @@ nothing. The originals are never touched."""
 
 import hashlib
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -20,7 +21,7 @@ from pytest_django.fixtures import Settings
 
 from agents.context import history_messages, split_at_compaction
 from agents.models import Agent, ScheduledJob, Session
-from agents.services import ensure_default_agent
+from agents.services import ensure_default_agent, open_session
 from agents.transcripts import read_entries
 from gateway.models import Binding, ChannelAccount
 from memory.models import DailyLog, MemoryNote, WorkingMemory
@@ -194,9 +195,40 @@ def test_keyed_agents_entries_with_defaults(tmp_path: Path, home: Path) -> None:
               work: { model: { primary: "ollama/llama3.1", fallbacks: [] }, thinkingDefault: "high" },
             },
           },
-          channels: { slack: { botToken: "${SLACK_BOT_TOKEN}", appToken: "${SLACK_APP_TOKEN}",
-                               dmPolicy: "open", allowFrom: ["*"], channels: { C0123: {} } } },
+          channels: {
+            slack: { botToken: "${SLACK_BOT_TOKEN}", appToken: "${SLACK_APP_TOKEN}",
+                     dmPolicy: "open", allowFrom: ["*"], channels: { C0123: {} } },
+            whatsapp: { accounts: { shop: { accessToken: { source: "env", id: "WHATSAPP_SHOP" },
+                                            phoneNumberId: "1098765", allowFrom: ["+4790011223"] } } },
+            discord: { token: "x" },
+          },
         }"""
+    )
+    (source / "cron").mkdir()
+    (source / "cron" / "jobs.json").write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "jobs": [
+                    {
+                        "id": "past",
+                        "agentId": "work",
+                        "schedule": {"kind": "at", "at": "2020-01-01T00:00:00Z"},
+                        "payload": {"kind": "systemEvent", "text": "too late"},
+                    },
+                    {
+                        "id": "hourly",
+                        "agentId": "work",
+                        "name": "Check the build",
+                        "enabled": False,
+                        "schedule": {"kind": "every", "everyMs": 3_600_000},
+                        "sessionTarget": "isolated",
+                        "payload": {"kind": "agentTurn", "message": "Is the build green?"},
+                        "delivery": {"mode": "announce", "channel": "slack", "to": "channel:C0123"},
+                    },
+                ],
+            }
+        )
     )
     (source / "shared" / "work").mkdir(parents=True)
     (source / "shared" / "work" / "MEMORY.md").write_text("- the work agent's memory\n")
@@ -212,6 +244,18 @@ def test_keyed_agents_entries_with_defaults(tmp_path: Path, home: Path) -> None:
     assert (slack.dm_policy, slack.allow_from, slack.group_allowlist) == ("open", [], ["C0123"])
     assert slack.agent == home_agent  # no binding: OpenClaw's default agent, the first entry
     assert not (home / "secrets.env").exists()  # only variable names: nothing to write
+    shop = ChannelAccount.objects.get(channel="whatsapp", account_id="shop")
+    assert shop.credentials == {"access_token": "WHATSAPP_SHOP"}
+    assert (shop.options, shop.allow_from) == ({"phone_number_id": "1098765"}, ["4790011223"])
+    assert "channel discord: no discord support here" in out
+    assert "cron job past: 2020-01-01T00:00:00Z is in the past" in out
+    job = ScheduledJob.objects.get(created_by="openclaw-import:hourly")
+    assert (job.kind, job.spec, job.enabled) == ("every", "3600", False)
+    assert (job.session_key, job.channel, job.chat_id) == (
+        "agent:work:cron:hourly",
+        "slack",
+        "C0123",
+    )
 
 
 def test_a_token_that_would_replace_another_value_gets_a_name_of_its_own(
@@ -258,3 +302,15 @@ def test_before_migrate_the_command_says_to_migrate(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "run manage.py migrate first" in done.stderr
     assert not (tmp_path / "never-migrated" / "workspaces").exists()
+
+
+def test_an_active_session_here_keeps_its_key_and_the_imported_one_is_archived(
+    source: Path, home: Path
+) -> None:
+    open_session("agent:main:main")
+    out = run(str(source))
+    active = Session.objects.get(key="agent:main:main", status="active")
+    assert not read_entries(active.transcript_file)  # ours, untouched
+    imported = Session.objects.get(key="agent:main:main", status="archived")
+    assert imported.turns == 2
+    assert "(archived: this key already has an active session here)" in out

@@ -67,16 +67,17 @@ def map_model(ref: str, aliases: dict[str, str]) -> tuple[str, str]:
     return (model_id, "") if problem is None else ("", f"{ref!r}: {problem}")
 
 
-def _model_spec(entry: AgentEntry) -> tuple[str, list[str], bool]:
-    """(primary, fallbacks, fallbacks given) from the entry's `model`, else the defaults'."""
+def _model_spec(entry: AgentEntry) -> tuple[str, list[str]]:
+    """(primary, fallbacks) from the entry's `model`, else the defaults' (a string names a
+    primary without fallbacks, as in OpenClaw)."""
     value = entry.get("model")
     if isinstance(value, str):
-        return value, [], False
+        return value, []
     if isinstance(value, dict):
         fallbacks = value.get("fallbacks")
         listed = [str(f) for f in fallbacks] if isinstance(fallbacks, list) else []
-        return str(value.get("primary") or ""), listed, isinstance(fallbacks, list)
-    return "", [], False
+        return str(value.get("primary") or ""), listed
+    return "", []
 
 
 def wanted_fields(source: Source, entry: AgentEntry) -> tuple[dict[str, Any], list[str]]:
@@ -84,10 +85,7 @@ def wanted_fields(source: Source, entry: AgentEntry) -> tuple[dict[str, Any], li
     aliases = _aliases(source)
     notes: list[str] = []
     fields: dict[str, Any] = {"name": entry.name[:120]}
-    primary, fallbacks, _ = _model_spec(entry)
-    if "model" not in entry.raw and isinstance(entry.defaults.get("model"), dict):
-        # The defaults' fallbacks apply to an agent that names no model of its own.
-        fallbacks = [str(f) for f in entry.defaults["model"].get("fallbacks") or []]
+    primary, fallbacks = _model_spec(entry)
     if primary:
         fields["model"], reason = map_model(primary, aliases)
         if reason:

@@ -59,11 +59,10 @@ class SecretStore:
         value = self.pending[name]
         if "'" in value or "\n" in value:
             raise ValueError(f"The value for {name} cannot be written to a KEY=VALUE file.")
+        ends_open = self.path.is_file() and not self.path.read_bytes().endswith(b"\n")
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         with os.fdopen(fd, "a", encoding="utf-8") as handle:
-            if handle.tell() and not self.path.read_bytes().endswith(b"\n"):
-                handle.write("\n")
-            handle.write(f"{name}='{value}'\n")
+            handle.write(("\n" if ends_open else "") + f"{name}='{value}'\n")
         self.values[name] = self.pending.pop(name)
 
     def hint(self) -> str:
