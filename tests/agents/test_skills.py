@@ -2,6 +2,7 @@
 agent's own winning a name clash, requirements, allow/deny, the prompt's list, and the
 cache that sees a change on disk at the next look."""
 
+import dataclasses
 import logging
 import os
 import time
@@ -15,7 +16,11 @@ from pytest_django.fixtures import Settings
 
 from agents import skills
 from agents.context import GUARDRAILS, ListedSkill, PromptInputs, skills_section, stable_prefix
+from agents.services import AgentConfig
 from agents.skills_frontmatter import Requirements, SkillFormatError, parse_skill_md
+from agents.tools.catalog import tools_for
+from agents.trust import Trust
+from tests.agents.tool_context import make_ctx
 
 HOUR_AGO = time.time() - 3600
 
@@ -274,3 +279,21 @@ def test_any_text_parses_or_is_reported_as_malformed(text: str, head: str) -> No
         message = ""
         assert parsed.description and "\n" not in parsed.description
     assert message or parsed
+
+
+def test_strangers_and_groups_get_no_skills_list_unless_they_may_read_files(
+    home: Path, tmp_path: Path
+) -> None:
+    write_skill(home / "skills", "pdf", "name: pdf\ndescription: d")
+    agent = make_ctx(tmp_path).agent
+    found = skills.discover(tmp_path)
+
+    def names(config: AgentConfig, trust: Trust) -> list[str]:
+        offered = skills.offered_skills(found, (), (), tools_for(config, trust))
+        return [s.name for s in offered]
+
+    assert names(agent, "owner") == ["pdf"]
+    assert names(agent, "paired") == []
+    assert names(agent, "group") == []
+    reader = dataclasses.replace(agent, group_tools=("read_file",))
+    assert names(reader, "group") == ["pdf"]
