@@ -24,7 +24,8 @@ from agents.transcripts import Entry
 SEND_FILE = "send_file"
 # The first words of a successful send_file result: the stored copy's path follows them.
 QUEUED = "Will send"
-_QUEUED_PATH = re.compile(re.escape(QUEUED) + r" (media/\S+)")
+# "Will send <path> (<display name>, <type>, <size> bytes) with your answer."
+_QUEUED_PATH = re.compile(re.escape(QUEUED) + r" (media/\S+) \((.*), [^,()]+, [\d,]+ bytes\)")
 IMAGE_LINK = re.compile(
     r"!\[(?P<alt>[^\]\n]*)\]\((?P<target><[^>\n]+>|[^)\s]+)(?:\s+\"[^\"\n]*\")?\)"
 )
@@ -86,7 +87,8 @@ def _sent_files(entries: Sequence[Entry], run_id: str) -> list[OutgoingFile]:
             path = resolve(queued[1])
         except (ValueError, OSError):
             continue  # gone since (retention): nothing to send
-        found = _typed(path, Path(queued[1]).name, captions.get(str(meta.get("call_id")), ""))
+        name = queued[2] or Path(queued[1]).name
+        found = _typed(path, name, captions.get(str(meta.get("call_id")), ""))
         out.append(found)
     return out
 

@@ -348,6 +348,11 @@ class FakeTelegram:
         with self._cond:
             self._holds[method] = self._holds.get(method, 0) + times
 
+    def holding(self, method: str) -> int:
+        """How many of `hold(method)`'s calls have not arrived yet."""
+        with self._cond:
+            return self._holds.get(method, 0)
+
     def messages(self, chat_id: int | str) -> list[BotMessage]:
         with self._cond:
             return [BotMessage(**vars(m)) for m in self._chats.get(str(chat_id), [])]

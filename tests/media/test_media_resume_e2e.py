@@ -1,0 +1,69 @@
+"""Exactly-once file delivery across a crash: the gateway is killed (SIGKILL) while uploading
+the second of an answer's files; after a restart the text and the first file are not sent
+again, the second is sent once, and the model is not asked again."""
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import GatewayFactory
+from tests.fakes.openai_server import FakeOpenAI, Text, ToolCall, ToolCalls
+from tests.fakes.telegram_server import FakeTelegram
+from tests.media import samples
+from tests.telegram_e2e import TOKEN, configure, telegram_env, texts
+
+pytestmark = pytest.mark.e2e
+CHAT = 4101
+
+
+@pytest.fixture
+def telegram() -> Iterator[FakeTelegram]:
+    with FakeTelegram(token=TOKEN) as server:
+        yield server
+
+
+def test_a_restart_mid_delivery_sends_each_file_once(
+    gateway_factory: GatewayFactory, fake_openai: FakeOpenAI, telegram: FakeTelegram
+) -> None:
+    env = telegram_env(telegram)
+    configure(
+        gateway_factory.home,
+        env,
+        "from gateway.models import ChannelAccount\n"
+        f"ChannelAccount.objects.filter(channel='telegram').update(allow_from=['{CHAT}'], "
+        f"owner_ids=['{CHAT}'])\n",
+    )
+    workspace = gateway_factory.home / "workspaces" / "main"
+    workspace.mkdir(parents=True, exist_ok=True)
+    photo, report = samples.png(30, 20), samples.pdf("quarterly report")
+    (workspace / "photo.png").write_bytes(photo)
+    (workspace / "report.pdf").write_bytes(report)
+    calls = [
+        ToolCall("send_file", json.dumps({"path": "photo.png"}), id="c1"),
+        ToolCall("send_file", json.dumps({"path": "report.pdf", "caption": "the report"}), id="c2"),
+    ]
+    fake_openai.script(ToolCalls(calls), Text("Both files follow."))
+    telegram.hold("sendDocument")  # the second upload never completes: the gateway dies in it
+
+    first = gateway_factory(start=True, **env)
+    telegram.push_update(telegram.text(CHAT, "send me the photo and the report"))
+    telegram.wait_for(
+        lambda: len(telegram.files(CHAT)) == 1 and telegram.holding("sendDocument") == 0
+    )
+    assert first.proc is not None
+    first.proc.kill()
+    first.proc.wait(timeout=10)
+    asked = len(fake_openai.requests)
+
+    gateway_factory(start=True, **env)
+    telegram.wait_for(lambda: len(telegram.files(CHAT)) == 2, timeout=20)
+    photo_sent, report_sent = telegram.files(CHAT)
+    assert (photo_sent.method, photo_sent.data) == ("sendPhoto", photo)
+    assert (report_sent.method, report_sent.data, report_sent.caption) == (
+        "sendDocument",
+        report,
+        "the report",
+    )
+    assert texts(telegram, CHAT) == ["Both files follow."]  # the text once, before the files
+    assert len(fake_openai.requests) == asked  # delivered from the transcript, not asked again
