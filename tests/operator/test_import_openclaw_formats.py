@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from gateway.operator.openclaw_import.agents_map import map_model
+from gateway.operator.openclaw_import.channels_map import accounts
 from gateway.operator.openclaw_import.source import env_reference
 from gateway.operator.openclaw_import.transcript_format import branch, convert, iso
 from gateway.operator.openclaw_import.transcripts_map import our_key
@@ -98,3 +99,17 @@ def test_a_damaged_transcript_keeps_its_readable_lines(tmp_path: Path) -> None:
     converted = convert(path, {})
     assert converted.unreadable_lines == 1
     assert [e.get("content") for e in converted.entries[1:]] == ["hello"]
+
+
+def test_channel_accounts_share_the_root_settings_but_not_its_tokens() -> None:
+    section = {
+        "botToken": "1:root",
+        "dmPolicy": "allowlist",
+        "accounts": {"alerts": {"botToken": "2:alerts"}, "quiet": {"dmPolicy": "disabled"}},
+    }
+    found = accounts(section)
+    assert sorted(found) == ["alerts", "default", "quiet"]
+    assert found["default"]["botToken"] == "1:root"
+    assert (found["alerts"]["botToken"], found["alerts"]["dmPolicy"]) == ("2:alerts", "allowlist")
+    assert "botToken" not in found["quiet"] and found["quiet"]["dmPolicy"] == "disabled"
+    assert sorted(accounts({"enabled": True, "accounts": {"alerts": {}}})) == ["alerts"]

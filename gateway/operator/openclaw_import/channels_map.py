@@ -26,7 +26,8 @@ KEYS = {
         "verify_token": "verifyToken",
     },
 }
-ACCOUNT_KEYS = {"name", "enabled", *(k for keys in KEYS.values() for k in keys.values())}
+# Keys that make the channel's root settings an account of their own (`default`).
+ACCOUNT_KEYS = {"tokenFile", *(k for keys in KEYS.values() for k in keys.values())}
 PREFIXES = {
     "telegram": ("telegram:", "tg:"),
     "slack": ("slack:", "user:"),
@@ -69,8 +70,13 @@ def accounts(section: JSON) -> dict[str, JSON]:
     base = {k: v for k, v in section.items() if k != "accounts"}
     listed = section.get("accounts") if isinstance(section.get("accounts"), dict) else {}
     assert isinstance(listed, dict)  # noqa: S101  # narrowed just above
-    found = {str(k): {**base, **v} for k, v in listed.items() if isinstance(v, dict)}
-    if "default" not in found and (not found or any(k in section for k in ACCOUNT_KEYS - {"name"})):
+    shared = {k: v for k, v in base.items() if k not in ACCOUNT_KEYS}  # tokens are per account
+    found = {
+        str(k): {**(base if k == "default" else shared), **v}
+        for k, v in listed.items()
+        if isinstance(v, dict)
+    }
+    if "default" not in found and (not found or any(k in section for k in ACCOUNT_KEYS)):
         found = {"default": base, **found}
     return found
 
@@ -240,7 +246,10 @@ def plan_account(
         candidate.save()
         return f"tokens {store.hint()}" if out.to_write else None
 
-    secrets = ", ".join(f"{role} in {name}" for role, name in out.credentials.items())
+    secrets = ", ".join(
+        f"{role} in {name}" + (" (new in the secrets file)" if name in out.to_write else "")
+        for role, name in out.credentials.items()
+    )
     detail = (
         f"agent {out.fields['agent_slug']}, DMs {fields['dm_policy']} "
         f"({len(fields['allow_from'])} allowed, {len(fields['owner_ids'])} owners), "
