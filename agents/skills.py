@@ -85,6 +85,8 @@ _folders: dict[str, tuple[Version, tuple[Entry, ...]]] = {}
 # SKILL.md path → (its version, the skill parsed from it)
 _parsed: dict[str, tuple[Version, Skill]] = {}
 _reported: set[tuple[str, str]] = set()  # (path, problem) already logged
+# SKILL.md path → (the skill as parsed, the same with its unmet requirements)
+_unmet: dict[str, tuple[Skill, Skill]] = {}
 # (allow, deny, ids of the skills) → (the skills, kept alive so their ids stay theirs; the list)
 _offered: dict[tuple[object, ...], tuple[tuple[Skill, ...], tuple[ListedSkill, ...]]] = {}
 OFFERED_KEPT = 256
@@ -111,7 +113,12 @@ def discover(workspace: Path | str) -> tuple[Skill, ...]:
     checked = []
     for skill in found:
         unmet = "" if skill.problem else missing(skill.requires, probe)
-        checked.append(replace(skill, unmet=unmet) if unmet != skill.unmet else skill)
+        if unmet:  # the same object while nothing changed, so the prompt's list is kept
+            known = _unmet.get(skill.path)
+            if known is None or known[0] is not skill or known[1].unmet != unmet:
+                known = _unmet[skill.path] = (skill, replace(skill, unmet=unmet))
+            skill = known[1]
+        checked.append(skill)
     return tuple(checked)
 
 

@@ -218,9 +218,16 @@ def test_an_unchanged_tree_is_served_from_the_cache_and_a_change_is_seen_at_once
 ) -> None:
     root = tmp_path / "ws" / "skills"
     path = write_skill(root, "pdf", "name: pdf\ndescription: First.")
-    age(path, path.parent, root, home / "skills")
+    needy = write_skill(root, "ocr", "name: ocr\ndescription: d\nrequires: {bins: [no-such-x2]}")
+    age(path, path.parent, needy, needy.parent, root, home / "skills")
     first = skills.discover(tmp_path / "ws")
-    assert skills.discover(tmp_path / "ws")[0] is first[0]  # not parsed again
+    again = skills.discover(tmp_path / "ws")
+    assert again[0] is first[0] and again[1] is first[1]  # not parsed or checked again
+    assert first[0].unmet == "needs no-such-x2 on PATH"
+    listed = skills.offered_skills(first, (), (), [ReadFile()])
+    assert skills.offered_skills(again, (), (), [ReadFile()]) is listed  # kept, not rebuilt
+    (root / "ocr" / "SKILL.md").unlink()
+    (root / "ocr").rmdir()
     path.write_text("---\nname: pdf\ndescription: Second, longer.\n---\n", encoding="utf-8")
     assert skills.discover(tmp_path / "ws")[0].description == "Second, longer."
     write_skill(root, "new", "name: new\ndescription: Added.")
