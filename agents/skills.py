@@ -3,12 +3,12 @@
 agent's own wins on a name clash). The system prompt lists them (name, description, path); the
 model reads a SKILL.md with read_file when a task needs it.
 
-Discovery is cheap while nothing changes: per turn one stat per skills directory and one per
-SKILL.md; a directory is listed again only when it changed, a SKILL.md parsed again only when its
-mtime, size or inode changed, so an edit on disk shows in the next turn. (Whatever changed in the
-last two seconds is read again each time: a second change within one tick of the file system's
-clock leaves the mtime as it was.) Blocking (file system):
-call it from a worker thread. Safe in several threads (at worst a file is parsed twice).
+Discovery is cheap while nothing changes: per model call one stat per skills directory and one
+per SKILL.md; a directory is listed again only when it changed, a SKILL.md parsed again only when
+its mtime, size or inode changed, so an edit on disk shows in the next turn. (Whatever changed in
+the last two seconds is read again each time: a second change within one tick of the file
+system's clock leaves the mtime as it was.) `discover` blocks on the file system: call it from a
+worker thread. Safe in several threads (at worst a file is parsed twice).
 """
 
 import logging
