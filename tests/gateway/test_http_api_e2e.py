@@ -14,7 +14,7 @@ import openai
 import pytest
 
 from tests.conftest import GatewayFactory
-from tests.fakes.openai_server import FakeOpenAI, Text, user_texts
+from tests.fakes.openai_server import Error, FakeOpenAI, Text, user_texts
 from tests.fakes.telegram_server import FakeTelegram
 from tests.gateway_process import TOKEN, Gateway, manage
 
@@ -196,6 +196,29 @@ def test_bad_requests_are_refused_clearly(gateway: Gateway) -> None:
     assert status == 413 and body["error"]["code"] == "body_too_large"
 
 
+def test_a_failed_turn_is_an_openai_error_the_client_does_not_retry(
+    gateway: Gateway, model: FakeOpenAI
+) -> None:
+    refusal = Error(400, "The model refused this request.", "invalid_request_error")
+    model.script(refusal)
+    api = openai.OpenAI(base_url=gateway.url + "/v1", api_key=TOKEN)  # the SDK's own retries on
+    with pytest.raises(openai.APIStatusError, match="refused this request") as raised:
+        api.chat.completions.create(
+            model="openclaw:main", messages=[{"role": "user", "content": "doomed"}]
+        )
+    assert raised.value.status_code == 502
+    assert raised.value.response.headers["x-should-retry"] == "false"
+    assert len(asked(model, "doomed")) == 1
+    model.script(refusal)
+    stream = api.chat.completions.create(
+        model="openclaw:main",
+        messages=[{"role": "user", "content": "doomed stream"}],
+        stream=True,
+    )
+    with pytest.raises(openai.APIError, match="refused this request"):
+        list(stream)
+
+
 def test_hook_agent_delivers_once_to_telegram_also_when_retried(
     gateway: Gateway, model: FakeOpenAI, telegram: FakeTelegram
 ) -> None:
@@ -219,6 +242,14 @@ def test_hook_agent_delivers_once_to_telegram_also_when_retried(
     [request] = asked(model, "summarise the inbox")
     # The hook's text is marked as the hook's, never as the owner's own words.
     assert "from hook: Email" in json.dumps(request)
+
+
+def test_a_hook_cannot_deliver_where_no_account_runs(gateway: Gateway) -> None:
+    body = {"message": "hi", "deliver": True, "to": "1"}
+    status, refused = hook(gateway, "/hooks/agent", {**body, "channel": "slack"})
+    assert status == 409 and "No running slack account" in refused["error"]
+    status, refused = hook(gateway, "/hooks/agent", {**body, "channel": "icq"})
+    assert status == 400 and refused["param"] == "channel"
 
 
 def test_hooks_need_their_token_in_a_header(gateway: Gateway) -> None:
