@@ -242,7 +242,7 @@ def test_rejected_html_is_resent_as_plain_text_once(
     model.script(Text("Some **bold** text", chunk_delay=0.05))  # streamed, then edited
     fake.push_update(fake.text(chat, "format this"))
     wait_texts(fake, chat, ["Some **bold** text"])
-    fake.push_update(fake.photo(chat))  # answered at once with sendMessage
+    fake.push_update(fake.sticker(chat))  # answered at once with sendMessage
     fake.wait_for(lambda: len(fake.messages(chat)) == 2)
     first, polite = fake.messages(chat)
     assert first.parse_mode is None and polite.parse_mode is None
@@ -269,15 +269,16 @@ def test_a_rate_limited_send_is_retried_after_retry_after(
     assert sends[1].at - sends[0].at >= 0.9
 
 
-def test_a_photo_gets_a_polite_not_supported_reply(
+def test_a_sticker_gets_a_polite_not_supported_reply(
     polling: Gateway, fake: FakeTelegram, model: FakeOpenAI
 ) -> None:
+    # (Photos, voice notes and files are taken: tests/media.)
     chat = 1008
     before = len(model.requests)
-    fake.push_update(fake.photo(chat, caption="what is this?"))
+    fake.push_update(fake.sticker(chat))
     fake.wait_for(lambda: len(fake.messages(chat)) == 1)
     [reply] = texts(fake, chat)
-    assert "photo is not supported yet" in reply
+    assert "sticker is not supported yet" in reply
     assert len(model.requests) == before
 
 
