@@ -314,3 +314,13 @@ def test_an_active_session_here_keeps_its_key_and_the_imported_one_is_archived(
     imported = Session.objects.get(key="agent:main:main", status="archived")
     assert imported.turns == 2
     assert "(archived: this key already has an active session here)" in out
+
+
+def test_a_job_over_our_limit_is_listed_not_failed(
+    source: Path, home: Path, settings: Settings
+) -> None:
+    settings.OPENCLAW_CRON_MAX_JOBS = 0
+    out = run(str(source))  # no CommandError: nothing failed
+    assert not ScheduledJob.objects.filter(purpose="reminder").exists()
+    assert "[not imported] cron job 7d1f0c2e-5a44-4c0b-b1aa-2f9e6d3c8b70" in out
+    assert "the limit is 0" in out

@@ -7,7 +7,7 @@ from typing import Any
 from agents.models import Agent
 from gateway.models import Binding, ChannelAccount
 from gateway.operator.openclaw_import.channels_map import KEYS, accounts
-from gateway.operator.openclaw_import.plan import Step, create, skip, unmapped
+from gateway.operator.openclaw_import.plan import NotApplied, Step, create, skip, unmapped
 from gateway.operator.openclaw_import.source import Source
 
 DIRECT = ("direct", "dm")
@@ -71,7 +71,7 @@ def _plan_one(channel: str, account_id: str, target: tuple[str, str, str], slug:
     def apply() -> str | None:
         found = ChannelAccount.objects.filter(channel=channel, account_id=account_id).first()
         if found is None:
-            return "not created: the account was not imported"
+            raise NotApplied(f"{channel}:{account_id} was not imported")
         binding = Binding(account=found, peer=peer, group=group, thread=thread)
         binding.agent = Agent.objects.get(slug=slug)
         binding.full_clean()

@@ -13,7 +13,7 @@ from django.utils import timezone
 from agents.models import ScheduledJob
 from agents.schedule_specs import ScheduleError, parse
 from agents.scheduled_jobs import JobError, create_job
-from gateway.operator.openclaw_import.plan import Step, create, skip, unmapped
+from gateway.operator.openclaw_import.plan import NotApplied, Step, create, skip, unmapped
 from gateway.operator.openclaw_import.source import AgentEntry, Source, expand
 from gateway.operator.openclaw_import.transcripts_map import PLATFORMS, our_key
 
@@ -128,7 +128,7 @@ def plan_job(job: dict[str, Any], agent: AgentEntry | None, known: set[str]) -> 
                 created_by=mark,
             )
         except (JobError, ScheduleError) as exc:
-            return f"not created: {exc}"
+            raise NotApplied(str(exc)) from None
         extra = {k: v for k, v in chat.items() if k != "channel"}
         ScheduledJob.objects.filter(pk=info.pk).update(
             enabled=job.get("enabled", True) is not False, **extra

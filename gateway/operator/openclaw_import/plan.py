@@ -15,6 +15,11 @@ LABELS: dict[Action, str] = {
 }
 
 
+class NotApplied(Exception):
+    """Raised by a step's `apply` when it turns out, at apply time, that the item cannot be
+    imported (a limit reached, what it belongs to missing): reported with the reason."""
+
+
 @dataclass
 class Step:
     """`apply` makes the change (None for skips and unmapped items); it returns extra detail

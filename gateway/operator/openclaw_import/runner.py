@@ -11,7 +11,7 @@ from gateway.operator.openclaw_import.agents_map import plan_agents
 from gateway.operator.openclaw_import.bindings_map import plan_bindings
 from gateway.operator.openclaw_import.channels_map import plan_channels
 from gateway.operator.openclaw_import.cron_map import plan_cron
-from gateway.operator.openclaw_import.plan import Plan, Step, unmapped
+from gateway.operator.openclaw_import.plan import NotApplied, Plan, Step, unmapped
 from gateway.operator.openclaw_import.secret_store import SecretStore
 from gateway.operator.openclaw_import.source import Source, read_source
 from gateway.operator.openclaw_import.transcripts_map import plan_transcripts
@@ -75,6 +75,9 @@ def apply(plan: Plan) -> int:
             continue
         try:
             extra = step.apply()
+        except NotApplied as exc:
+            step.action, step.detail = "unmapped", str(exc)
+            continue
         except Exception as exc:
             logger.exception("Import step %s %s failed", step.kind, step.name)
             step.action, step.detail = "unmapped", f"failed: {type(exc).__name__}: {exc}"
