@@ -8,6 +8,7 @@ import logging
 from django.conf import settings
 from django.utils import timezone
 
+from agents.media.retention import archive_old_media
 from gateway import journal
 from memory.retention import archive_idle_sessions
 
@@ -25,11 +26,13 @@ def prune_journal(days: int | None = None, now: dt.datetime | None = None) -> in
 
 
 def apply_retention(days: int | None = None, now: dt.datetime | None = None) -> dict[str, int]:
-    """The nightly run: archive idle sessions (memory), then prune the journal, with one cutoff.
-    Returns the whole report: sessions_archived, transcripts_archived, inbound_deleted."""
+    """The nightly run: archive idle sessions (memory) and old media day folders, then prune
+    the journal, with one cutoff. Returns the whole report: sessions_archived,
+    transcripts_archived, media_days_archived, inbound_deleted."""
     days = settings.OPENCLAW_RETENTION_DAYS if days is None else days
     now = now or timezone.now()
     report = archive_idle_sessions(days, now).as_dict()
+    report["media_days_archived"] = archive_old_media(days, now)
     report["inbound_deleted"] = prune_journal(days, now)
     if any(report.values()):
         logger.info("Retention (%d days): %s", days, report)

@@ -54,7 +54,12 @@ def test_idle_sessions_are_archived_and_stay_readable(home: Path, agent: Agent) 
     recent = _session("agent:ada:recent", NOW, "still chatting")
     original = idle.transcript_file
     report = apply_retention()
-    assert report == {"sessions_archived": 1, "transcripts_archived": 1, "inbound_deleted": 0}
+    assert report == {
+        "sessions_archived": 1,
+        "transcripts_archived": 1,
+        "media_days_archived": 0,
+        "inbound_deleted": 0,
+    }
     idle.refresh_from_db()
     assert idle.status == Session.Status.ARCHIVED
     assert idle.transcript_path == f"archive/sessions/ada/{idle.session_id.hex}.jsonl.gz"
@@ -69,6 +74,7 @@ def test_idle_sessions_are_archived_and_stay_readable(home: Path, agent: Agent) 
     assert apply_retention() == {
         "sessions_archived": 0,
         "transcripts_archived": 0,
+        "media_days_archived": 0,
         "inbound_deleted": 0,
     }
 
@@ -117,6 +123,7 @@ def test_zero_days_turns_retention_off(home: Path, settings: LazySettings) -> No
     assert apply_retention() == {
         "sessions_archived": 0,
         "transcripts_archived": 0,
+        "media_days_archived": 0,
         "inbound_deleted": 0,
     }
     idle.refresh_from_db()
