@@ -19,7 +19,10 @@ PR_SET_PDEATHSIG = 1
 
 def die_with_parent(parent: int) -> None:
     """SIGTERM (a warm shutdown) once `parent` is gone: the kernel's parent-death signal on
-    Linux, a thread watching the parent pid elsewhere. Exits at once if it is gone already."""
+    Linux, a thread watching the parent pid elsewhere. Exits at once if it is gone already.
+
+    Linux sends the signal when the *thread* that forked us ends: the gateway starts workers
+    from its event loop, which runs in its main thread for the life of the process."""
     libc_name = ctypes.util.find_library("c") if sys.platform.startswith("linux") else None
     if libc_name:
         libc = ctypes.CDLL(libc_name, use_errno=True)
