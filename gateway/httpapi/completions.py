@@ -4,7 +4,6 @@ whole or streamed as server-sent events of the turn's own deltas, ending with `d
 
 import json
 import time
-import uuid
 from collections.abc import AsyncIterator
 
 from django.conf import settings
@@ -13,42 +12,41 @@ from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from agents import services
 from gateway import router
 from gateway.httpapi import openai_shapes as shapes
 from gateway.httpapi.auth import api_authorised
-from gateway.httpapi.chat_request import BadRequest, model_id, parse_chat, session_key
+from gateway.httpapi.chat_request import (
+    BadRequest,
+    ChatRequest,
+    model_id,
+    parse_chat,
+    session_key,
+)
 from gateway.httpapi.listener import RunEvent, SessionEvents, finished_answer
-from gateway.lanes import LanesClosed
-from gateway.state import runtime
+from gateway.httpapi.submit import (
+    Refused,
+    idempotency_key,
+    refusal_before_routing,
+    run_deadline,
+    submit,
+)
 from gateway.webhooks import MAX_BODY_BYTES, body_too_large
 
 SESSION_HEADER = "X-OpenClaw-Session"
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 # A failed turn is not retried by the `openai` clients (each retry would be a new turn).
 NO_RETRY = {"x-should-retry": "false"}
 
 
-def run_deadline() -> float:
-    """How long a request waits for its run: the run's own deadline and a minute more."""
-    return float(settings.OPENCLAW_RUN_DEADLINE) + 60
-
-
-@csrf_exempt
-@require_POST
-async def chat_completions(request: HttpRequest) -> HttpResponseBase:
+def _parse(request: HttpRequest) -> ChatRequest | HttpResponse:
+    """The request, or the answer refusing it (token, size, body)."""
     if not api_authorised(request):
-        return shapes.error(
-            401,
-            "Send the gateway token as `Authorization: Bearer <token>`.",
-            code="invalid_api_key",
-        )
+        message = "Send the gateway token as `Authorization: Bearer <token>`."
+        return shapes.error(401, message, code="invalid_api_key")
     if body_too_large(request):
-        return shapes.error(
-            413, f"The body is over {MAX_BODY_BYTES:,} bytes.", code="body_too_large"
-        )
+        message = f"The body is over {MAX_BODY_BYTES:,} bytes."
+        return shapes.error(413, message, code="body_too_large")
     try:
-        asked = parse_chat(
+        return parse_chat(
             json.loads(request.body),
             header_session=request.headers.get(SESSION_HEADER, ""),
             default_agent=settings.OPENCLAW_DEFAULT_AGENT,
@@ -58,42 +56,42 @@ async def chat_completions(request: HttpRequest) -> HttpResponseBase:
         return shapes.error(400, "The body is not JSON.")
     except BadRequest as bad:
         return shapes.error(bad.status, bad.message, code=bad.code, param=bad.param)
-    if runtime.state != "running":
-        return shapes.error(503, "The gateway is not running; try again.", "server_error")
+
+
+def _refused(refused: Refused, model: str) -> HttpResponse:
+    if refused.status == 404:
+        message = f"The model {model!r} does not exist."
+        return shapes.error(404, message, code=refused.code, param="model")
+    kind = "rate_limit_exceeded" if refused.status == 429 else "server_error"
+    return shapes.error(refused.status, refused.message, kind, code=refused.code)
+
+
+@csrf_exempt
+@require_POST
+async def chat_completions(request: HttpRequest) -> HttpResponseBase:
+    asked = _parse(request)
+    if isinstance(asked, HttpResponse):
+        return asked
+    model = model_id(asked.agent)
+    if (refused := refusal_before_routing()) is not None:
+        return _refused(refused, model)
     key = session_key(asked.agent, "api", asked.session)
-    idempotency = request.headers.get(IDEMPOTENCY_HEADER, "").strip()[:128] or uuid.uuid4().hex
-    message = router.ApiMessage(key, asked.text, idempotency, sender="api", channel="api")
+    message = router.ApiMessage(
+        key, asked.text, idempotency_key(request), sender="api", channel="api"
+    )
     listener = SessionEvents()
-    try:
-        routed = await router.route(message, on_session=listener.follow)
-    except services.NotFound:
-        await listener.close()
-        return shapes.error(
-            404,
-            f"The model {model_id(asked.agent)!r} does not exist.",
-            code="model_not_found",
-            param="model",
-        )
-    except LanesClosed:
-        await listener.close()
-        return shapes.error(503, "The gateway is shutting down; try again.", "server_error")
-    except BaseException:
-        await listener.close()
-        raise
-    if routed.outcome not in ("accepted", "duplicate"):
-        await listener.close()
-        return shapes.error(
-            429, routed.reply or "Not taken.", "rate_limit_exceeded", code="rate_limit_exceeded"
-        )
-    answer = Answer(listener, routed, model_id(asked.agent), int(time.time()))
+    routed = await submit(message, listener)
+    if isinstance(routed, Refused):
+        return _refused(routed, model)
+    answer = Answer(listener, routed, model, int(time.time()))
     headers = {SESSION_HEADER: routed.session}
-    if asked.stream:
-        return StreamingHttpResponse(
-            answer.stream(include_usage=asked.include_usage),
-            content_type="text/event-stream",
-            headers={**headers, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
-    return await answer.whole(headers)
+    if not asked.stream:
+        return await answer.whole(headers)
+    return StreamingHttpResponse(
+        answer.stream(include_usage=asked.include_usage),
+        content_type="text/event-stream",
+        headers={**headers, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 class Answer:

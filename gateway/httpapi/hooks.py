@@ -4,8 +4,7 @@ answered with the first request's run and runs nothing) → 200 once it is queue
 marked as the hook's (`origin`), never shown as the owner's own words."""
 
 import json
-import uuid
-from collections.abc import Awaitable, Callable
+from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -18,17 +17,16 @@ from gateway import router
 from gateway.httpapi import wake
 from gateway.httpapi.auth import hook_authorised, token_in_url
 from gateway.httpapi.chat_request import BadRequest, session_key
-from gateway.httpapi.completions import IDEMPOTENCY_HEADER, run_deadline
-from gateway.httpapi.delivery import (
-    Destination,
-    deliver_when_done,
-    destination,
-    follow_main_chat,
-)
+from gateway.httpapi.delivery import deliver_when_done, destination, follow_main_chat
 from gateway.httpapi.hook_request import parse_agent_hook, parse_wake_hook
 from gateway.httpapi.listener import SessionEvents
-from gateway.lanes import LanesClosed
-from gateway.state import runtime
+from gateway.httpapi.submit import (
+    Refused,
+    idempotency_key,
+    refusal_before_routing,
+    run_deadline,
+    submit,
+)
 from gateway.webhooks import MAX_BODY_BYTES, body_too_large
 
 
@@ -36,91 +34,64 @@ def _error(status: int, message: str, **extra: object) -> JsonResponse:
     return JsonResponse({"ok": False, "error": message, **extra}, status=status)
 
 
-def _refusal(request: HttpRequest) -> HttpResponse | None:
-    """Why this request is not taken before its body is read, or None."""
+def _body(request: HttpRequest) -> Any:
+    """The JSON body, or the answer refusing the request before it is read (token, size)."""
     if token_in_url(request):
         return _error(400, "Send the hooks token in a header, never in the URL.")
     if not hook_authorised(request):
         return _error(401, "Send the hooks token as `Authorization: Bearer <token>`.")
     if body_too_large(request):
         return _error(413, f"The body is over {MAX_BODY_BYTES:,} bytes.")
-    if runtime.state != "running":
-        return _error(503, "The gateway is not running; try again.")
-    return None
-
-
-def _body(request: HttpRequest) -> object:
+    if (refused := refusal_before_routing()) is not None:
+        return _error(refused.status, refused.message)
     try:
         return json.loads(request.body)
     except (ValueError, RecursionError):
-        raise BadRequest("The body is not JSON.") from None
+        return _error(400, "The body is not JSON.")
 
 
-async def _route(
-    message: router.ApiMessage, on_session: Callable[[str], Awaitable[None]] | None = None
-) -> router.Routed | HttpResponse:
-    try:
-        routed = await router.route(message, on_session=on_session)
-    except services.NotFound as missing:
-        return _error(404, str(missing))
-    except LanesClosed:
-        return _error(503, "The gateway is shutting down; try again.")
-    if routed.outcome not in ("accepted", "duplicate"):
-        return _error(429, routed.reply or "Not taken.")
-    return routed
-
-
-def _taken(routed: router.Routed, **extra: object) -> JsonResponse:
+def _answer(routed: router.Routed | Refused, **extra: object) -> JsonResponse:
+    if isinstance(routed, Refused):
+        return _error(routed.status, routed.message)
     duplicate = routed.outcome == "duplicate"
     return JsonResponse(
         {"ok": True, "run": routed.run, "session": routed.session, "duplicate": duplicate, **extra}
     )
 
 
-def _key(request: HttpRequest) -> str:
-    return request.headers.get(IDEMPOTENCY_HEADER, "").strip()[:128] or uuid.uuid4().hex
-
-
 @csrf_exempt
 @require_POST
 async def agent_hook(request: HttpRequest) -> HttpResponse:
     """A turn in the hook's session; with `deliver`, its answer goes to a chat when it ends."""
-    if (refusal := _refusal(request)) is not None:
-        return refusal
+    body = _body(request)
+    if isinstance(body, HttpResponse):
+        return body
     try:
         hook = parse_agent_hook(
-            _body(request),
+            body,
             default_agent=settings.OPENCLAW_DEFAULT_AGENT,
             max_chars=settings.OPENCLAW_MAX_MESSAGE_CHARS,
         )
-        to: Destination | None = None
-        if hook.deliver:
-            to = await destination(hook.agent, hook.channel, hook.to)
+        to = await destination(hook.agent, hook.channel, hook.to) if hook.deliver else None
     except BadRequest as bad:
         return _error(bad.status, bad.message, param=bad.param)
-    caller = hook.name or "agent"
     message = router.ApiMessage(
         session_key(hook.agent, "hook", hook.session),
         hook.message,
-        _key(request),
-        sender=f"hook:{caller}",
+        idempotency_key(request),
+        sender=f"hook:{hook.name or 'agent'}",
         channel="hook",
         origin=f"hook: {hook.name}" if hook.name else "hook",
     )
-    listener = SessionEvents() if to is not None else None
-    try:
-        routed = await _route(message, listener.follow if listener is not None else None)
-    except BaseException:
-        if listener is not None:
-            await listener.close()
-        raise
-    if isinstance(routed, HttpResponse) or to is None or routed.outcome != "accepted":
-        if listener is not None:  # a retry: the first request's run delivers, once
-            await listener.close()
-        return routed if isinstance(routed, HttpResponse) else _taken(routed)
-    assert listener is not None  # noqa: S101  # made with `to`
+    if to is None:
+        return _answer(await submit(message))
+    listener = SessionEvents()
+    routed = await submit(message, listener)
+    if isinstance(routed, Refused) or routed.outcome != "accepted":
+        await listener.close()  # a retry: the first request's run delivers, once
+        return _answer(routed)
     deliver_when_done(listener, routed.run, to, run_deadline())
-    return _taken(routed, deliver=str(to))
+    return _answer(routed, deliver=str(to))
 
 
 @csrf_exempt
@@ -128,21 +99,21 @@ async def agent_hook(request: HttpRequest) -> HttpResponse:
 async def wake_hook(request: HttpRequest) -> HttpResponse:
     """A system event for the agent's main session: answered there at once (`mode: now`, the
     default) or at the time its heartbeat next runs (`mode: next-heartbeat`)."""
-    if (refusal := _refusal(request)) is not None:
-        return refusal
+    body = _body(request)
+    if isinstance(body, HttpResponse):
+        return body
     try:
         event = parse_wake_hook(
-            _body(request),
+            body,
             default_agent=settings.OPENCLAW_DEFAULT_AGENT,
             max_chars=settings.OPENCLAW_MAX_MESSAGE_CHARS,
         )
     except BadRequest as bad:
         return _error(bad.status, bad.message, param=bad.param)
-    key = _key(request)
+    key = idempotency_key(request)
     if event.mode == "now":
         await follow_main_chat(event.agent)
-        routed = await _route(wake.message(event.agent, key, event.text))
-        return routed if isinstance(routed, HttpResponse) else _taken(routed, mode=event.mode)
+        return _answer(await submit(wake.message(event.agent, key, event.text)), mode=event.mode)
     try:
         due = await database_sync_to_async(wake.next_heartbeat)(event.agent)
     except services.NotFound as missing:
@@ -155,12 +126,5 @@ async def wake_hook(request: HttpRequest) -> HttpResponse:
         )
     due, duplicate = wake.hold(event.agent, key, event.text, due)
     session = services.main_session_key(event.agent)
-    return JsonResponse(
-        {
-            "ok": True,
-            "session": session,
-            "duplicate": duplicate,
-            "mode": event.mode,
-            "due": due.isoformat(),
-        }
-    )
+    held = {"session": session, "duplicate": duplicate, "mode": event.mode}
+    return JsonResponse({"ok": True, **held, "due": due.isoformat()})

@@ -15,7 +15,7 @@ from agents import services
 from agents.models import ScheduledJob
 from gateway import router
 from gateway.httpapi.delivery import follow_main_chat
-from gateway.lanes import LanesClosed
+from gateway.httpapi.submit import Refused, submit
 
 logger = logging.getLogger(__name__)
 
@@ -73,8 +73,9 @@ async def _route_when_due(agent: str) -> None:
         logger.exception("Following the main chat of %s failed", agent)
     for key, text in held.items():
         try:
-            await router.route(message(agent, key, text))
-        except (services.NotFound, LanesClosed) as error:
-            logger.warning("Wake event for %s not routed: %s", agent, error or type(error).__name__)
+            routed = await submit(message(agent, key, text))
         except Exception:
             logger.exception("Routing a wake event for %s failed", agent)
+            continue
+        if isinstance(routed, Refused):
+            logger.warning("Wake event for %s not taken: %s", agent, routed.message)
