@@ -4,6 +4,7 @@ then entries linked into a tree by `id`/`parentId`) converted into our transcrip
 the last entry is the conversation; pure functions, no I/O but reading the file."""
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -146,36 +147,49 @@ def _message(item: dict[str, Any], ts: str, converted: Converted) -> Entry | Non
 
 
 def convert(path: Path, origin: dict[str, Any]) -> Converted:
-    """Read and convert one transcript; `origin` is noted on our leading `session` entry."""
+    """Read and convert one JSONL transcript; `origin` is noted on our leading `session`
+    entry."""
     if path.stat().st_size > MAX_TRANSCRIPT_BYTES:
         raise ValueError(f"larger than {MAX_TRANSCRIPT_BYTES // 1024 // 1024} MB")
+    return convert_lines(path.read_text(encoding="utf-8", errors="replace").splitlines(), origin)
+
+
+def convert_lines(
+    lines: Iterable[str | None], origin: dict[str, Any], started: object = None
+) -> Converted:
+    """Convert a transcript's lines (JSON objects; None for a line that cannot be read);
+    `started`: when the session began, if no `session` header says so."""
     items: list[dict[str, Any]] = []
     unreadable = 0
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        if not line.strip():
+    for line in lines:
+        if line is not None and not line.strip():
             continue
         try:
-            value = json.loads(line)
+            value = json.loads(line) if line is not None else None
         except ValueError:
-            unreadable += 1
-            continue
+            value = None
         if isinstance(value, dict):
             items.append(value)
+        else:
+            unreadable += 1
     header = next((i for i in items if i.get("type") == "session"), {})
-    started = iso(header.get("timestamp"), datetime.now(UTC).isoformat(timespec="milliseconds"))
+    now = datetime.now(UTC).isoformat(timespec="milliseconds")
+    started_at = iso(header.get("timestamp"), iso(started, now))
     first: Entry = {
         "type": "session",
-        "ts": started,
+        "ts": started_at,
         "meta": {"imported_from": "openclaw", **origin},
     }
     converted = Converted(header, [first], unreadable_lines=unreadable)
     positions: dict[str, int] = {}
     for item in branch([i for i in items if i.get("type") != "session"]):
-        ts = iso(item.get("timestamp"), started)
+        ts = iso(item.get("timestamp"), started_at)
         kind = item.get("type")
         entry: Entry | None = None
         if kind == "message":
-            entry = _message(item, iso((item.get("message") or {}).get("timestamp"), ts), converted)
+            message = item.get("message")
+            stamp = message.get("timestamp") if isinstance(message, dict) else None
+            entry = _message(item, iso(stamp, ts), converted)
         elif kind == "compaction":
             kept = positions.get(str(item.get("firstKeptEntryId")), len(converted.entries))
             entry = {"type": "compaction", "ts": ts, "content": str(item.get("summary") or "")}

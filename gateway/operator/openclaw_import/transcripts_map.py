@@ -5,6 +5,7 @@ from OpenClaw's, so a second import finds it; the originals are only read."""
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,9 +14,21 @@ from django.db import transaction
 
 from agents.models import Agent, Session
 from agents.transcripts import append_entries
+from gateway.operator.openclaw_import.agent_database import NAME as DATABASE_NAME
+from gateway.operator.openclaw_import.agent_database import (
+    DatabaseError,
+    StoredSession,
+    read_sessions,
+)
 from gateway.operator.openclaw_import.plan import Step, create, skip, unmapped
 from gateway.operator.openclaw_import.source import AgentEntry, Source
-from gateway.operator.openclaw_import.transcript_format import Converted, convert, iso
+from gateway.operator.openclaw_import.transcript_format import (
+    MAX_TRANSCRIPT_BYTES,
+    Converted,
+    convert,
+    convert_lines,
+    iso,
+)
 
 NAMESPACE = uuid.UUID("6f1d2c1e-4b8a-5e0f-9c3d-0a7e5b2f4c11")
 PLATFORMS = ("telegram", "slack", "whatsapp")
@@ -68,45 +81,23 @@ def _transcript(source: Source, agent: AgentEntry, meta: dict[str, Any]) -> Path
 
 
 def plan_transcripts(source: Source, agent: AgentEntry, agent_ok: bool) -> list[Step]:
-    store = _store(source, agent)
-    folder = source.sessions_dir(agent)
-    if store is None:
-        database = source.home / "agents" / agent.id / "agent" / "openclaw-agent.sqlite"
-        if database.is_file():
-            return [
-                unmapped(
-                    "sessions",
-                    agent.id,
-                    f"kept in {database}; this importer reads the JSONL transcripts of "
-                    "sessions.json",
-                )
-            ]
-        return []
+    """The agent's sessions from `sessions.json` and its JSONL files, then those only in the
+    agent's SQLite database (newer releases)."""
     steps: list[Step] = []
     taken: set[str] = set()
+    seen: set[str] = set()
+    store = _store(source, agent) or {}
+    folder = source.sessions_dir(agent)
     for key, meta in store.items():
         if not isinstance(meta, dict) or not isinstance(meta.get("sessionId"), str):
             continue
-        label = f"{agent.id} {key}"
-        session_id = session_uuid(agent.id, meta["sessionId"])
-        if Session.objects.filter(session_id=session_id).exists():
-            steps.append(skip("transcript", label))
-            continue
-        if not agent_ok:
-            steps.append(unmapped("transcript", label, "its agent is not imported"))
-            continue
+        seen.add(meta["sessionId"])
         path = _transcript(source, agent, meta)
-        if path is None:
-            steps.append(unmapped("transcript", label, "its transcript file is missing"))
-            continue
-        try:
-            origin = {"session_key": key, "session_id": meta["sessionId"]}
+        origin = {"session_key": key, "session_id": meta["sessionId"]}
+        if path is not None:
             origin["file"] = str(path.relative_to(source.home))
-            converted = convert(path, origin)
-        except (OSError, ValueError) as exc:
-            steps.append(unmapped("transcript", label, f"unreadable: {exc}"))
-            continue
-        steps.append(_plan_one(agent, key, meta, session_id, converted, taken))
+        read = (lambda p=path, o=origin: convert(p, o)) if path is not None else None
+        steps.append(_plan_session(agent, agent_ok, key, meta, read, taken))
     referenced = {str(m.get("sessionId")) for m in store.values() if isinstance(m, dict)}
     others = [p for p in folder.glob("*.jsonl") if p.stem.split("-topic-")[0] not in referenced]
     if others:
@@ -118,7 +109,58 @@ def plan_transcripts(source: Source, agent: AgentEntry, agent_ok: bool) -> list[
                 "(reset or replaced sessions)",
             )
         )
+    steps += _from_database(source, agent, agent_ok, seen, taken)
     return steps
+
+
+def _from_database(
+    source: Source, agent: AgentEntry, agent_ok: bool, seen: set[str], taken: set[str]
+) -> list[Step]:
+    path = source.home / "agents" / agent.id / "agent" / DATABASE_NAME
+    if not path.is_file():
+        return []
+    try:
+        stored = read_sessions(path)
+    except DatabaseError as exc:
+        return [unmapped("sessions", agent.id, f"{path} {exc}")]
+    steps = []
+    for found in stored:
+        if found.session_id in seen:
+            continue  # also in sessions.json and its JSONL file, imported from there
+        meta = {**found.meta, "sessionId": found.session_id}
+        origin = {"session_key": found.key, "session_id": found.session_id}
+        origin["database"] = str(path.relative_to(source.home))
+
+        def read(found: StoredSession = found, origin: dict[str, str] = origin) -> Converted:
+            if found.too_large:
+                raise ValueError(f"larger than {MAX_TRANSCRIPT_BYTES // 1024 // 1024} MB")
+            return convert_lines(found.lines, origin, found.started)
+
+        steps.append(_plan_session(agent, agent_ok, found.key, meta, read, taken))
+    return steps
+
+
+def _plan_session(
+    agent: AgentEntry,
+    agent_ok: bool,
+    key: str,
+    meta: dict[str, Any],
+    read: Callable[[], Converted] | None,
+    taken: set[str],
+) -> Step:
+    label = f"{agent.id} {key}"
+    session_id = session_uuid(agent.id, meta["sessionId"])
+    if Session.objects.filter(session_id=session_id).exists():
+        return skip("transcript", label)
+    if not agent_ok:
+        return unmapped("transcript", label, "its agent is not imported")
+    if read is None:
+        return unmapped("transcript", label, "its transcript file is missing")
+    try:
+        converted = read()
+    except (OSError, ValueError) as exc:
+        return unmapped("transcript", label, f"unreadable: {exc}")
+    return _plan_one(agent, key, meta, session_id, converted, taken)
 
 
 def _plan_one(
