@@ -14,7 +14,7 @@ import openai
 import pytest
 
 from tests.conftest import GatewayFactory
-from tests.fakes.openai_server import Error, FakeOpenAI, Text, user_texts
+from tests.fakes.openai_server import Error, FakeOpenAI, Text, ToolCall, ToolCalls, user_texts
 from tests.fakes.telegram_server import FakeTelegram
 from tests.gateway_process import TOKEN, Gateway, manage
 
@@ -120,6 +120,27 @@ def test_openai_client_streams_a_completion_from_a_real_turn(
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
     assert {c.id for c in chunks} == {chunks[0].id} and chunks[0].model == "openclaw:main"
     assert len(asked(model, "stream please")) == 1
+
+
+def test_a_turn_over_the_api_uses_the_agents_tools_and_memory(
+    gateway: Gateway, model: FakeOpenAI
+) -> None:
+    note = ToolCall("memory_append", '{"text": "milk is on the shopping list"}')
+    model.script(ToolCalls(note, content="Noting it. "), Text("Noted."))
+    stream = client(gateway).chat.completions.create(
+        model="openclaw:main",
+        messages=[{"role": "user", "content": "remember the milk"}],
+        stream=True,
+        user="tools",
+    )
+    text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    assert text == "Noting it. Noted."  # both model calls of the turn, streamed
+    tool_results = [
+        m for r in model.requests for m in r.body.get("messages", []) if m.get("role") == "tool"
+    ]
+    assert any("Appended to" in str(m.get("content")) for m in tool_results)
+    logs = list((gateway.home / "workspaces" / "main" / "memory").glob("*.md"))
+    assert any("milk is on the shopping list" in log.read_text() for log in logs)
 
 
 def test_openai_client_gets_a_whole_completion_with_usage(
