@@ -5,18 +5,15 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
-from agents import providers
-
-
-def _check_key_env(value: str) -> None:
-    if value and not value.endswith("_API_KEY"):
-        raise ValidationError(
-            "The variable name must end in _API_KEY (for example OPENAI_API_KEY)."
-        )
+# Re-exported: migrations refer to them as agents.models.<name>.
+from agents.validators import _check_fallbacks as _check_fallbacks
+from agents.validators import _check_key_env as _check_key_env
+from agents.validators import _check_model_id as _check_model_id
+from agents.validators import _check_names as _check_names
+from agents.validators import _check_zone as _check_zone
 
 
 class QueueMode(models.TextChoices):
@@ -45,44 +42,12 @@ class ReasoningEffort(models.TextChoices):
     HIGH = "high", "high"
 
 
-def _check_model_id(value: str) -> None:
-    if problem := providers.check_model_id(value):
-        raise ValidationError(problem)
-
-
-def _check_fallbacks(value: object) -> None:
-    if not isinstance(value, list) or not all(
-        isinstance(item, str)
-        or (isinstance(item, dict) and isinstance(item.get("model"), str) and item["model"])
-        for item in value
-    ):
-        raise ValidationError(
-            'A list of model ids or {"model": …, "base_url": …, "api_key_env": …} objects.'
-        )
-    for item in value:
-        model_id = item if isinstance(item, str) else item["model"]
-        if problem := providers.check_model_id(model_id):
-            raise ValidationError(f"Fallback {model_id!r}: {problem}")
-
-
 def agent_zone(name: str) -> ZoneInfo:
     """The agent's time zone (empty: OPENCLAW_TIMEZONE); an unknown name falls back to UTC."""
     try:
         return ZoneInfo(name or settings.TIME_ZONE)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
-
-
-def _check_zone(value: str) -> None:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f"{value!r} is not an IANA time zone (e.g. Europe/Paris).") from None
-
-
-def _check_names(value: object) -> None:
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ValidationError("A list of names.")
 
 
 class Agent(models.Model):

@@ -70,6 +70,7 @@ def test_agent_model_settings_are_edited_in_the_admin_and_keys_are_refused(
         "tools_deny": "[]",
         "max_tool_rounds": 16,
         "queue_mode": "collect",
+        "image_input": "auto",
         "queue_cap": 20,
         "heartbeat_minutes": 30,
     }
