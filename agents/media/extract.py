@@ -58,6 +58,7 @@ def _pdf_text(path: Path, enough: int) -> str:
             size += len(pages[-1]) + 2
             if size >= enough:
                 break
-    except PyPdfError as error:
-        raise ValueError(f"the PDF cannot be read ({error})") from error
+    except (PyPdfError, KeyError, IndexError, TypeError, AttributeError, RecursionError) as error:
+        # A damaged file makes pypdf fail in many ways, not only with its own errors.
+        raise ValueError(f"the PDF cannot be read ({error or type(error).__name__})") from error
     return "\n\n".join(pages)
