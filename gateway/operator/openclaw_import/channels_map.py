@@ -33,6 +33,7 @@ PREFIXES = {
     "slack": ("slack:", "user:"),
     "whatsapp": ("whatsapp:",),
 }
+GROUP_KEYS_MAPPED = {"requireMention", "enabled", "allow"}
 ID_SHAPES = {
     "telegram": re.compile(r"-?\d+"),
     "slack": re.compile(r"[UWBCGD][A-Z0-9]+"),
@@ -163,6 +164,11 @@ def plan_fields(
         require = acct.get("requireMention", True)
     if len(mentions - {None}) > 1:
         out.notes.append("requireMention differs per group; here it is one setting per account")
+    extra = sorted(
+        {k for v in groups.values() if isinstance(v, dict) for k in v} - GROUP_KEYS_MAPPED
+    )
+    if extra:
+        out.notes.append(f"per-group {', '.join(extra)}: groups share the account's settings here")
     agent_slug = _agent_for(source, channel, account_id, known)
     allowed = _ids(channel, acct.get("allowFrom", dm.get("allowFrom")), "allowFrom", out.notes)
     # OpenClaw's default session.dmScope "main" puts every allowed sender's DMs in the agent's
