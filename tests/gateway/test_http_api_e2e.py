@@ -7,6 +7,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -263,6 +264,27 @@ def test_hook_agent_delivers_once_to_telegram_also_when_retried(
     [request] = asked(model, "summarise the inbox")
     # The hook's text is marked as the hook's, never as the owner's own words.
     assert "from hook: Email" in json.dumps(request)
+
+
+def test_a_hook_sent_twice_at_once_runs_and_delivers_once(
+    gateway: Gateway, model: FakeOpenAI, telegram: FakeTelegram
+) -> None:
+    body = {"message": "deploy finished", "deliver": True, "channel": "telegram", "to": "5151"}
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(
+            pool.map(
+                lambda _: hook(gateway, "/hooks/agent", body, **{"Idempotency-Key": "deploy-9"}),
+                range(4),
+            )
+        )
+    assert [status for status, _ in answers] == [200] * 4
+    assert sorted(a["duplicate"] for _, a in answers) == [False, True, True, True]
+    assert len({a["run"] for _, a in answers}) == 1
+    telegram.wait_for(
+        lambda: [m.text for m in telegram.messages(5151)] == ["echo: deploy finished"]
+    )
+    time.sleep(0.5)
+    assert len(telegram.messages(5151)) == 1 and len(asked(model, "deploy finished")) == 1
 
 
 def test_a_hook_cannot_deliver_where_no_account_runs(gateway: Gateway) -> None:
