@@ -230,6 +230,8 @@ def test_keyed_agents_entries_with_defaults(tmp_path: Path, home: Path) -> None:
             }
         )
     )
+    (source / "skills" / "deploy").mkdir(parents=True)
+    (source / "skills" / "deploy" / "SKILL.md").write_text("---\nname: deploy\n---\nShip it.\n")
     (source / "shared" / "work").mkdir(parents=True)
     (source / "shared" / "work" / "MEMORY.md").write_text("- the work agent's memory\n")
     out = run(str(source))
@@ -238,6 +240,7 @@ def test_keyed_agents_entries_with_defaults(tmp_path: Path, home: Path) -> None:
     assert (work.model, work.reasoning_effort) == ("ollama/llama3.1", "high")
     assert (home / "workspaces/work/MEMORY.md").read_text() == "- the work agent's memory\n"
     assert "workspace home: no workspace folder found" in out
+    assert (home / "skills/deploy/SKILL.md").read_text().endswith("Ship it.\n")  # for all agents
     assert (home / "workspaces/home/AGENTS.md").is_file()  # ours, from the templates
     slack = ChannelAccount.objects.get(channel="slack")
     assert slack.credentials == {"bot_token": "SLACK_BOT_TOKEN", "app_token": "SLACK_APP_TOKEN"}
