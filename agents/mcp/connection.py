@@ -1,4 +1,5 @@
-"""One MCP server's client session (the only importer of the `mcp` SDK's client): started on first
+"""One MCP server's client session (with `agents.mcp.transport`, the only user of the `mcp` SDK's
+client): started on first
 use, at most one live session (for stdio: one process) at a time, its tool listing cached until
 the server says it changed or the session is new, and a crash noticed at once and answered by a
 restart on the next use, with backoff when starts keep failing.
@@ -9,27 +10,18 @@ anyio task groups) are entered and left by one owner task per session; calls com
 
 import asyncio
 import contextlib
-import functools
-import json
 import logging
-import os
-import sys
-from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any, Self, TextIO
+from typing import Any
 
-import anyio
 import httpx2
 import mcp_types as types
 from mcp.client.session import ClientSession, IncomingMessage
-from mcp.client.stdio import StdioServerParameters, stdio_client
-from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._stream_protocols import ReadStream
 from mcp.shared.exceptions import MCPError
-from mcp.shared.message import SessionMessage
 
 from agents.mcp.config import ServerConfig
 from agents.mcp.errors import MCPRefused, MCPTimeout, MCPUnavailable
+from agents.mcp.transport import Watched, open_transport, text_of
 from openclaw.redact import MASK
 
 logger = logging.getLogger(__name__)
@@ -61,81 +53,6 @@ def backoff(failures: int) -> float:
     return 0.0 if failures <= 1 else min(2.0 ** (failures - 2), MAX_BACKOFF)
 
 
-class _Watched:
-    """The transport's read stream, calling `on_end` when it ends (the server process exited or
-    the connection closed), so a crash is noticed while the session is idle."""
-
-    def __init__(
-        self, inner: ReadStream[SessionMessage | Exception], on_end: Callable[[], None]
-    ) -> None:
-        self._inner, self._on_end = inner, on_end
-
-    @property
-    def last_context(self) -> Any:
-        return getattr(self._inner, "last_context", None)
-
-    async def receive(self) -> SessionMessage | Exception:
-        try:
-            return await self._inner.receive()
-        except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
-            self._on_end()
-            raise
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    def __aiter__(self) -> Self:
-        return self
-
-    async def __anext__(self) -> SessionMessage | Exception:
-        try:
-            return await self.receive()
-        except anyio.EndOfStream:
-            raise StopAsyncIteration from None
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-
-def _errlog() -> TextIO:
-    """Where a stdio server's stderr goes: the gateway's own stderr (its log). Under Daphne
-    `sys.stderr` is Twisted's logging file, which has no descriptor to hand a child."""
-    for stream in (sys.__stderr__, sys.stderr):
-        try:
-            if stream is not None:
-                stream.fileno()
-                return stream
-        except (OSError, ValueError, AttributeError):
-            continue
-    return _devnull()
-
-
-@functools.cache
-def _devnull() -> TextIO:
-    return open(os.devnull, "w")  # kept for the process's life
-
-
-def _text_of(result: types.CallToolResult) -> str:
-    parts: list[str] = []
-    for block in result.content:
-        if isinstance(block, types.TextContent):
-            parts.append(block.text)
-        elif isinstance(block, types.EmbeddedResource):
-            resource = block.resource
-            text = getattr(resource, "text", None)
-            parts.append(text if isinstance(text, str) else f"[resource {resource.uri}]")
-        elif isinstance(block, types.ResourceLink):
-            parts.append(f"[resource link {block.uri}]")
-        else:  # images, audio: the model gets what it is, not the bytes
-            parts.append(f"[{block.type} content: {getattr(block, 'mime_type', '')}]")
-    if not parts and result.structured_content is not None:
-        parts.append(json.dumps(result.structured_content, ensure_ascii=False))
-    return "\n".join(parts)
-
-
 class ServerConnection:
     """The client side of one configured server. `retired` connections (the server was
     reconfigured or the gateway stops) never start again."""
@@ -155,6 +72,7 @@ class ServerConnection:
         self._listing: tuple[RemoteTool, ...] | None = None
         self._listed_by: ClientSession | None = None  # a new session lists again
         self._stale = False
+        self._expired = False  # an HTTP server no longer knows our session (it restarted)
 
     # --- the session ------------------------------------------------------------------
 
@@ -207,8 +125,9 @@ class ServerConnection:
         crashed = False
         try:
             async with contextlib.AsyncExitStack() as stack:
-                read, write = await stack.enter_async_context(self._transport())
-                watched = _Watched(read, self._closed.set)
+                transport = open_transport(self.config, self._session_expired)
+                read, write = await stack.enter_async_context(transport)
+                watched = Watched(read, self._closed.set)
                 session = await stack.enter_async_context(
                     ClientSession(watched, write, message_handler=self._on_message)
                 )
@@ -228,25 +147,26 @@ class ServerConnection:
         finally:
             self._session = None
         if crashed:
-            logger.warning("MCP server %s stopped unexpectedly", self.config.name)
-            self._failed(self.last_error or "it exited")
+            logger.warning("MCP server %s: the session ended unexpectedly", self.config.name)
+            self._failed(self.last_error or "the session ended")
 
-    @contextlib.asynccontextmanager
-    async def _transport(self) -> AsyncIterator[Any]:
-        config = self.config
-        if config.is_stdio:
-            params = StdioServerParameters(
-                command=config.command, args=list(config.args), env=config.child_env()
-            )
-            async with stdio_client(params, errlog=_errlog()) as streams:
-                yield streams
-            return
-        timeout = httpx2.Timeout(config.timeout, read=max(config.timeout, 300.0))
-        async with (
-            httpx2.AsyncClient(headers=config.http_headers(), timeout=timeout) as client,
-            streamable_http_client(config.url, http_client=client) as streams,
-        ):
-            yield streams
+    def _session_expired(self) -> None:
+        self._expired = True
+
+    def _gone(self) -> None:
+        """The session is gone (closed, or no longer known to an HTTP server): the next request
+        starts a new one."""
+        self._expired = False
+        self._closed.set()
+
+    def _lost(self) -> str:
+        """What the model reads when the session ended under a call."""
+        name = self.config.name
+        if self.config.is_stdio:
+            return f"MCP server {name} stopped during the call; it is restarted for the next one."
+        return (
+            f"The connection to MCP server {name} ended during the call; the next one reconnects."
+        )
 
     async def _on_message(self, message: IncomingMessage) -> None:
         if isinstance(message, types.ToolListChangedNotification):
@@ -311,6 +231,8 @@ class ServerConnection:
         try:
             listing = await self._list(session)
         except (MCPError, TimeoutError, OSError, ExceptionGroup) as exc:
+            if isinstance(exc, MCPError) and (exc.code == types.CONNECTION_CLOSED or self._expired):
+                self._gone()  # the next turn lists on a new session
             logger.warning("Listing the tools of MCP server %s failed: %s", self.config.name, exc)
             return self._listing or ()
         if listing != self._listing:  # equal listings keep their objects: the same specs
@@ -335,29 +257,32 @@ class ServerConnection:
 
     async def call(self, tool: str, arguments: dict[str, Any]) -> CallResult:
         """Call `tool`. Raises MCPUnavailable (not running, or it stopped during the call),
-        MCPTimeout, or MCPRefused (the server answered with an error)."""
-        session = await self.session()
-        try:
-            async with asyncio.timeout(self.config.timeout):
-                result = await session.call_tool(tool, arguments)
-        except TimeoutError:
-            raise MCPTimeout(
-                f"{self.config.tool_name(tool)} took longer than {self.config.timeout:g} s."
-            ) from None
-        except MCPError as exc:
-            if exc.code != types.CONNECTION_CLOSED:
+        MCPTimeout, or MCPRefused (the server answered with an error). A call an HTTP server
+        refused because it no longer knew the session never ran: it is sent once more, on a
+        new session."""
+        for attempt in (1, 2):
+            session = await self.session()
+            try:
+                async with asyncio.timeout(self.config.timeout):
+                    result = await session.call_tool(tool, arguments)
+                break
+            except TimeoutError:
+                name = self.config.tool_name(tool)
+                raise MCPTimeout(f"{name} took longer than {self.config.timeout:g} s.") from None
+            except MCPError as exc:
+                expired = self._expired
+                if exc.code == types.CONNECTION_CLOSED or expired:
+                    self._gone()
+                    if expired and attempt == 1:
+                        continue
+                    raise MCPUnavailable(self._lost()) from None
                 raise MCPRefused(self.mask(exc.message)) from None
-            self._closed.set()
-            raise MCPUnavailable(
-                f"MCP server {self.config.name} stopped during the call; it is restarted for "
-                "the next one."
-            ) from None
-        except (OSError, httpx2.HTTPError, ExceptionGroup) as exc:
-            self._closed.set()  # the next call starts a new session
-            raise MCPUnavailable(
-                f"MCP server {self.config.name} failed during the call: {self._describe(exc)}"
-            ) from None
+            except (OSError, httpx2.HTTPError, ExceptionGroup) as exc:
+                self._gone()
+                raise MCPUnavailable(
+                    f"MCP server {self.config.name} failed during the call: {self._describe(exc)}"
+                ) from None
         self.failures = 0
         if not isinstance(result, types.CallToolResult):
             return CallResult(f"[unexpected {type(result).__name__} from the server]", True)
-        return CallResult(self.mask(_text_of(result)), result.is_error)
+        return CallResult(self.mask(text_of(result)), result.is_error)

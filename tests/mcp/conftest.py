@@ -39,25 +39,28 @@ class HttpServer:
     proc: subprocess.Popen[bytes]
 
 
+def start_http(port: int, token: str = HTTP_TOKEN) -> "subprocess.Popen[bytes]":
+    """The fake over streamable HTTP on 127.0.0.1:`port`, requiring `Bearer <token>` if any."""
+    proc = subprocess.Popen(
+        [sys.executable, FAKE, "http", "--port", str(port), "--token", token],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return proc
+        time.sleep(0.05)
+    proc.kill()
+    raise AssertionError("the fake MCP HTTP server did not start")
+
+
 @pytest.fixture(scope="module")
 def http_server() -> Iterator[HttpServer]:
     """The fake over streamable HTTP on 127.0.0.1, requiring `Bearer HTTP_TOKEN`."""
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, FAKE, "http", "--port", str(port), "--token", HTTP_TOKEN],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 20
-
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.05)
-    else:
-        proc.kill()
-        raise AssertionError("the fake MCP HTTP server did not start")
+    proc = start_http(port)
     try:
         yield HttpServer(f"http://127.0.0.1:{port}/mcp", proc)
     finally:

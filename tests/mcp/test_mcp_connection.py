@@ -14,7 +14,8 @@ from agents.mcp.connection import ServerConnection, backoff
 from agents.mcp.errors import MCPTimeout, MCPUnavailable
 from agents.mcp.supervisor import MCPSupervisor
 from agents.mcp.tools import build_tools
-from tests.mcp.conftest import HTTP_TOKEN, HttpServer, stdio_config
+from tests.gateway_process import free_port
+from tests.mcp.conftest import HTTP_TOKEN, HttpServer, start_http, stdio_config
 
 FIVE = ["add", "crash", "echo", "info", "slow"]
 
@@ -184,6 +185,28 @@ async def test_streamable_http_without_the_header_is_unavailable(http_server: Ht
     with pytest.raises(MCPUnavailable, match="MCP server web is unavailable"):
         await connection.call("echo", {"text": "x"})
     await connection.stop()
+
+
+async def test_an_http_server_that_restarted_gets_a_new_session_and_the_call() -> None:
+    port = free_port()
+    proc = start_http(port, token="")
+    config = ServerConfig(
+        name="web", transport="http", url=f"http://127.0.0.1:{port}/mcp", timeout=5
+    )
+    connection = ServerConnection(config)
+    try:
+        first = _pid((await connection.call("info", {})).text)
+        proc.kill()
+        proc.wait(timeout=10)
+        proc = await asyncio.to_thread(start_http, port, "")
+        # The new process does not know the session: the call goes again on a new one.
+        second = _pid((await connection.call("info", {})).text)
+        assert second != first
+        assert (await connection.call("echo", {"text": "x"})).text == "echo: x"
+    finally:
+        await connection.stop()
+        proc.kill()
+        proc.wait(timeout=10)
 
 
 async def test_a_reconfigured_server_stops_before_its_successor_starts() -> None:
