@@ -42,6 +42,11 @@ HISTORY = [
 ]
 
 
+def texts(telegram: FakeTelegram, chat: int) -> list[str]:
+    """What the bot wrote in `chat`, each message as it reads now (answers stream by edits)."""
+    return [m.text for m in telegram.messages(chat)]
+
+
 def asked(model: FakeOpenAI, text: str) -> dict[str, Any]:
     """The model request whose newest user message is `text`."""
     found = [r.body for r in model.requests if user_texts(r.body)[-1:] == [text]]
@@ -86,8 +91,7 @@ def test_the_imported_agent_answers_with_the_imported_history_and_memory(
         # An allowlisted sender: an owner, as OpenClaw's DMs shared the main session
         telegram.wait_for(lambda: telegram.calls_to("getUpdates"))
         telegram.push_update(telegram.text(111222333, "hello from the boat", sender=111222333))
-        telegram.wait_for(lambda: telegram.messages(111222333))
-        assert telegram.messages(111222333)[-1].text == "echo: hello from the boat"
+        telegram.wait_for(lambda: texts(telegram, 111222333) == ["echo: hello from the boat"])
         body = asked(fake_openai, "hello from the boat")
         assert body["model"] == "gpt-fake"
         assert user_texts(body)[:2] == HISTORY
