@@ -6,7 +6,6 @@ starts its session on first use (`agents.mcp.connection`)."""
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import Any
 
 from agents.mcp.config import ServerConfig
 from agents.mcp.connection import ServerConnection
@@ -55,12 +54,6 @@ class MCPSupervisor:
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
         logger.info("MCP servers stopped (%d)", len(connections))
-
-    def report(self) -> dict[str, dict[str, Any]]:
-        return {
-            name: {"state": c.state, "starts": c.starts, "last_error": c.last_error}
-            for name, c in sorted(self.connections.items())
-        }
 
 
 supervisor = MCPSupervisor()
