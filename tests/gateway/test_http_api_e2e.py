@@ -23,12 +23,13 @@ pytestmark = pytest.mark.e2e
 
 HOOKS_TOKEN = "hooks-secret-token"
 BOT_TOKEN = "123:fake"
-OWNER = 777  # the owner's Telegram chat: mapped to the main session
+OWNER = 777  # the owner's Telegram chats: mapped to the main session
+OTHER_OWNER = 778
 ACCOUNT = (
     "from gateway.platforms import ensure_default_accounts\n"
     "from gateway.models import ChannelAccount\n"
     "ensure_default_accounts()\n"
-    f"ChannelAccount.objects.filter(channel='telegram').update(owner_ids=['{OWNER}'])\n"
+    f"ChannelAccount.objects.filter(channel='telegram').update(owner_ids=['{OWNER}', '{OTHER_OWNER}'])\n"
 )
 
 
@@ -285,6 +286,17 @@ def test_a_hook_sent_twice_at_once_runs_and_delivers_once(
     )
     time.sleep(0.5)
     assert len(telegram.messages(5151)) == 1 and len(asked(model, "deploy finished")) == 1
+
+
+def test_a_hook_delivers_to_the_chat_the_main_session_last_heard_from(
+    gateway: Gateway, telegram: FakeTelegram
+) -> None:
+    telegram.push_update(telegram.text(OTHER_OWNER, "on my phone now"))
+    telegram.wait_for(lambda: len(telegram.messages(OTHER_OWNER)) == 1)
+    status, sent = hook(gateway, "/hooks/agent", {"message": "parcel delivered", "deliver": True})
+    assert status == 200 and sent["deliver"] == f"telegram:default chat {OTHER_OWNER}"
+    expected = ["echo: on my phone now", "echo: parcel delivered"]
+    telegram.wait_for(lambda: [m.text for m in telegram.messages(OTHER_OWNER)] == expected)
 
 
 def test_a_hook_cannot_deliver_where_no_account_runs(gateway: Gateway) -> None:
