@@ -12,11 +12,25 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.staticfiles.storage import staticfiles_storage
+from whitenoise.compress import Compressor
 from whitenoise.middleware import WhiteNoiseMiddleware
 from whitenoise.responders import StaticFile
 from whitenoise.storage import CompressedManifestStaticFilesStorage
 
 CHUNK_BYTES = 256 * 1024
+
+
+class _UnchangedSkipped(Compressor):  # type: ignore[misc]  # whitenoise is untyped
+    """Compresses a file only when it changed since its compressed copies were written (they
+    carry its mtime): a second `collectstatic` (every `make run`) takes seconds, not fifteen."""
+
+    def compress(self, path: str) -> list[str]:
+        mtime = Path(path).stat().st_mtime
+        suffixes = [s for s, on in ((".br", self.use_brotli), (".gz", self.use_gzip)) if on]
+        copies = [Path(path + suffix) for suffix in suffixes]
+        if copies and all(c.is_file() and c.stat().st_mtime == mtime for c in copies):
+            return [str(c) for c in copies]
+        return list(super().compress(path))
 
 
 class GatewayStaticStorage(CompressedManifestStaticFilesStorage):  # type: ignore[misc]  # untyped
@@ -26,6 +40,9 @@ class GatewayStaticStorage(CompressedManifestStaticFilesStorage):  # type: ignor
     (served from the app's folder) instead of failing the page."""
 
     manifest_strict = False
+
+    def create_compressor(self, **kwargs: Any) -> Compressor:
+        return _UnchangedSkipped(**kwargs)
 
     def stored_name(self, name: str) -> str:
         if not self.hashed_files:
