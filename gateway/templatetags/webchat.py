@@ -1,6 +1,7 @@
 """`{% versioned_static "gateway/chat.js" %}`: a static URL that changes when the file does, so a
-browser never runs an old script against a new page (the gateway serves static files itself,
-without a cache-busting storage)."""
+browser never runs an old script against a new page. After `collectstatic` the name itself is
+hashed (gateway/staticfiles.py); before it (tests, a checkout started without `make run`) the
+plain name is served, and this digest is what changes."""
 
 import hashlib
 from pathlib import Path
