@@ -44,6 +44,13 @@ def test_type_comes_from_the_content(
     assert store.resolve(media.path).read_bytes() == data
 
 
+def test_audio_and_video_containers_are_one_family() -> None:
+    # An .m4a voice memo and an .mp4 video share a container: neither claim is "mislabelled".
+    mp4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 64
+    media = store.store_bytes("main", mp4, name="memo.m4a", claimed_mime="audio/mp4")
+    assert media.kind == "video"
+
+
 def test_a_text_claim_names_the_text_kind_only_for_text() -> None:
     assert store.store_bytes("main", b"a,b\n1,2\n", name="t.csv").mime == "text/csv"
     assert store.store_bytes("main", b'{"a": 1}', name="t.json").mime == "application/json"
