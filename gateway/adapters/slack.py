@@ -1,12 +1,12 @@
 """Slack: replies through the Web API (post, then edit in place), inbound over Socket Mode or
-the Events API, and the mapping of Slack's failures to `AdapterError`. The only importer of
-slack_sdk.
+the Events API, files both ways (slack_files), and the mapping of Slack's failures to
+`AdapterError`. The only importer of slack_sdk.
 """
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import aiohttp
@@ -19,12 +19,15 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from agents.media.outbound import OutgoingFile
 from gateway.adapters.base import Adapter, AdapterError
+from gateway.adapters.slack_files import CAPTION_CHARS, UPLOAD_BYTES, SlackFiles, attachments_of
 from gateway.adapters.slack_text import escape, from_slack, to_mrkdwn
 from gateway.connections import PlatformConnection
-from gateway.messages import InboundMessage, ReplyTarget
+from gateway.messages import Attachment, InboundMessage, ReplyTarget
 from gateway.platforms import Listener, Platform
 from gateway.router import Routed
+from openclaw.perf import offload
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +95,7 @@ class SlackAdapter(Adapter):
         )
         self._bot_user_id = ""
         self._identity_lock = asyncio.Lock()
+        self.files = SlackFiles(self.credentials.get("bot_token", ""))
 
     async def bot_user_id(self) -> str:
         """Our bot's user id (auth.test, asked once): its messages and mentions are ours."""
@@ -118,6 +122,42 @@ class SlackAdapter(Adapter):
 
     async def typing(self, target: ReplyTarget) -> None:
         """Slack has no typing indicator for bots: the streamed message shows progress."""
+
+    async def fetch(self, attachment: Attachment) -> AsyncIterator[bytes]:
+        """The file's `url_private_download` (or `url_private`), with the bot token."""
+        async for chunk in self.files.download(attachment.ref):
+            yield chunk
+
+    async def send_file(self, target: ReplyTarget, file: OutgoingFile) -> str:
+        """Slack's external upload: files.getUploadURLExternal, the bytes POSTed to the URL it
+        returns, then files.completeUploadExternal shares the file into the chat (and thread)
+        with the caption as its comment. Returns the file's id (Slack names no message)."""
+        size = file.path.stat().st_size
+        if size > UPLOAD_BYTES:
+            raise AdapterError(f"{file.name} is over Slack's 1 GB file limit", permanent=True)
+        ticket = await self._call(
+            "files.getUploadURLExternal",
+            self.client.files_getUploadURLExternal(filename=file.name, length=size),
+        )
+        upload_url, file_id = str(ticket.get("upload_url") or ""), str(ticket.get("file_id") or "")
+        if not upload_url or not file_id:
+            raise AdapterError("files.getUploadURLExternal: no upload URL", permanent=False)
+        data: bytes = await offload.files(file.path.read_bytes)
+        await self.files.put(upload_url, data, file.name, file.mime)
+        caption = escape(file.caption[:CAPTION_CHARS]) if file.caption else None
+        await self._call(
+            "files.completeUploadExternal",
+            self.client.files_completeUploadExternal(
+                files=[{"id": file_id, "title": file.name}],
+                channel_id=target.chat_id,
+                thread_ts=target.thread_id or None,
+                initial_comment=caption,
+            ),
+        )
+        return file_id
+
+    async def close(self) -> None:
+        await self.files.close()
 
     async def _call(self, action: str, call: Any) -> Mapping[str, Any]:
         try:
@@ -146,8 +186,9 @@ def inbound_from_event(
     raw = str(event.get("text") or "")
     mentioned = kind == "app_mention" or bool(bot_user_id and f"<@{bot_user_id}" in raw)
     text = from_slack(raw, bot_user_id)
-    unsupported = "file" if event.get("files") and not text else ""
-    if not text and not unsupported:
+    attachments = attachments_of(event)
+    unsupported = "file" if event.get("files") and not text and not attachments else ""
+    if not text and not unsupported and not attachments:
         return None
     channel_type = event.get("channel_type")
     is_dm = channel_type == "im" or (channel_type is None and chat.startswith("D"))
@@ -169,6 +210,7 @@ def inbound_from_event(
         mentioned=mentioned and not is_dm,
         reply_to_bot=bool(bot_user_id) and event.get("parent_user_id") == bot_user_id,
         unsupported=unsupported,
+        attachments=attachments,
     )
 
 

@@ -16,6 +16,15 @@ Slack's ``disconnect`` message, ``fake.drop()`` cuts the socket without a close 
 ``fake.redeliver(envelope_id)`` sends an envelope again (Slack's retry of an unseen ack).
 Each recorded call carries ``at``, the monotonic time it arrived.
 
+Files: ``fake.add_file(data, name=..., mimetype=...)`` keeps a file and returns its Slack file
+object (``url_private`` and ``url_private_download`` on this server, served only with the bot
+token in the Authorization header; without it, Slack's HTML sign-in page, as the real one
+does); ``fake.downloads`` lists the file ids fetched. Uploads: ``files.getUploadURLExternal``
+returns an ``upload_url`` here, which takes the bytes (multipart ``file`` or a raw body);
+``files.completeUploadExternal`` shares them into ``channel_id`` (and ``thread_ts``) with
+``initial_comment``; ``fake.uploads`` lists each shared ``Uploaded`` file.
+``fake.hold_uploads()`` makes the upload URL never answer (a gateway killed mid-upload).
+
 The server runs on a thread of its own; wait with ``fake.wait(predicate)`` from plain code
 or ``await fake.until(predicate)`` from a test's event loop.
 """
@@ -77,6 +86,19 @@ class Posted:
     edits: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Uploaded:
+    """A file shared by files.completeUploadExternal."""
+
+    file_id: str
+    channel: str
+    thread_ts: str
+    name: str
+    title: str
+    comment: str
+    data: bytes
+
+
 @dataclass
 class _Socket:
     number: int
@@ -99,6 +121,12 @@ class FakeSlack:
         self._sockets: list[_Socket] = []
         self._opened = 0
         self._ids = itertools.count(1)
+        self._files: dict[str, tuple[bytes, str]] = {}  # file id → (bytes, mimetype)
+        self._pending: dict[str, JSON] = {}  # upload file id → {"name", "length", "data"}
+        self._uploads: list[Uploaded] = []
+        self._downloads: list[str] = []
+        self._held_uploads = 0  # upload POSTs waiting on hold_uploads()
+        self._hold = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._background: BackgroundLoop | None = None
         self._runner: web.AppRunner | None = None
@@ -134,6 +162,8 @@ class FakeSlack:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/socket-mode", self._socket_mode)
+        app.router.add_get("/files-pri/{file_id}/{name}", self._download)
+        app.router.add_post("/upload/{file_id}", self._upload)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await runner.setup()
         await web.TCPSite(runner, self.host, 0).start()
@@ -177,6 +207,52 @@ class FakeSlack:
     def open_sockets(self) -> list[_Socket]:
         with self._lock:
             return [s for s in self._sockets if not s.ws.closed]
+
+    @property
+    def uploads(self) -> list[Uploaded]:
+        with self._lock:
+            return list(self._uploads)
+
+    @property
+    def downloads(self) -> list[str]:
+        with self._lock:
+            return list(self._downloads)
+
+    @property
+    def holding_uploads(self) -> int:
+        """Upload POSTs that arrived while held and are still waiting."""
+        with self._lock:
+            return self._held_uploads
+
+    def hold_uploads(self, hold: bool = True) -> None:
+        with self._lock:
+            self._hold = hold
+
+    def add_file(
+        self,
+        data: bytes,
+        *,
+        name: str = "file.bin",
+        mimetype: str = "application/octet-stream",
+        size: int | None = None,
+        mode: str = "hosted",
+    ) -> JSON:
+        """Keep a file and return its Slack file object (``size`` may claim another size)."""
+        file_id = f"F{next(self._ids):08d}"
+        with self._lock:
+            self._files[file_id] = (data, mimetype)
+        url = f"{self.url}/files-pri/{TEAM_ID}-{file_id}/{name}"
+        return {
+            "id": file_id,
+            "name": name,
+            "title": name,
+            "mimetype": mimetype,
+            "filetype": name.rpartition(".")[2] if "." in name else "binary",
+            "size": len(data) if size is None else size,
+            "mode": mode,
+            "url_private": url,
+            "url_private_download": url + "?download=1",
+        }
 
     def fail(self, method: str, *failures: Fail) -> None:
         with self._lock:
@@ -290,6 +366,8 @@ class FakeSlack:
             "apps.connections.open": self._connections_open,
             "chat.postMessage": self._post_message,
             "chat.update": self._update,
+            "files.getUploadURLExternal": self._upload_url,
+            "files.completeUploadExternal": self._complete_upload,
         }.get(method)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"}, status=404)
@@ -334,6 +412,84 @@ class FakeSlack:
             found.text = text
             found.edits.append(text)
         return {"ok": True, "channel": channel, "ts": ts, "text": text}
+
+    def _upload_url(self, args: JSON) -> JSON:
+        name, length = str(args.get("filename") or ""), str(args.get("length") or "")
+        if not name or not length.isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{next(self._ids):08d}"
+        with self._lock:
+            self._pending[file_id] = {"name": name, "length": int(length), "data": None}
+        return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+
+    def _complete_upload(self, args: JSON) -> JSON:
+        try:
+            files = json.loads(str(args.get("files") or "[]"))
+        except ValueError:
+            return {"ok": False, "error": "invalid_arguments"}
+        channel = str(args.get("channel_id") or "")
+        shared = []
+        for item in files if isinstance(files, list) else []:
+            with self._lock:
+                pending = self._pending.pop(str(item.get("id")), None)
+            if pending is None or pending["data"] is None:
+                return {"ok": False, "error": "file_not_found"}
+            uploaded = Uploaded(
+                str(item["id"]),
+                channel,
+                str(args.get("thread_ts") or ""),
+                pending["name"],
+                str(item.get("title") or ""),
+                str(args.get("initial_comment") or ""),
+                pending["data"],
+            )
+            with self._lock:
+                self._uploads.append(uploaded)
+            shared.append({"id": uploaded.file_id, "title": uploaded.title})
+        return {"ok": True, "files": shared}
+
+    async def _upload(self, request: web.Request) -> web.StreamResponse:
+        file_id = request.match_info["file_id"]
+        with self._lock:
+            hold = self._hold
+            self._held_uploads += hold
+        if hold:  # no answer while held; the client dies waiting (or gives up)
+            transport = request.transport
+            while True:  # polled: no event says the hold was released or the client left
+                if not self._hold or transport is None or transport.is_closing():
+                    break
+                await asyncio.sleep(0.05)
+            with self._lock:
+                self._held_uploads -= 1
+            if transport is None or transport.is_closing():
+                return web.Response(status=499, text="client gone")
+        if request.content_type.startswith("multipart/"):
+            form = await request.post()
+            part = form.get("file")
+            data = part.file.read() if isinstance(part, web.FileField) else b""
+        else:
+            data = await request.read()
+        with self._lock:
+            pending = self._pending.get(file_id)
+            if pending is None:
+                return web.Response(status=404, text="no such upload")
+            if len(data) != pending["length"]:
+                return web.Response(status=400, text="length does not match")
+            pending["data"] = data
+        return web.Response(text=f"OK - {len(data)}")
+
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        file_id = request.match_info["file_id"].rpartition("-")[2]
+        if request.headers.get("Authorization", "") != f"Bearer {self.bot_token}":
+            page = "<!DOCTYPE html><html><body>Sign in to Slack</body></html>"
+            return web.Response(text=page, content_type="text/html")
+        with self._lock:
+            found = self._files.get(file_id)
+            if found is not None:
+                self._downloads.append(file_id)
+        if found is None:
+            return web.Response(status=404, text="file not found")
+        return web.Response(body=found[0], content_type=found[1])
 
     async def _socket_mode(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(autoping=True)
@@ -420,6 +576,13 @@ def dm_event(
         "event_ts": ts,
         "client_msg_id": f"cm-{ts}",
     }
+
+
+def file_share_event(
+    text: str, files: list[JSON], *, user: str = "U0USER", channel: str = "D0DM"
+) -> JSON:
+    """A direct message with files (``subtype: file_share``), ``text`` as its message."""
+    return {**dm_event(text, user=user, channel=channel), "subtype": "file_share", "files": files}
 
 
 def mention_event(
