@@ -1,7 +1,8 @@
 """The embedded Celery worker of `manage.py gateway` (issue 23, part 4), end to end: started with
 the gateway, a scheduled curation run through it on the filesystem broker against the fake
 model, restarted after a SIGKILL while the gateway keeps answering, stopped with the gateway
-(also when the gateway itself is SIGKILLed: no orphan); `--no-worker` starts none."""
+(also when the gateway itself is SIGKILLed: no orphan); `--no-worker` starts none; by default
+it is embedded only with the filesystem broker."""
 
 import json
 import os
@@ -11,6 +12,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.conftest import GatewayFactory
 from tests.fakes.openai_server import FakeOpenAI, Text, user_texts
@@ -167,3 +170,19 @@ def test_the_setting_turns_it_off(gateway_factory: GatewayFactory) -> None:
     gateway = gateway_factory(OPENCLAW_WORKER="0")
     status, body = gateway.get("/readyz")
     assert status == 200 and "celery-worker" not in body["tasks"], body  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("env", "embedded"),
+    [
+        ({"OPENCLAW_WORKER": ""}, "True"),  # empty: the default, on with the filesystem broker
+        ({"OPENCLAW_WORKER": "", "REDIS_URL": "redis://127.0.0.1:1/0"}, "False"),
+        ({"OPENCLAW_WORKER": "1", "REDIS_URL": "redis://127.0.0.1:1/0"}, "True"),
+        ({"OPENCLAW_WORKER": "0"}, "False"),
+    ],
+)
+def test_the_worker_is_embedded_by_default_only_with_the_filesystem_broker(
+    migrated_home: Path, env: dict[str, str], embedded: str
+) -> None:
+    code = "from django.conf import settings; print(settings.OPENCLAW_WORKER)"
+    assert manage(migrated_home, env, "shell", "-c", code).split()[-1] == embedded
