@@ -5,7 +5,8 @@ queued), sendMessage, editMessageText, sendChatAction, setWebhook, deleteWebhook
 and the download at /file/bot<token>/<file_path> (files registered with ``fake.add_file(data)``;
 over 20 MB getFile answers "file is too big", as Telegram does), and multipart sendPhoto,
 sendDocument, sendVoice (what arrived: ``fake.files(chat_id)``; ``fake.hold(method)`` keeps the
-next such call waiting, unrecorded, until the server stops). HTML is
+next such call, or file download with ``hold("download")``, waiting, unrecorded, until the
+server stops). HTML is
 checked the way Telegram does (known tags, balanced, ``<>&`` escaped) and 4096 visible
 characters is the limit. Bot messages are kept per chat (``fake.messages(chat_id)``), every
 call is recorded (``fake.calls``). Scripted failures: ``fake.fail(method, status, description,
@@ -463,6 +464,14 @@ class FakeTelegram:
     async def _download(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
             return web.Response(status=401)
+        with self._cond:
+            held = self._holds.get("download", 0)
+            if held:
+                self._holds["download"] = held - 1
+        if held:
+            assert self._closed is not None
+            await self._closed.wait()
+            return web.Response(status=503)
         path = request.match_info["path"]
         with self._cond:
             found = [data for file_path, data in self._files.values() if file_path == path]

@@ -1,14 +1,16 @@
-"""Exactly-once file delivery across a crash: the gateway is killed (SIGKILL) while uploading
-the second of an answer's files; after a restart the text and the first file are not sent
-again, the second is sent once, and the model is not asked again."""
+"""Media across a crash (SIGKILL): killed while uploading the second of an answer's files, the
+restarted gateway sends neither the text nor the first file again, the second once, and does
+not ask the model again; killed while downloading a photo, it fetches the photo again and the
+model answers it once."""
 
+import base64
 import json
 from collections.abc import Iterator
 
 import pytest
 
 from tests.conftest import GatewayFactory
-from tests.fakes.openai_server import FakeOpenAI, Text, ToolCall, ToolCalls
+from tests.fakes.openai_server import FakeOpenAI, Text, ToolCall, ToolCalls, image_urls
 from tests.fakes.telegram_server import FakeTelegram
 from tests.media import samples
 from tests.telegram_e2e import TOKEN, configure, telegram_env, texts
@@ -67,3 +69,32 @@ def test_a_restart_mid_delivery_sends_each_file_once(
     )
     assert texts(telegram, CHAT) == ["Both files follow."]  # the text once, before the files
     assert len(fake_openai.requests) == asked  # delivered from the transcript, not asked again
+
+
+def test_a_crash_mid_download_fetches_the_file_again_and_answers_once(
+    gateway_factory: GatewayFactory, fake_openai: FakeOpenAI, telegram: FakeTelegram
+) -> None:
+    env = telegram_env(telegram)
+    configure(
+        gateway_factory.home,
+        env,
+        "from gateway.models import ChannelAccount\n"
+        f"ChannelAccount.objects.filter(channel='telegram').update(allow_from=['{CHAT}'])\n",
+    )
+    photo = samples.jpeg(32, 24)
+    telegram.hold("download")  # journaled, then the download hangs: the gateway dies in it
+    first = gateway_factory(start=True, **env)
+    telegram.push_update(telegram.photo(CHAT, caption="what is this?", data=photo))
+    telegram.wait_for(lambda: telegram.holding("download") == 0)
+    assert first.proc is not None
+    first.proc.kill()
+    first.proc.wait(timeout=10)
+
+    gateway_factory(start=True, **env)
+    telegram.wait_for(lambda: any(t.startswith("echo:") for t in texts(telegram, CHAT)), 20)
+    asked = [r.body for r in fake_openai.requests if r.path.endswith("/chat/completions")]
+    assert len(asked) == 1  # answered once
+    assert image_urls(asked[0]) == ["data:image/jpeg;base64," + base64.b64encode(photo).decode()]
+    assert [t for t in texts(telegram, CHAT) if t.startswith("echo:")] == [
+        texts(telegram, CHAT)[-1]
+    ]
