@@ -114,12 +114,15 @@ def build_tools(connection: "ServerConnection", listing: tuple["RemoteTool", ...
         return cached[2]
     config = connection.config
     tools: list[MCPTool] = []
+    seen: set[str] = set()
     for remote in listing:
         name = config.tool_name(remote.name)
-        if problem := offer_problem(config, remote):
+        problem = "listed twice (the first is kept)" if name in seen else ""
+        if problem := problem or offer_problem(config, remote):
             logger.warning("MCP server %s: tool %r skipped: %s", config.name, remote.name, problem)
             continue
         description = remote.description[:MAX_DESCRIPTION_CHARS]
+        seen.add(name)
         tools.append(MCPTool(name, description, remote.schema, remote.name, connection))
     _built[config.name] = (connection, listing, tools)
     return tools
@@ -128,7 +131,11 @@ def build_tools(connection: "ServerConnection", listing: tuple["RemoteTool", ...
 async def mcp_tools(agent: AgentConfig, trust: Trust) -> list[Tool]:
     """The MCP tools a turn of `agent` at `trust` may use, servers started as needed (in
     parallel). A server that cannot be reached offers its last listing, or nothing."""
-    configs = await offload.database(servers_for_agent, agent.slug)
+    try:
+        configs = await offload.database(servers_for_agent, agent.slug)
+    except Exception:  # the turn goes on with its built-in tools; the database error shows
+        logger.exception("Reading the MCP servers of agent %s failed", agent.slug)
+        return []
     configs = [c for c in configs if reaches(c, trust)]
     if not configs:
         return []

@@ -228,6 +228,7 @@ async def test_unusable_tools_are_skipped_and_the_rest_kept_as_the_same_objects(
     connection = ServerConnection(stdio_config())
     listing = (
         RemoteTool("fine", "ok", {"type": "object", "properties": {}}),
+        RemoteTool("fine", "the same name again", {"type": "object"}),
         RemoteTool("array", "no", {"type": "array"}),
         RemoteTool("broken", "no", {"type": "object", "properties": {"x": {"type": 5}}}),
         RemoteTool("bad name!", "no", {"type": "object"}),
