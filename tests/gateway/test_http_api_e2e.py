@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -353,7 +354,7 @@ HEARTBEAT_SOON = (
     "Agent.objects.filter(slug='main').update(heartbeat_enabled=True, heartbeat_minutes=60)\n"
     "sync_heartbeats()\n"
     "ScheduledJob.objects.filter(purpose='heartbeat').update("
-    "next_run_at=timezone.now() + timedelta(seconds=3))\n"
+    "next_run_at=timezone.now() + timedelta(seconds=8))\n"
 )
 
 
@@ -365,8 +366,10 @@ def test_wake_for_the_next_heartbeat_waits_for_it(gateway: Gateway, model: FakeO
     status, held = hook(gateway, "/hooks/wake", event, **{"Idempotency-Key": "build-7"})
     assert status == 200 and held["session"] == "agent:main:main" and not held["duplicate"]
     assert hook(gateway, "/hooks/wake", event, **{"Idempotency-Key": "build-7"})[1]["duplicate"]
-    time.sleep(1.0)
+    due = datetime.fromisoformat(held["due"])
+    assert due > datetime.now(UTC)
     assert not asked(model, "the build is green")  # held until the heartbeat is due
-    eventually(lambda: asked(model, "the build is green"))
+    eventually(lambda: asked(model, "the build is green"), seconds=30)
+    assert datetime.now(UTC) >= due
     time.sleep(0.5)
     assert len(asked(model, "the build is green")) == 1
