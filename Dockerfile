@@ -35,7 +35,8 @@ COPY --from=build /opt/openclaw/venv /opt/openclaw/venv
 RUN OPENCLAW_HOME=/tmp/build-home DJANGO_SECRET_KEY=collectstatic-only \
     OPENCLAW_GATEWAY_TOKEN=collectstatic-only \
     openclaw collectstatic --no-input --verbosity 0 \
-    && rm -rf /tmp/build-home
+    && rm -rf /tmp/build-home \
+    && chmod -R a+rX /opt/openclaw/static  # the command's umask (0077) made them root's alone
 USER openclaw
 WORKDIR /data
 VOLUME ["/data"]
