@@ -23,8 +23,9 @@ READ_MEDIA = "read_media"
 # The first words of read_media's answer for an image the model will see (its path follows).
 SHOWN = "Showing the image"
 _SHOWN_PATH = re.compile(re.escape(SHOWN) + r" (media/\S+)")
-# What a model is charged for an image, about (OpenAI: 85 to 1,105 tokens at `auto` detail).
-IMAGE_TOKENS = 1000
+# The largest image sent as a part: Anthropic's limit (OpenAI takes 20 MB). A bigger one is
+# left to its note, so it cannot fail the whole call.
+MODEL_IMAGE_BYTES = 5 * 1024 * 1024
 
 
 def with_images(entries: Sequence[Entry]) -> Sequence[Entry]:
@@ -71,11 +72,12 @@ def _parts(entry: Entry) -> list[dict[str, Any]]:
 
 def _part(path: str, mime: str) -> dict[str, Any] | None:
     """An OpenAI `image_url` content part with the file as a data URL; None for what a model
-    does not take as an image, or a file gone since."""
+    does not take as an image (a type it does not read, over MODEL_IMAGE_BYTES), or a file
+    gone since."""
     try:
         real = resolve(path)
         mime = mime or detect(real).mime
-        if mime not in MODEL_IMAGES:
+        if mime not in MODEL_IMAGES or real.stat().st_size > MODEL_IMAGE_BYTES:
             return None
         data = real.read_bytes()
     except (ValueError, OSError) as error:
