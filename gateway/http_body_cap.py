@@ -3,8 +3,9 @@
 Twisted's HTTP channel reads a request's entire body (into memory, or a temporary file past
 100 kB) before Daphne hands anything to the ASGI application, so a cap in the application
 (`gateway.webhooks.cap_webhook_bodies`) only comes after every byte was read. Here a request
-whose path has a limit (`gateway.webhooks.body_limit`) is answered 413 as soon as its declared
-Content-Length is over it, or, chunked or not, as soon as what arrived is. What still arrives
+is answered 413 as soon as its declared Content-Length is over its path's limit, or, chunked
+or not, as soon as what arrived is: `gateway.webhooks.body_limit` for webhooks, and
+`MAX_REQUEST_BYTES` for every other path. What still arrives
 is then discarded unread, up to `LINGER_BYTES` or `LINGER_SECONDS`, so that a client still
 sending its body reads the answer rather than a reset; then the connection is closed.
 
@@ -27,6 +28,9 @@ from gateway.webhooks import body_limit
 
 logger = logging.getLogger(__name__)
 
+# Every other request: above Django's own 2.5 MB limit on what a view reads (its views answer
+# what is under this with their own errors), and no endpoint takes files.
+MAX_REQUEST_BYTES = 4 * 1024 * 1024
 # After a refusal: how much more of the body is discarded, and for how long, before hanging up.
 LINGER_BYTES = 4 * 1024 * 1024
 LINGER_SECONDS = 5.0
@@ -52,7 +56,7 @@ class CappedRequest(WebRequest):  # type: ignore[misc]  # daphne is untyped
     """Daphne's request, refusing a body over its path's limit while it arrives."""
 
     capped_path = ""
-    limit: int | None = None
+    limit = MAX_REQUEST_BYTES
     received = 0
     refused = False
     discarded = 0
@@ -60,8 +64,8 @@ class CappedRequest(WebRequest):  # type: ignore[misc]  # daphne is untyped
 
     def gotLength(self, length: int | None) -> None:  # Twisted's name
         self.capped_path = target_path(getattr(self.channel, "_path", b""))
-        self.limit = body_limit(self.capped_path)
-        if self.limit is not None and length is not None and length > self.limit:
+        self.limit = body_limit(self.capped_path) or MAX_REQUEST_BYTES
+        if length is not None and length > self.limit:
             self._refuse(f"declared {length:,} bytes")
             # Twisted answers `Expect: 100-continue` once this returns: not after a refusal.
             self.requestHeaders.removeHeader(b"Expect")
@@ -74,7 +78,7 @@ class CappedRequest(WebRequest):  # type: ignore[misc]  # daphne is untyped
                 self._hang_up()
             return
         self.received += len(data)
-        if self.limit is not None and self.received > self.limit:
+        if self.received > self.limit:
             self._refuse(f"over {self.limit:,} bytes received")
             return
         super().handleContentChunk(data)

@@ -19,8 +19,8 @@ MAX_BODY_BYTES = 1024 * 1024
 
 def body_limit(path: str) -> int | None:
     """The largest request body `path` takes, enforced while Twisted reads it
-    (`gateway.http_body_cap`): `MAX_BODY_BYTES` for webhooks; None elsewhere (Django's own
-    limits apply there)."""
+    (`gateway.http_body_cap`): `MAX_BODY_BYTES` for webhooks; None elsewhere (the gateway's
+    ceiling for every request applies there)."""
     return MAX_BODY_BYTES if path.startswith(PREFIX) else None
 
 

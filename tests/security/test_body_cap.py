@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.http_body_cap import LINGER_BYTES
+from gateway.http_body_cap import LINGER_BYTES, MAX_REQUEST_BYTES
 from gateway.webhooks import MAX_BODY_BYTES
 from tests.conftest import GatewayFactory
 from tests.fakes.openai_server import FakeOpenAI
@@ -47,14 +47,18 @@ def answer_of(sock: socket.socket, seconds: float = 5.0) -> bytes:
 
 
 @pytest.mark.e2e
-def test_an_oversize_chunked_body_is_refused_before_it_is_read(gateway: Gateway) -> None:
+@pytest.mark.parametrize(("path", "cap"), [(PATH, MAX_BODY_BYTES), ("/healthz", MAX_REQUEST_BYTES)])
+def test_an_oversize_chunked_body_is_refused_before_it_is_read(
+    gateway: Gateway, path: str, cap: int
+) -> None:
     """The client offers 64 MiB without a Content-Length; what the gateway took is at most
     what the client could send before it stopped reading or hung up (the cap, what it
-    discards so that the client can read the answer, and the two sockets' buffers)."""
+    discards so that the client can read the answer, and the two sockets' buffers). A webhook
+    has its own cap; every other path the gateway's ceiling."""
     chunk = f"{CHUNK:x}\r\n".encode() + b" " * CHUNK + b"\r\n"
     sent = 0
     with socket.create_connection(("127.0.0.1", gateway.port), timeout=5) as sock:
-        head = f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
+        head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
         sock.sendall(head.encode() + b"Content-Type: application/json\r\n\r\n")
         sock.setblocking(False)
         buffers = sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
@@ -69,7 +73,7 @@ def test_an_oversize_chunked_body_is_refused_before_it_is_read(gateway: Gateway)
                 break  # it hung up
         answer = answer_of(sock)
     # Without the cap Twisted reads all 64 MiB before the application says a word.
-    taken = MAX_BODY_BYTES + LINGER_BYTES + 2 * buffers + 8 * 1024 * 1024
+    taken = cap + LINGER_BYTES + 2 * buffers + 8 * 1024 * 1024
     assert sent < min(taken, SENT_AT_MOST), (sent, taken)
     assert answer == b"" or answer.startswith(b"HTTP/1.1 413 "), answer
     print(f"sent {sent:,} bytes, answered {answer[:12]!r}")  # the figure, with -s
