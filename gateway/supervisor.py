@@ -27,6 +27,8 @@ class Supervisor:
     """Keeps named long-lived coroutines running, restarting a crashed one with backoff."""
 
     max_backoff: float = 60.0
+    # A task that ran this long before crashing was healthy: its next restart is quick again.
+    healthy_after: float = 300.0
     tasks: dict[str, SupervisedTask] = field(default_factory=dict)
 
     def add(self, name: str, factory: TaskFactory) -> None:
@@ -36,8 +38,10 @@ class Supervisor:
 
     async def _keep(self, entry: SupervisedTask) -> None:
         delay = 1.0
+        loop = asyncio.get_running_loop()
         while True:
             entry.state = "running"
+            started = loop.time()
             try:
                 await entry.factory()
                 entry.state = "finished"
@@ -49,6 +53,8 @@ class Supervisor:
                 entry.restarts += 1
                 entry.state = "restarting"
                 entry.last_error = f"{type(exc).__name__}: {exc}"
+                if loop.time() - started >= self.healthy_after:
+                    delay = 1.0
                 logger.exception("Task %s crashed; restarting in %.0f s", entry.name, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.max_backoff)
