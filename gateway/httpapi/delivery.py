@@ -87,9 +87,17 @@ async def follow_main_chat(agent: str) -> None:
 
 def deliver_when_done(listener: SessionEvents, run: str, to: Destination, seconds: float) -> None:
     """Send the run's answer to `to` once the run ends (a task of its own); closes `listener`."""
-    task = asyncio.create_task(_deliver(listener, run, to, seconds), name=f"hook-delivery:{run}")
+    task = asyncio.create_task(_guarded(listener, run, to, seconds), name=f"hook-delivery:{run}")
     _delivering.add(task)
     task.add_done_callback(_delivering.discard)
+
+
+async def _guarded(listener: SessionEvents, run: str, to: Destination, seconds: float) -> None:
+    """`_deliver` in a task of its own: nobody else would hear of its failure."""
+    try:
+        await _deliver(listener, run, to, seconds)
+    except Exception:
+        logger.exception("Delivering hook run %s to %s failed", run, to)
 
 
 async def _deliver(listener: SessionEvents, run: str, to: Destination, seconds: float) -> None:
