@@ -185,6 +185,24 @@ def test_a_named_session_keeps_its_history_and_ignores_the_callers(
     assert "made-up" not in json.dumps(request) and "caller's system" not in json.dumps(request)
 
 
+def test_a_request_repeated_with_its_idempotency_key_gets_the_first_answer(
+    gateway: Gateway, model: FakeOpenAI
+) -> None:
+    api = client(gateway)
+    ask = {
+        "model": "openclaw:main",
+        "messages": [{"role": "user", "content": "only once please"}],
+        "user": "retrier",
+        "extra_headers": {"Idempotency-Key": "req-77"},
+    }
+    first = api.chat.completions.create(**ask)  # type: ignore[call-overload]
+    again = api.chat.completions.create(**ask)  # type: ignore[call-overload]
+    assert again.id == first.id
+    assert again.choices[0].message.content == first.choices[0].message.content
+    assert again.usage.total_tokens == first.usage.total_tokens
+    assert len(asked(model, "only once please")) == 1
+
+
 def test_a_wrong_token_gets_401_in_openais_shape(gateway: Gateway) -> None:
     with pytest.raises(openai.AuthenticationError) as raised:
         client(gateway, "not-the-token").chat.completions.create(
