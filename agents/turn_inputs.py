@@ -68,7 +68,7 @@ def write_and_read(
     return DiskRead(
         read_bootstrap_files(workspace),
         file_version(workspace / "MEMORY.md"),
-        list(with_images(read_entries(transcript))),  # the turn's images (agents.media.parts)
+        with_images(read_entries(transcript)),  # the turn's images (agents.media.parts)
         discover(workspace),
     )
 

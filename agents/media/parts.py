@@ -28,9 +28,9 @@ _SHOWN_PATH = re.compile(re.escape(SHOWN) + r" (media/\S+)")
 MODEL_IMAGE_BYTES = 5 * 1024 * 1024
 
 
-def with_images(entries: Sequence[Entry]) -> Sequence[Entry]:
-    """`entries`, the current run's images loaded (see the module docstring); the same list
-    when the run has none."""
+def with_images(entries: list[Entry]) -> list[Entry]:
+    """`entries`, the current run's images loaded (see the module docstring); the same list,
+    not a copy, when the run has none."""
     run = _current_run(entries)
     if not run:
         return entries
