@@ -110,9 +110,7 @@ def record_scheduled(job: DueJob, session: SessionRef, text: str, run: str) -> E
     return _insert_once(values)
 
 
-def note_received(
-    record: int, text: str, stored: list[dict[str, Any]], image_input: str
-) -> None:
+def note_received(record: int, text: str, stored: list[dict[str, Any]], image_input: str) -> None:
     """The files of a message were fetched and stored (gateway.media_inbound): from now on the
     entry's text is the turn's text and a resume reuses the stored files."""
     media = {"received": True, "stored": stored, "image_input": image_input}
