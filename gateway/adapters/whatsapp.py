@@ -1,22 +1,34 @@
 """WhatsApp Cloud API: webhook payloads → `InboundMessage`s, replies through the Graph API's
-`/{phone_number_id}/messages` with httpx, and our Markdown rendered in WhatsApp's own markup.
+`/{phone_number_id}/messages` with httpx, files both ways (whatsapp_media's types and limits);
+our Markdown in WhatsApp's own markup is whatsapp_text's `to_whatsapp`.
 """
 
 import hashlib
 import hmac
-import re
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import httpx
 from django.conf import settings
 
-from gateway.adapters.base import FENCE, Adapter, AdapterError, split_text
+from agents.media.outbound import OutgoingFile
+from agents.media.store import check_declared
+from gateway.adapters.base import Adapter, AdapterError, split_text
+from gateway.adapters.whatsapp_media import (
+    attachment_of,
+    caption_of,
+    may_carry_token,
+    media_message,
+    media_type,
+)
+from gateway.adapters.whatsapp_text import to_whatsapp
 from gateway.connections import PlatformConnection
-from gateway.messages import InboundMessage, ReplyTarget
+from gateway.messages import Attachment, InboundMessage, ReplyTarget
 from gateway.platforms import Listener, Platform
+from openclaw.perf import offload
 
 TIMEOUT = httpx.Timeout(20.0, connect=10.0)
+FILE_TIMEOUT = httpx.Timeout(120.0, connect=10.0)  # a whole upload or download
 DEFAULT_RETRY_AFTER = 2.0  # seconds, when a rate-limit answer names no Retry-After
 # Graph error codes (https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes)
 RATE_LIMITED = {4, 80007, 130429, 131048, 131056}
@@ -35,73 +47,6 @@ MEDIA_KINDS = {
 }
 IGNORED_KINDS = {"reaction", "system", "request_welcome"}  # nothing to answer
 
-_INLINE_CODE = re.compile(r"(`+)(?=\S)(.+?)(?<=\S)\1")
-_LINK = re.compile(r"\[([^\]\n]+)\]\(([^()\s]+(?:\([^()\s]*\)[^()\s]*)*)\)")
-_AUTOLINK = re.compile(r"<(https?://[^>\s]+)>")
-_BARE_URL = re.compile(r"https?://[^\s<>()]+")
-_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)[ \t#]*$", re.M)
-_BULLET = re.compile(r"^([ \t]*)[*+][ \t]+", re.M)
-_BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
-_ITALIC_STAR = re.compile(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])")
-_ITALIC_UNDERSCORE = re.compile(r"(?<![\w_])_(?=[^\s_])(.+?)(?<=[^\s_])_(?![\w_])")
-_STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
-_BOLD_MARK = "\x01"  # stands for WhatsApp's bold `*` until italics are converted
-_HOLE = "\x02"  # brackets the index of a set-aside code span or URL
-
-
-def to_whatsapp(markdown: str, *, formatted: bool = True) -> str:
-    """Our Markdown in WhatsApp's markup (*bold*, _italic_, ~strike~, ```mono```, "text (url)");
-    with `formatted=False`, the same text with the markup removed."""
-    out: list[str] = []
-    prose: list[str] = []
-    in_code = False
-    for line in markdown.replace(_BOLD_MARK, "").replace(_HOLE, "").splitlines():
-        if FENCE.match(line):
-            if prose:
-                out.append(_inline("\n".join(prose), formatted))
-                prose = []
-            if formatted:
-                out.append("```")
-            in_code = not in_code
-        elif in_code:
-            out.append(line)
-        else:
-            prose.append(line)
-    if in_code and formatted:
-        out.append("```")  # the text left its block open: close it, or the rest renders raw
-    if prose:
-        out.append(_inline("\n".join(prose), formatted))
-    return "\n".join(out).strip("\n")
-
-
-def _inline(text: str, formatted: bool) -> str:
-    held: list[str] = []
-
-    def hold(kept: str) -> str:
-        held.append(kept)
-        return f"{_HOLE}{len(held) - 1}{_HOLE}"
-
-    def link(match: re.Match[str]) -> str:
-        label, url = match.group(1), match.group(2)
-        return hold(url) if label.strip() == url else f"{label} ({hold(url)})"
-
-    # Code spans and URLs are set aside first so nothing inside them is taken for markup.
-    mono = "```" if formatted else ""
-    text = _INLINE_CODE.sub(lambda m: hold(f"{mono}{m.group(2)}{mono}"), text)
-    text = _LINK.sub(link, text)
-    text = _AUTOLINK.sub(lambda m: hold(m.group(1)), text)
-    text = _BARE_URL.sub(lambda m: hold(m.group(0)), text)
-    bold = _BOLD_MARK if formatted else ""
-    text = _HEADING.sub(lambda m: f"{bold}{m.group(1)}{bold}", text)
-    text = _BULLET.sub(r"\1- ", text)
-    text = _BOLD.sub(lambda m: f"{bold}{m.group(2)}{bold}", text)
-    text = _ITALIC_STAR.sub(r"_\1_" if formatted else r"\1", text)
-    if not formatted:
-        text = _ITALIC_UNDERSCORE.sub(r"\1", text)
-    text = _STRIKE.sub(r"~\1~" if formatted else r"\1", text)
-    text = text.replace(_BOLD_MARK, "*")
-    return re.sub(f"{_HOLE}(\\d+){_HOLE}", lambda m: held[int(m.group(1))], text)
-
 
 def signature_ok(app_secret: str, body: bytes, header: str | None) -> bool:
     """`X-Hub-Signature-256: sha256=<hex>` is HMAC-SHA256 of the raw body with the app secret."""
@@ -114,7 +59,9 @@ def signature_ok(app_secret: str, body: bytes, header: str | None) -> bool:
 def parse_webhook(account_id: str, payload: Mapping[str, Any]) -> list[tuple[str, InboundMessage]]:
     """Every message of a `messages` webhook, paired with the phone number id that received it
     ("" when the payload does not say). Status callbacks, reactions and system notices yield
-    nothing; media becomes a message with `unsupported` set so the sender hears why."""
+    nothing; an image, document, audio, voice note, video or sticker becomes a message with
+    its file as an attachment and its caption as text; other content (locations, contact
+    cards, ...) a message with `unsupported` set so the sender hears why."""
     found: list[tuple[str, InboundMessage]] = []
     for entry in _dicts(payload.get("entry")):
         for change in _dicts(entry.get("changes")):
@@ -155,7 +102,10 @@ def _message(account_id: str, raw: dict[str, Any], names: dict[str, str]) -> Inb
     if not sender or not message_id or kind in IGNORED_KINDS:
         return None
     text, unsupported = _text_of(raw), ""
-    if not text:
+    attachment = attachment_of(raw)
+    if attachment is not None:
+        text = caption_of(raw)
+    elif not text:
         unsupported = MEDIA_KINDS.get(kind, "this kind of message")
         if kind == "audio" and isinstance(raw.get("audio"), dict) and raw["audio"].get("voice"):
             unsupported = "voice message"
@@ -168,6 +118,7 @@ def _message(account_id: str, raw: dict[str, Any], names: dict[str, str]) -> Inb
         text=text,
         sender_name=names.get(sender, ""),
         unsupported=unsupported,
+        attachments=(attachment,) if attachment is not None else (),
     )
 
 
@@ -221,10 +172,7 @@ class WhatsAppAdapter(Adapter):
                 "text": {"preview_url": False, "body": body},
             }
         )
-        messages = answer.get("messages")
-        if isinstance(messages, list) and messages and isinstance(messages[0], dict):
-            return str(messages[0].get("id", ""))
-        return ""
+        return _message_id(answer)
 
     async def typing(self, target: ReplyTarget) -> None:
         """Mark the inbound message read (blue ticks) and show the typing indicator."""
@@ -238,39 +186,102 @@ class WhatsAppAdapter(Adapter):
                 }
             )
 
+    async def fetch(self, attachment: Attachment) -> AsyncIterator[bytes]:
+        """GET /<media-id> for the file's URL and size (a size over the cap is refused before
+        the download), then the URL itself with the token, streamed."""
+        info = _answer(await self._send("GET", attachment.ref))
+        url, size = info.get("url"), info.get("file_size")
+        if not isinstance(url, str) or not url:
+            raise AdapterError("WhatsApp media: no URL in the answer", permanent=True)
+        check_declared(size if isinstance(size, int) else None, attachment.name)
+        if not may_carry_token(url):
+            raise AdapterError("WhatsApp media URL is not on a Meta host", permanent=True)
+        try:
+            async with self._http().stream("GET", url, timeout=FILE_TIMEOUT) as response:
+                if not response.is_success:
+                    await response.aread()
+                    raise _error(response.status_code, _answer(response), None)
+                async for chunk in response.aiter_bytes():
+                    yield chunk
+        except httpx.HTTPError as exc:
+            error = f"WhatsApp media download: {type(exc).__name__}"
+            raise AdapterError(error, permanent=False) from None
+
+    async def send_file(self, target: ReplyTarget, file: OutgoingFile) -> str:
+        """Upload to /<phone-number-id>/media, then send a media message with its id: an image
+        (JPEG, PNG up to 5 MB), video (MP4, 3GPP) or audio up to 16 MB, else a document up to
+        100 MB, with the caption where WhatsApp takes one (not on audio)."""
+        size = file.path.stat().st_size
+        kind = media_type(file, size)
+        if kind is None:
+            raise AdapterError(f"{file.name} is over WhatsApp's 100 MB limit", permanent=True)
+        data: bytes = await offload.files(file.path.read_bytes)
+        form = {"messaging_product": "whatsapp", "type": file.mime}
+        upload = self._send(
+            "POST",
+            f"{self._number()}/media",
+            data=form,
+            files={"file": (file.name, data, file.mime)},
+            timeout=FILE_TIMEOUT,
+        )
+        media_id = _answer(await upload).get("id")
+        if not isinstance(media_id, str) or not media_id:
+            raise AdapterError("WhatsApp media upload: no id in the answer", permanent=False)
+        return _message_id(await self._post(media_message(target.chat_id, kind, media_id, file)))
+
     async def close(self) -> None:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
 
-    async def _post(self, payload: dict[str, Any]) -> dict[str, Any]:
+    def _number(self) -> str:
         if not self.phone_number_id:
             raise AdapterError(
                 "no phone number id: set WHATSAPP_PHONE_NUMBER_ID or the account's "
                 'options {"phone_number_id": ...}',
                 permanent=True,
             )
+        return self.phone_number_id
+
+    def _http(self) -> httpx.AsyncClient:
         if self._client is None:
             self._client = httpx.AsyncClient(
                 base_url=settings.WHATSAPP_API_URL.rstrip("/") + "/",
                 headers={"Authorization": f"Bearer {self.credentials.get('access_token', '')}"},
                 timeout=TIMEOUT,
             )
+        return self._client
+
+    async def _post(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return _answer(await self._send("POST", f"{self._number()}/messages", json=payload))
+
+    async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """One Graph API request; a failure is the `AdapterError` its answer calls for."""
         try:
-            response = await self._client.post(f"{self.phone_number_id}/messages", json=payload)
+            response = await self._http().request(method, url, **kwargs)
         except httpx.HTTPError as exc:
             raise AdapterError(
                 f"WhatsApp unreachable: {type(exc).__name__}", permanent=False
             ) from exc
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = {}
-        if not isinstance(answer, dict):
-            answer = {}
         if response.is_success:
-            return answer
-        raise _error(response.status_code, answer, response.headers.get("Retry-After"))
+            return response
+        raise _error(response.status_code, _answer(response), response.headers.get("Retry-After"))
+
+
+def _answer(response: httpx.Response) -> dict[str, Any]:
+    """A Graph answer's JSON object ({} for anything else)."""
+    try:
+        answer = response.json()
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, dict) else {}
+
+
+def _message_id(answer: dict[str, Any]) -> str:
+    messages = answer.get("messages")
+    if isinstance(messages, list) and messages and isinstance(messages[0], dict):
+        return str(messages[0].get("id", ""))
+    return ""
 
 
 def _error(status: int, answer: dict[str, Any], retry_after: str | None) -> AdapterError:

@@ -13,6 +13,16 @@ the next text sends (read receipts never consume them). ``Failure.invalid_token(
 ``fake.requests`` lists every ``RecordedRequest``; ``fake.sends`` the text-send bodies that
 succeeded, in order; ``fake.wait_for_sends(n)`` blocks until n arrived (threaded mode).
 
+Media: ``fake.add_media(data, mime_type=...)`` keeps a file the way a user's upload is kept and
+returns its media id; ``GET /<version>/<media-id>`` answers its ``url`` (on this server),
+``mime_type``, ``sha256`` and ``file_size`` (which ``file_size=`` may overstate), and the URL
+serves the bytes, both only with the bearer token. ``POST /<version>/<phone_number_id>/media``
+(multipart: ``file``, ``messaging_product``, ``type``) keeps an upload and answers its ``id``;
+media messages (``image``, ``document``, ``audio``, ``video``) must name an uploaded id.
+``fake.files_to(wa_id)`` lists the media messages sent, each with its upload
+(``SentFile``); ``fake.downloads`` the media ids fetched; ``fake.hold_uploads()`` makes uploads
+never answer (a gateway killed mid-upload), ``fake.holding_uploads`` counts those waiting.
+
 Run it threaded (``with FakeWhatsApp() as fake:``) or on the running loop
 (``async with FakeWhatsApp() as fake:``).
 """
@@ -79,6 +89,26 @@ class RecordedRequest:
     status: int
 
 
+@dataclass(frozen=True)
+class Upload:
+    name: str
+    mime: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class SentFile:
+    """A media message that was accepted, with the upload it named."""
+
+    type: str
+    caption: str
+    filename: str
+    upload: Upload
+
+
+MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")
+
+
 class FakeWhatsApp:
     """One fake Graph endpoint; every instance has its own port, script and request log."""
 
@@ -90,6 +120,11 @@ class FakeWhatsApp:
         self._requests: list[RecordedRequest] = []
         self._cond = threading.Condition()
         self._ids = itertools.count(1)
+        self._media: dict[str, tuple[bytes, str, int]] = {}  # id → (bytes, mime, claimed size)
+        self._uploads: dict[str, Upload] = {}
+        self._downloads: list[str] = []
+        self._hold = False
+        self._held = 0
         self._runner: web.AppRunner | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._background: BackgroundLoop | None = None
@@ -127,6 +162,48 @@ class FakeWhatsApp:
     def texts_to(self, wa_id: str) -> list[str]:
         return [s["text"]["body"] for s in self.sends if s.get("to") == wa_id]
 
+    def add_media(
+        self, data: bytes, *, mime_type: str = "image/jpeg", file_size: int | None = None
+    ) -> str:
+        media_id = f"{9_000_000_000 + next(self._ids)}"
+        with self._cond:
+            self._media[media_id] = (data, mime_type, len(data) if file_size is None else file_size)
+        return media_id
+
+    @property
+    def downloads(self) -> list[str]:
+        with self._cond:
+            return list(self._downloads)
+
+    def files_to(self, wa_id: str) -> list[SentFile]:
+        sent = []
+        for r in self.requests:
+            kind = str(r.body.get("type", ""))
+            if r.status != 200 or kind not in MEDIA_TYPES or r.body.get("to") != wa_id:
+                continue
+            content = r.body[kind]
+            with self._cond:
+                upload = self._uploads[str(content["id"])]
+            caption, filename = str(content.get("caption", "")), str(content.get("filename", ""))
+            sent.append(SentFile(kind, caption, filename, upload))
+        return sent
+
+    def hold_uploads(self, hold: bool = True) -> None:
+        with self._cond:
+            self._hold = hold
+
+    @property
+    def holding_uploads(self) -> int:
+        with self._cond:
+            return self._held
+
+    def wait_until(self, ready: Callable[[], bool], timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"fake WhatsApp: condition not met in {timeout}s")
+            time.sleep(0.02)
+
     def wait_for_sends(self, n: int, timeout: float = 10.0) -> list[JSON]:
         self._wait(lambda: len(self.sends) >= n, timeout, f"{n} sends")
         return self.sends
@@ -162,6 +239,9 @@ class FakeWhatsApp:
     async def astart(self) -> Self:
         app = web.Application()
         app.router.add_post("/{version}/{phone_number_id}/messages", self._messages)
+        app.router.add_post("/{version}/{phone_number_id}/media", self._upload)
+        app.router.add_get("/media-download/{media_id}", self._download)  # before the next
+        app.router.add_get("/{version}/{media_id}", self._media_url)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await runner.setup()
         await web.TCPSite(runner, self.host, 0).start()
@@ -216,6 +296,69 @@ class FakeWhatsApp:
             }
         )
 
+    def _authorised(self, request: web.Request) -> bool:
+        return request.headers.get("Authorization", "") == f"Bearer {self.access_token}"
+
+    async def _media_url(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return web.json_response(Failure.invalid_token().body(), status=401)
+        media_id = request.match_info["media_id"]
+        with self._cond:
+            found = self._media.get(media_id)
+        if found is None:
+            missing = Failure(400, 100, "(#100) Unsupported get request.")
+            return web.json_response(missing.body(), status=400)
+        data, mime, size = found
+        return web.json_response(
+            {
+                "messaging_product": "whatsapp",
+                "url": f"{self.url}/media-download/{media_id}?ext=1",
+                "mime_type": mime,
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "file_size": size,
+                "id": media_id,
+            }
+        )
+
+    async def _download(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return web.Response(status=401, text="unauthorized")
+        media_id = request.match_info["media_id"]
+        with self._cond:
+            found = self._media.get(media_id)
+            if found is not None:
+                self._downloads.append(media_id)
+        if found is None:
+            return web.Response(status=404, text="not found")
+        return web.Response(body=found[0], content_type="application/octet-stream")
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        with self._cond:
+            hold = self._hold
+            self._held += hold
+        if hold:  # no answer while held: the client dies waiting
+            transport = request.transport
+            while True:  # polled: no event says the hold was released or the client left
+                if not self._hold or transport is None or transport.is_closing():
+                    break
+                await asyncio.sleep(0.05)
+            with self._cond:
+                self._held -= 1
+            if transport is None or transport.is_closing():
+                return web.Response(status=499, text="client gone")
+        if not self._authorised(request):
+            return web.json_response(Failure.invalid_token().body(), status=401)
+        form = await request.post()
+        part = form.get("file")
+        if form.get("messaging_product") != "whatsapp" or not isinstance(part, web.FileField):
+            bad = Failure(400, 100, "(#100) The parameter messaging_product is required.")
+            return web.json_response(bad.body(), status=400)
+        media_id = f"{8_000_000_000 + next(self._ids)}"
+        upload = Upload(part.filename, str(form.get("type", "")), part.file.read())
+        with self._cond:
+            self._uploads[media_id] = upload
+        return web.json_response({"id": media_id})
+
     def _failure_for(self, body: JSON, auth: str) -> Failure | None:
         if auth != f"Bearer {self.access_token}":
             return Failure.invalid_token()
@@ -229,6 +372,15 @@ class FakeWhatsApp:
                 )
             with self._cond:
                 return self._failures.popleft() if self._failures else None
+        kind = body.get("type")
+        if kind in MEDIA_TYPES:
+            content = body.get(str(kind))
+            with self._cond:
+                known = isinstance(content, dict) and str(content.get("id")) in self._uploads
+            if not known:
+                return Failure(400, 131053, "(#131053) Media upload error")
+            if kind == "audio" and isinstance(content, dict) and "caption" in content:
+                return Failure(400, 100, "(#100) Param audio['caption'] is not allowed")
         return None
 
 
@@ -262,9 +414,33 @@ def text_message(phone_number_id: str, wa_id: str, wamid: str, text: str, **kw: 
     return inbound(phone_number_id, wa_id, wamid, "text", {"body": text}, **kw)
 
 
-def image_message(phone_number_id: str, wa_id: str, wamid: str) -> JSON:
-    image = {"mime_type": "image/jpeg", "sha256": "abc=", "id": "1234567890", "caption": "look"}
+def image_message(
+    phone_number_id: str,
+    wa_id: str,
+    wamid: str,
+    *,
+    media_id: str = "1234567890",
+    caption: str = "look",
+    mime_type: str = "image/jpeg",
+) -> JSON:
+    image = {"mime_type": mime_type, "sha256": "abc=", "id": media_id, "caption": caption}
     return inbound(phone_number_id, wa_id, wamid, "image", image)
+
+
+def document_message(
+    phone_number_id: str,
+    wa_id: str,
+    wamid: str,
+    *,
+    media_id: str,
+    filename: str,
+    mime_type: str,
+    caption: str = "",
+) -> JSON:
+    document = {"mime_type": mime_type, "sha256": "abc=", "id": media_id, "filename": filename}
+    if caption:
+        document["caption"] = caption
+    return inbound(phone_number_id, wa_id, wamid, "document", document)
 
 
 def status_callback(

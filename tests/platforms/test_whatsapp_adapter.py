@@ -8,9 +8,10 @@ import pytest
 from django.test import AsyncClient, override_settings
 
 from gateway.adapters.base import AdapterError, with_retries
-from gateway.adapters.whatsapp import WhatsAppAdapter, parse_webhook, signature_ok, to_whatsapp
+from gateway.adapters.whatsapp import WhatsAppAdapter, parse_webhook, signature_ok
+from gateway.adapters.whatsapp_text import to_whatsapp
 from gateway.connections import PlatformConnection
-from gateway.messages import InboundMessage, ReplyTarget
+from gateway.messages import Attachment, InboundMessage, ReplyTarget
 from gateway.state import runtime
 from gateway.webhooks import MAX_BODY_BYTES
 from gateway.webhooks.whatsapp import _receiver
@@ -134,28 +135,62 @@ def test_text_message_becomes_inbound_message() -> None:
 @pytest.mark.parametrize(
     ("kind", "content", "unsupported"),
     [
-        ("image", {"id": "1", "mime_type": "image/jpeg"}, "image"),
-        ("audio", {"id": "1", "voice": True}, "voice message"),
-        ("audio", {"id": "1"}, "audio"),
-        ("video", {"id": "1"}, "video"),
-        ("document", {"id": "1", "filename": "a.pdf"}, "document"),
-        ("sticker", {"id": "1", "animated": False}, "sticker"),
+        ("image", {"mime_type": "image/jpeg"}, "image"),  # no media id: nothing to fetch
         ("location", {"latitude": 1.0, "longitude": 2.0}, "location"),
         ("contacts", {}, "contact card"),
         ("unsupported", {}, "this kind of message"),
     ],
 )
-def test_media_is_flagged_unsupported(
+def test_content_without_a_file_is_flagged_unsupported(
     kind: str, content: dict[str, object], unsupported: str
 ) -> None:
     [(_, message)] = parse_webhook("default", inbound(PHONE, USER, "wamid.M", kind, content))
     assert message.unsupported == unsupported
-    assert message.text == ""
+    assert message.text == "" and message.attachments == ()
 
 
-def test_image_caption_does_not_make_it_text() -> None:
+@pytest.mark.parametrize(
+    ("kind", "content", "attachment"),
+    [
+        (
+            "image",
+            {"id": "1", "mime_type": "image/jpeg"},
+            Attachment("1", "image.jpg", "image/jpeg", kind="image"),
+        ),
+        (
+            "audio",
+            {"id": "2", "mime_type": "audio/ogg; codecs=opus", "voice": True},
+            Attachment("2", "audio", "audio/ogg", kind="voice"),
+        ),
+        ("audio", {"id": "3"}, Attachment("3", "audio", "", kind="audio")),
+        (
+            "video",
+            {"id": "4", "mime_type": "video/mp4"},
+            Attachment("4", "video.mp4", "video/mp4", kind="video"),
+        ),
+        (
+            "document",
+            {"id": "5", "filename": "a.pdf", "mime_type": "application/pdf"},
+            Attachment("5", "a.pdf", "application/pdf", kind="document"),
+        ),
+        (
+            "sticker",
+            {"id": "6", "animated": False},
+            Attachment("6", "sticker.webp", "", kind="sticker"),
+        ),
+    ],
+)
+def test_media_becomes_an_attachment(
+    kind: str, content: dict[str, object], attachment: Attachment
+) -> None:
+    [(_, message)] = parse_webhook("default", inbound(PHONE, USER, "wamid.M", kind, content))
+    assert (message.attachments, message.unsupported, message.text) == ((attachment,), "", "")
+
+
+def test_an_images_caption_is_its_text() -> None:
     [(_, message)] = parse_webhook("default", image_message(PHONE, USER, "wamid.I"))
-    assert message.unsupported == "image"
+    assert (message.text, message.unsupported) == ("look", "")
+    assert [a.ref for a in message.attachments] == ["1234567890"]
 
 
 @pytest.mark.parametrize(

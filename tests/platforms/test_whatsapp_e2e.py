@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.adapters.whatsapp import WhatsAppAdapter, to_whatsapp
+from gateway.adapters.whatsapp import WhatsAppAdapter
+from gateway.adapters.whatsapp_text import to_whatsapp
 from tests.fakes.openai_server import FakeOpenAI, Text
 from tests.fakes.whatsapp_server import (
     TOKEN,
@@ -173,10 +174,11 @@ def test_media_long_answers_and_rate_limits(
     gateway_factory: Any, whatsapp: FakeWhatsApp, fake_openai: FakeOpenAI
 ) -> None:
     gateway = _start(gateway_factory, whatsapp, allow=USER)
-    _deliver(gateway, image_message(PHONE, USER, "wamid.IMG"))
+    _deliver(gateway, image_message(PHONE, USER, "wamid.IMG"))  # a media id Meta never had
     [polite] = whatsapp.wait_for_sends(1)
-    assert "image is not supported yet" in polite["text"]["body"]
-    assert _chats(fake_openai) == 0
+    assert "could not download “image.jpg”" in polite["text"]["body"]
+    whatsapp.wait_for_sends(2)  # the caption still runs
+    assert _chats(fake_openai) == 1
 
     code = "\n".join(f"print({i})  # **not bold** in code" for i in range(180))
     long = "**Plan**\n\n" + "Some prose here. " * 250 + "\n\n```python\n" + code + "\n```\nDone."
@@ -184,8 +186,8 @@ def test_media_long_answers_and_rate_limits(
     assert len(expected) >= 3
     fake_openai.script(Text(long))
     _deliver(gateway, text_message(PHONE, USER, "wamid.LONG", "tell me everything"))
-    sends = whatsapp.wait_for_sends(1 + len(expected))
-    bodies = [s["text"]["body"] for s in sends[1:]]
+    sends = whatsapp.wait_for_sends(2 + len(expected))
+    bodies = [s["text"]["body"] for s in sends[2:]]
     assert bodies == expected
     assert all(len(b) <= 4096 and b.count("```") % 2 == 0 for b in bodies)
     assert bodies[0].startswith("*Plan*")
@@ -193,10 +195,10 @@ def test_media_long_answers_and_rate_limits(
 
     whatsapp.fail(Failure.rate_limit(retry_after=0.2))
     _deliver(gateway, text_message(PHONE, USER, "wamid.RL", "once more"))
-    sends = whatsapp.wait_for_sends(2 + len(expected))
+    sends = whatsapp.wait_for_sends(3 + len(expected))
     assert sends[-1]["text"]["body"] == "echo: once more"
     assert [r.status for r in whatsapp.text_attempts[-2:]] == [429, 200]
-    _stays(2 + len(expected), lambda: len(whatsapp.sends))
+    _stays(3 + len(expected), lambda: len(whatsapp.sends))
 
 
 def test_rejected_token_fails_visibly_and_is_not_retried(
