@@ -124,6 +124,8 @@ def test_wheel_installed_outside_the_checkout_serves_pages_and_cached_static_fil
                cwd=work, env=env).stdout  # fmt: skip
     assert str(installed.parent) in where and str(ROOT) not in where
 
+    listed = sh(installed / "openclaw", "help", "--commands", cwd=work, env=env).stdout.split()
+    assert {"gateway", "onboard", "doctor", "status", "chat", "migrate"} <= set(listed)
     sh(installed / "openclaw", "migrate", "--no-input", "-v0", cwd=work, env=env)
     sh(installed / "openclaw", "collectstatic", "--no-input", "-v0", cwd=work, env=env)
     with gateway(installed, work, env, tmp_path / "gateway.log") as url:
