@@ -16,6 +16,7 @@ from django.utils import timezone
 from agents import services
 from agents.transcripts import Entry, read_entries_async
 from gateway import journal, runs
+from gateway.httpapi.origins import origin_of
 from gateway.messages import ReplyTarget
 from gateway.models import InboundRecord
 
@@ -36,6 +37,7 @@ class Pending:
     delivered_chunks: int
     records: tuple[int, ...] = ()
     media: tuple[dict[str, Any], ...] = ()  # each record's files (`InboundRecord.media`)
+    senders: tuple[str, ...] = ()  # each record's sender
 
 
 def pending_runs() -> list[Pending]:
@@ -60,6 +62,7 @@ def pending_runs() -> list[Pending]:
             delivered_chunks=group[0].delivered_chunks,
             records=tuple(r.pk for r in group),
             media=tuple(r.media or {} for r in group),
+            senders=tuple(r.sender_id for r in group),
         )
         for group in runs.values()
     ]
@@ -107,6 +110,13 @@ async def resume_web(pending: Pending) -> None:
     except services.NotFound:
         logger.warning("Session %s is gone; cannot answer its journal entries", pending.session_key)
         return
-    for record, text in zip(pending.records, pending.texts, strict=True):
-        accepted = await runs.accept_message(session, text, records=(record,))
+    senders = pending.senders or ("",) * len(pending.records)
+    for record, text, sender in zip(pending.records, pending.texts, senders, strict=True):
+        origin = origin_of(sender)
+        if origin is None:  # typed in the web chat: it may be a chat command
+            accepted = await runs.accept_message(session, text, records=(record,))
+        else:  # the HTTP API or a hook: never a command, and the origin it had
+            accepted = await runs.submit_chat(
+                session, text, records=(record,), sender=sender, origin=origin
+            )
         await database_sync_to_async(journal.set_run)(record, accepted.run)

@@ -23,6 +23,7 @@ from gateway.httpapi.chat_request import (
     session_key,
 )
 from gateway.httpapi.listener import RunEvent, SessionEvents, finished_answer
+from gateway.httpapi.origins import API_SENDER
 from gateway.httpapi.submit import (
     Refused,
     idempotency_key,
@@ -77,7 +78,7 @@ async def chat_completions(request: HttpRequest) -> HttpResponseBase:
         return _refused(refused, model)
     key = session_key(asked.agent, "api", asked.session)
     message = router.ApiMessage(
-        key, asked.text, idempotency_key(request), sender="api", channel="api"
+        key, asked.text, idempotency_key(request), sender=API_SENDER, channel="api"
     )
     listener = SessionEvents()
     routed = await submit(message, listener)

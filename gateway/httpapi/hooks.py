@@ -20,6 +20,7 @@ from gateway.httpapi.chat_request import BadRequest, session_key
 from gateway.httpapi.delivery import deliver_when_done, destination, follow_main_chat
 from gateway.httpapi.hook_request import parse_agent_hook, parse_wake_hook
 from gateway.httpapi.listener import SessionEvents
+from gateway.httpapi.origins import hook_sender, origin_of
 from gateway.httpapi.submit import (
     Refused,
     idempotency_key,
@@ -79,9 +80,9 @@ async def agent_hook(request: HttpRequest) -> HttpResponse:
         session_key(hook.agent, "hook", hook.session),
         hook.message,
         idempotency_key(request),
-        sender=f"hook:{hook.name or 'agent'}",
+        sender=hook_sender(hook.name),
         channel="hook",
-        origin=f"hook: {hook.name}" if hook.name else "hook",
+        origin=origin_of(hook_sender(hook.name)) or "hook",
     )
     if to is None:
         return _answer(await submit(message))

@@ -15,11 +15,11 @@ from agents import services
 from agents.models import ScheduledJob
 from gateway import router
 from gateway.httpapi.delivery import follow_main_chat
+from gateway.httpapi.origins import WAKE_ORIGIN, WAKE_SENDER
 from gateway.httpapi.submit import Refused, submit
 
 logger = logging.getLogger(__name__)
 
-ORIGIN = "hook: wake (system event)"
 
 _held: dict[str, dict[str, str]] = {}  # agent → idempotency key → text, in arrival order
 _due: dict[str, datetime] = {}  # agent → when its held events are routed
@@ -46,7 +46,9 @@ def next_heartbeat(agent: str) -> datetime:
 def message(agent: str, key: str, text: str) -> router.ApiMessage:
     """A wake event as the router takes it: the hook's text in the agent's main session."""
     session = services.main_session_key(agent)
-    return router.ApiMessage(session, text, key, sender="hook:wake", channel="hook", origin=ORIGIN)
+    return router.ApiMessage(
+        session, text, key, sender=WAKE_SENDER, channel="hook", origin=WAKE_ORIGIN
+    )
 
 
 def hold(agent: str, key: str, text: str, due: datetime) -> tuple[datetime, bool]:

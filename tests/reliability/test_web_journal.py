@@ -98,14 +98,14 @@ async def test_a_bad_idempotency_key_is_refused_and_nothing_is_journaled(
     assert await database_sync_to_async(records)() == []
 
 
-def _open_entry(session_key: str, text: str, run: str) -> InboundRecord:
+def _open_entry(session_key: str, text: str, run: str, sender: str = "token") -> InboundRecord:
     session, _ = services.open_session(session_key)
     return InboundRecord.objects.create(
         channel="web",
         account_id=session.agent.slug,
         message_id=journal.journal_message_id(session_key, text),
         chat_id=session_key,
-        sender_id="token",
+        sender_id=sender,
         session_key=session_key,
         text=text,
         run_id=run,
@@ -148,3 +148,27 @@ async def test_an_open_entry_whose_answer_is_in_the_transcript_is_only_closed(
     session = await database_sync_to_async(services.find_session)("agent:main:main")
     finals = [e for e in read_entries(Path(session.transcript)) if e.get("stop_reason")]
     assert len(finals) == 1
+
+
+async def test_a_hook_message_cut_by_a_crash_runs_again_with_its_origin_never_as_a_command(
+    client: ProtocolClient, fake_openai: FakeOpenAI
+) -> None:
+    key = "agent:main:main"
+    record = await database_sync_to_async(_open_entry)(key, "/new", "deadrun", "hook:alerts")
+    [pending] = await database_sync_to_async(resume.pending_runs)()
+    assert pending.senders == ("hook:alerts",)
+    history = await client.request("sessions.history", {"session": key})  # subscribes
+    assert history["ok"]
+
+    await resume.resume_web(pending)
+    end = await client.until_event({"chat.final"})
+    assert end["data"]["text"] == "echo: /new"  # a turn, not the /new command
+    await database_sync_to_async(record.refresh_from_db)()
+    assert (record.status, record.run_id) == ("delivered", end["data"]["run"])
+    session = await database_sync_to_async(services.find_session)(key)
+    [said] = [
+        e
+        for e in read_entries(Path(session.transcript))
+        if e.get("role") == "user" and e.get("content") == "/new"
+    ]
+    assert said["meta"]["origin"] == "hook: alerts"
