@@ -90,8 +90,9 @@ ASGI_APPLICATION = "openclaw.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        # Inside the package, so an installed wheel carries them (admin overrides, the chat page,
-        # the workspace files agents.workspace copies).
+        # The top-level templates/ (admin overrides, the chat page, the workspace files
+        # agents.workspace copies), reached through the package's link to it, so an installed
+        # wheel (where the link became a folder) finds them at the same place.
         "DIRS": [BASE_DIR / "openclaw" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
