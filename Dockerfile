@@ -15,6 +15,7 @@ COPY openclaw ./openclaw
 COPY gateway ./gateway
 COPY agents ./agents
 COPY memory ./memory
+COPY templates ./templates
 RUN pip install build \
     && python -m build --outdir /dist . \
     && /opt/openclaw/venv/bin/pip install --no-deps /dist/openclaw-*.whl
