@@ -4,6 +4,7 @@ on their bodies, applied while the body is read, before any view or authenticati
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 
 Scope = MutableMapping[str, Any]
@@ -15,12 +16,17 @@ PREFIX = "/webhooks/"
 
 # Platform updates are a few kilobytes (media arrive as ids); well under Django's own cap.
 MAX_BODY_BYTES = 1024 * 1024
+UPLOAD_PATH = "/chat/media"  # the web chat's uploads (gateway.media_views)
+MULTIPART_OVERHEAD = 64 * 1024  # the form's boundaries and headers around one file
 
 
 def body_limit(path: str) -> int | None:
     """The largest request body `path` takes, enforced while Twisted reads it
     (`gateway.http_body_cap`): `MAX_BODY_BYTES` for webhooks; None elsewhere (the gateway's
-    ceiling for every request applies there)."""
+    ceiling for every request applies there); the web chat's upload takes a file up to
+    OPENCLAW_MAX_ATTACHMENT_BYTES in a multipart form."""
+    if path == UPLOAD_PATH:
+        return int(settings.OPENCLAW_MAX_ATTACHMENT_BYTES) + MULTIPART_OVERHEAD
     return MAX_BODY_BYTES if path.startswith(PREFIX) else None
 
 
