@@ -13,7 +13,9 @@ POLICY = "; ".join(
     [
         "default-src 'self'",
         "script-src 'self'",
-        "img-src 'self' data:",
+        # blob: is what the web chat makes of an image it fetched from its own media
+        # endpoint with the token (an <img> cannot send a header) or of a file being attached.
+        "img-src 'self' data: blob:",
         # Django's admin sets a few style attributes; styles cannot send data anywhere
         # when images, fonts and connections are ours only.
         "style-src 'self' 'unsafe-inline'",
