@@ -15,6 +15,8 @@ urlpatterns = [
     path("readyz", views.readyz, name="readyz"),
     path("metrics", views.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
+    # The web chat's uploads and its stored files (authenticated; gateway/media_views.py).
+    path("chat/", include("gateway.media_views")),
     # Platform webhooks: each module's `urlpatterns`, mounted under /webhooks/<platform>/.
     path("webhooks/slack/", include("gateway.webhooks.slack")),
     path("webhooks/whatsapp/", include("gateway.webhooks.whatsapp")),
