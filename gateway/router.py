@@ -49,6 +49,8 @@ class WebMessage:
     key: str
     sender: str
     scope: dict[str, Any]  # the socket's ASGI scope: whose rate budget it spends
+    media: tuple[dict[str, Any], ...] = ()  # uploaded files (`Media` dicts), in the text already
+    image_input: str = ""  # the agent's image mode for them ("" when none is shown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,7 +297,12 @@ async def _to_lane(
         )
     if isinstance(arrival, WebMessage):
         return await runs.accept_message(
-            session, arrival.text, records=(entry.record,), run_id=entry.run
+            session,
+            arrival.text,
+            records=(entry.record,),
+            run_id=entry.run,
+            media=arrival.media,
+            image_input=arrival.image_input,
         )
     if isinstance(arrival, ApiMessage):  # text for the model: no chat commands over HTTP
         return await runs.submit_chat(
