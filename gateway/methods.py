@@ -15,9 +15,10 @@ from django.conf import settings
 
 import openclaw
 from agents import services
+from agents.media.types import Media
 from agents.services import NotFound
 from agents.transcripts import read_entries_async
-from gateway import approvals, inflight, router
+from gateway import approvals, inflight, router, webchat_media
 from gateway.lanes import LanesClosed
 from gateway.protocol import ProtocolError, int_param, optional_str, require_str
 from gateway.ratelimit import socket_identity
@@ -44,12 +45,16 @@ async def chat_send(conn: Connection, params: dict[str, Any]) -> Result:
     key = optional_str(params, "session")
     agent = optional_str(params, "agent", max_len=64)
     idempotency_key = optional_str(params, "idempotencyKey", max_len=128)
+    session_key = key or services.main_session_key(agent)
+    media, image_input = await _uploads(session_key, params.get("media"))
     message = router.WebMessage(
-        session_key=key or services.main_session_key(agent),
-        text=text,
+        session_key=session_key,
+        text=await webchat_media.turn_text(text, media) if media else text,
         key=idempotency_key or uuid.uuid4().hex,
         sender=_sender(conn.scope),
         scope=conn.scope,
+        media=tuple(m.as_dict() for m in media),
+        image_input=image_input,
     )
     try:
         routed = await router.route(message, on_session=conn.subscribe)
@@ -61,6 +66,26 @@ async def chat_send(conn: Connection, params: dict[str, Any]) -> Result:
         raise ProtocolError("rate_limited", routed.reply or "Too many messages.")
     queued = routed.disposition or routed.outcome  # "duplicate": the original's run answers it
     return {"run": routed.run, "session": routed.session, "queued": queued}
+
+
+async def _uploads(session_key: str, paths: object) -> tuple[list[Media], str]:
+    """The files a `chat.send` names (`media`: paths its session's uploads answered), and the
+    agent's image mode for them."""
+    if paths is None or paths == []:
+        return [], ""
+    limit = webchat_media.MAX_FILES_PER_MESSAGE
+    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+        raise ProtocolError("bad_params", "Parameter `media` must be a list of upload paths.")
+    if len(paths) > limit:
+        raise ProtocolError("bad_params", f"At most {limit} files go with one message.")
+    try:
+        media = webchat_media.take(session_key, paths)
+        mode = await database_sync_to_async(webchat_media.image_input_for)(session_key, media)
+    except webchat_media.UnknownUpload as exc:
+        raise ProtocolError("bad_params", str(exc)) from None
+    except NotFound as exc:
+        raise ProtocolError("not_found", str(exc)) from None
+    return media, mode
 
 
 async def chat_attach(conn: Connection, params: dict[str, Any]) -> Result:
