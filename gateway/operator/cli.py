@@ -50,8 +50,10 @@ def readyz_url() -> str:
 
 def chat_link(token: str) -> str:
     """The web chat's address with the token in the fragment (`#token=…`): the page takes it
-    from there and clears it, and a fragment never reaches a server or its logs."""
-    return f"{gateway_address()}/#{urlencode({'token': token})}"
+    from there and clears it, and a fragment never reaches a server or its logs. Behind a
+    proxy (OPENCLAW_PUBLIC_URL) the address browsers use, else the gateway's own."""
+    base = settings.OPENCLAW_PUBLIC_URL.rstrip("/") or gateway_address()
+    return f"{base}/#{urlencode({'token': token})}"
 
 
 def printable(text: str) -> str:

@@ -51,3 +51,10 @@ def test_open_hands_the_link_to_the_browser(migrated_home: Path, tmp_path: Path)
     while not (opened.exists() and opened.read_text()) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert opened.read_text() == link
+
+
+def test_behind_a_proxy_the_link_is_the_public_address(migrated_home: Path, tmp_path: Path) -> None:
+    home = prepare_home(migrated_home, tmp_path / "home")
+    proc = dashboard(home, OPENCLAW_PUBLIC_URL="https://claw.example.com/")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"https://claw.example.com/#token={TOKEN}"

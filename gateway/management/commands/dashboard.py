@@ -1,5 +1,6 @@
 """`manage.py dashboard [--open]`: the web chat's link with the gateway token, for this host's
-gateway (the running one's address from its lock file, else OPENCLAW_BIND and OPENCLAW_PORT)."""
+gateway (OPENCLAW_PUBLIC_URL behind a proxy, else the running one's address from its lock file,
+else OPENCLAW_BIND and OPENCLAW_PORT)."""
 
 import webbrowser
 from pathlib import Path
