@@ -29,7 +29,10 @@ logger = logging.getLogger(__name__)
 MAX_BACKOFF = 60.0
 MAX_PAGES = 20  # of a paginated tools/list
 START_SECONDS = 30.0  # at least: a server's start (`npx …`, a venv) can be slower than a call
-STOP_GRACE = 10.0  # the SDK's own stdio shutdown: close stdin 2 s, SIGTERM 2 s, SIGKILL
+STOP_GRACE = 10.0
+# A server that had been running is started again in the background after it ends, this many
+# times in a row at most (with the backoff); after that, on its next use.
+MAX_RESTARTS = 5  # the SDK's own stdio shutdown: close stdin 2 s, SIGTERM 2 s, SIGKILL
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +65,7 @@ class ServerConnection:
         self.state = "stopped"  # stopped | starting | running | backoff | retired
         self.starts = 0
         self.failures = 0  # consecutive
+        self.last_used = 0.0  # loop time of the last listing or call a turn asked for
         self.last_error = ""
         self._after = after  # the previous connection's stop: one process per server
         self._session: ClientSession | None = None
@@ -73,6 +77,8 @@ class ServerConnection:
         self._listed_by: ClientSession | None = None  # a new session lists again
         self._stale = False
         self._expired = False  # an HTTP server no longer knows our session (it restarted)
+        self._ran = False  # a session was up once: worth restarting in the background
+        self._restarter: asyncio.Task[None] | None = None
 
     # --- the session ------------------------------------------------------------------
 
@@ -132,7 +138,7 @@ class ServerConnection:
                     ClientSession(watched, write, message_handler=self._on_message)
                 )
                 await session.initialize()
-                self._session, self.state = session, "running"
+                self._session, self.state, self._ran = session, "running", True
                 started.set_result(session)
                 await self._closed.wait()
                 crashed = self.state == "running"  # nobody asked it to stop
@@ -184,6 +190,18 @@ class ServerConnection:
         logger.warning(
             "MCP server %s failed (%s); next start in %.0f s", self.config.name, error, delay
         )
+        idle = self._restarter is None or self._restarter.done()
+        if self._ran and self.state != "retired" and self.failures <= MAX_RESTARTS and idle:
+            self._restarter = asyncio.create_task(
+                self._restart(delay), name=f"mcp:{self.config.name}:restart"
+            )
+
+    async def _restart(self, delay: float) -> None:
+        """Start the server again after `delay`, so the next call finds it running."""
+        await asyncio.sleep(delay)
+        self._restarter = None  # a failure of this start schedules the next try
+        with contextlib.suppress(MCPUnavailable):
+            await self.session()
 
     def _describe(self, exc: BaseException) -> str:
         while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
@@ -212,7 +230,13 @@ class ServerConnection:
     async def stop(self) -> None:
         """Stop the session for good (its process too); the connection never starts again."""
         self.state = "retired"
+        restarter, self._restarter = self._restarter, None
+        if restarter is not None:
+            restarter.cancel()
+            await asyncio.wait([restarter])
         await self._end_owner()
+        if self._after is not None:  # stopped once its predecessor has: a chain never overlaps
+            await asyncio.wait([self._after])
 
     # --- requests ---------------------------------------------------------------------
 
@@ -220,6 +244,7 @@ class ServerConnection:
         """The server's tools, listed once per session (again after `list_changed`). While
         the server cannot be reached: the last listing (its tools then fail when called), or
         none if it was never listed."""
+        self.last_used = asyncio.get_running_loop().time()
         try:
             session = await self.session()
         except MCPUnavailable as exc:
@@ -260,6 +285,7 @@ class ServerConnection:
         MCPTimeout, or MCPRefused (the server answered with an error). A call an HTTP server
         refused because it no longer knew the session never ran: it is sent once more, on a
         new session."""
+        self.last_used = asyncio.get_running_loop().time()
         for attempt in (1, 2):
             session = await self.session()
             try:

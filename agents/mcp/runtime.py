@@ -19,6 +19,12 @@ def supervisor() -> "MCPSupervisor":
     return _loaded
 
 
+def sweep() -> None:
+    """Stop the servers no turn used for a while (`MCPSupervisor.sweep`), if any ever ran."""
+    if _loaded is not None:
+        _loaded.sweep()
+
+
 async def shutdown() -> None:
     """Stop every MCP server this process started; nothing to do (and no import) if none was."""
     if _loaded is not None:

@@ -131,6 +131,7 @@ def build_tools(connection: "ServerConnection", listing: tuple["RemoteTool", ...
 async def mcp_tools(agent: AgentConfig, trust: Trust) -> list[Tool]:
     """The MCP tools a turn of `agent` at `trust` may use, servers started as needed (in
     parallel). A server that cannot be reached offers its last listing, or nothing."""
+    runtime.sweep()  # every turn looks: idle servers stop without a timer of their own
     try:
         configs = await offload.database(servers_for_agent, agent.slug)
     except Exception:  # the turn goes on with its built-in tools; the database error shows

@@ -81,17 +81,17 @@ async def test_a_crash_mid_call_fails_that_call_and_the_next_call_restarts_it() 
         await connection.stop()
 
 
-async def test_a_server_that_dies_while_idle_is_restarted_by_the_next_call() -> None:
+async def test_a_server_that_dies_while_idle_is_started_again_in_the_background() -> None:
     connection = ServerConnection(stdio_config())
     try:
         first = _pid((await connection.call("info", {})).text)
         os.kill(first, 9)
         assert await _gone(first)
-        for _ in range(100):  # the session notices the closed pipe by itself
-            if connection.state != "running":
+        for _ in range(400):  # noticed at once, and started again without a call
+            if connection.starts == 2 and connection.state == "running":
                 break
             await asyncio.sleep(0.05)
-        assert connection.state == "backoff"
+        assert (connection.starts, connection.state) == (2, "running")
         assert _pid((await connection.call("info", {})).text) != first
     finally:
         await connection.stop()
@@ -220,6 +220,26 @@ async def test_a_reconfigured_server_stops_before_its_successor_starts() -> None
     assert not _alive(pid) and second != pid  # one process per server, never two
     await supervisor.shutdown()
     assert await _gone(second)
+
+
+async def test_a_server_no_turn_used_for_a_while_is_stopped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from agents.mcp import supervisor as module
+
+    supervisor = MCPSupervisor()
+    connection = supervisor.connection(stdio_config())
+    pid = _pid((await connection.call("info", {})).text)
+    supervisor.sweep()
+    assert supervisor.connections == {"fake": connection}  # just used
+    monkeypatch.setattr(module, "IDLE_SECONDS", 0.0)
+    await asyncio.sleep(0.01)
+    supervisor.sweep()
+    assert supervisor.connections == {}
+    assert await _gone(pid)
+    fresh = supervisor.connection(stdio_config())  # the next use starts it again
+    assert (await fresh.call("echo", {"text": "back"})).text == "echo: back"
+    await supervisor.shutdown()
 
 
 async def test_unusable_tools_are_skipped_and_the_rest_kept_as_the_same_objects() -> None:
