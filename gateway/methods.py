@@ -41,12 +41,14 @@ async def health(conn: Connection, params: dict[str, Any]) -> Result:
 
 
 async def chat_send(conn: Connection, params: dict[str, Any]) -> Result:
-    text = require_str(params, "text", max_len=settings.OPENCLAW_MAX_MESSAGE_CHARS)
+    text = optional_str(params, "text", max_len=settings.OPENCLAW_MAX_MESSAGE_CHARS) or ""
     key = optional_str(params, "session")
     agent = optional_str(params, "agent", max_len=64)
     idempotency_key = optional_str(params, "idempotencyKey", max_len=128)
     session_key = key or services.main_session_key(agent)
     media, image_input = await _uploads(session_key, params.get("media"))
+    if not text.strip() and not media:  # files alone are a message; nothing at all is not
+        raise ProtocolError("bad_params", "Missing or empty parameter `text`.")
     message = router.WebMessage(
         session_key=session_key,
         text=await webchat_media.turn_text(text, media) if media else text,
