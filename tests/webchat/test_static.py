@@ -40,6 +40,7 @@ async def test_page_links_versioned_scripts_that_the_gateway_serves() -> None:
     assert status == 200
     links = re.findall(rb'(?:src|href)="(/static/gateway/[\w.]+)\?v=([0-9a-f]{12})"', page)
     assert sorted(name for name, _ in links) == [
+        b"/static/gateway/attach.js",
         b"/static/gateway/chat.css",
         b"/static/gateway/chat.js",
         b"/static/gateway/markdown.js",

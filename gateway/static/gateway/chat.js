@@ -3,6 +3,7 @@
 "use strict";
 (function () {
   const { MarkdownView } = window.OpenclawMarkdown;
+  const { Attachments, mediaNode, sentFile } = window.OpenclawAttach;
   const $ = (id) => document.getElementById(id);
   const conf = (id) => JSON.parse($(id).textContent);
   const WS_PATH = conf("oc-ws-path") || "/ws/gateway/", IS_STAFF = conf("oc-is-staff") === true;
@@ -103,13 +104,22 @@
     keepBottom(() => messagesEl.append(node));
     return node;
   }
-  function userBubble(text, origin) {
+  function authHeaders() { return token ? { Authorization: "Bearer " + token } : {}; }
+  function showMedia(node, list, key) { // stored files of session `key`, under a message
+    const files = (Array.isArray(list) ? list : []).filter((m) => m && typeof m.path === "string");
+    if (!files.length) return;
+    const box = el("div", "media");
+    for (const m of files) box.append(mediaNode(m, key || session, authHeaders));
+    keepBottom(() => node.append(box));
+  }
+  function userBubble(text, origin, media) {
     // A message no person typed here (another session's sessions_send, a reminder) says where
     // it came from; it is never shown as the reader's own words.
     const node = bubble(origin ? "user injected" : "user");
     if (origin) node.append(el("span", "origin", "From " + origin + ": "));
     else node.append(el("span", "sr-only", "You: "));
     node.append(document.createTextNode(text));
+    showMedia(node, media);
     return node;
   }
   function notice(text, kind) {
@@ -140,6 +150,7 @@
       this.el.append(this.toolsEl, this.bodyEl);
       this.md = new MarkdownView(this.bodyEl, copyText);
       this.tools = new Map();
+      this.sentFiles = []; // files send_file queued, shown with the final answer
       runs.set(run, this);
     }
     streaming() {
@@ -175,6 +186,7 @@
       this.el.removeAttribute("aria-busy");
       if (stopReason === "aborted" || stopReason === "length") this.el.dataset.stop = stopReason;
       for (const t of this.tools.values()) if (t.dataset.status === "running") toolState(t, "interrupted");
+      if (this.sentFiles.length) showMedia(this.el, this.sentFiles.splice(0));
       updateStop();
     }
     tool(d) {
@@ -189,7 +201,13 @@
         keepBottom(() => this.toolsEl.append(node));
       }
       if (typeof d.args === "string") node.querySelector(".tool-args").textContent = d.args;
-      if (typeof d.result_preview === "string") node.querySelector(".tool-result").textContent = d.result_preview;
+      if (typeof d.result_preview === "string") {
+        node.querySelector(".tool-result").textContent = d.result_preview;
+        const sent = d.name === "send_file" && d.status === "done" ? sentFile(d.result_preview) : null;
+        // Shown when the answer is final: by then the transcript names the file, which is
+        // what lets the media endpoint serve it to this session.
+        if (sent && !node.dataset.shown) { node.dataset.shown = "1"; this.sentFiles.push(sent); }
+      }
       toolState(node, d.status || "running");
     }
     approval(d) {
@@ -359,7 +377,9 @@
         notice("Earlier messages were summarised to fit the model's context.");
       } else if (e.type === "message" && e.role === "user") {
         const origin = e.meta && typeof e.meta.origin === "string" ? e.meta.origin : "";
-        userBubble(contentText(e.content), origin);
+        const media = e.meta && Array.isArray(e.meta.media) ? e.meta.media : [];
+        const said = contentText(e.content); // with files: the text, then a note per file
+        userBubble(media.length ? said.split("\n\n[")[0] : said, origin, media);
         if (typeof e.run === "string") userRuns.add(e.run);
       } else if (e.type === "message" && e.role === "assistant") {
         const run = typeof e.run === "string" ? e.run : "history-" + randomKey();
@@ -397,8 +417,10 @@
   // ---- sending: every message carries an idempotency key and is re-sent after a reconnect ----
   function send() {
     const text = inputEl.value;
-    if (!text.trim()) return;
-    const item = { key: randomKey(), text, session, sent: false, userEl: null, ph: null };
+    if (attachments.busy()) return notice("A file is still uploading; send once it is in.", "warn");
+    const media = attachments.take();
+    if (!text.trim() && !media.length) return;
+    const item = { key: randomKey(), text, media, session, sent: false, userEl: null, ph: null };
     outbox.set(item.key, item);
     inputEl.value = "";
     autosize();
@@ -409,7 +431,7 @@
     updateStop();
   }
   function showOutboxItem(item) {
-    item.userEl = userBubble(item.text);
+    item.userEl = userBubble(item.text, "", item.media);
     item.userEl.dataset.state = "sending";
     item.ph = bubble("assistant");
     item.ph.dataset.state = "waiting";
@@ -417,7 +439,9 @@
   function transmit(item) {
     const sock = ws;
     item.sent = true;
-    request("chat.send", { text: item.text, session: item.session, idempotencyKey: item.key }, (res) => {
+    const params = { text: item.text, session: item.session, idempotencyKey: item.key };
+    if (item.media.length) params.media = item.media.map((m) => m.path);
+    request("chat.send", params, (res) => {
       outbox.delete(item.key);
       if (item.userEl) delete item.userEl.dataset.state;
       const run = res.run;
@@ -490,6 +514,7 @@
     closeSidebar();
     if (key === session) return;
     session = key;
+    attachments.clear(); // uploaded for the session we leave
     busyElsewhere.delete(key);
     for (const r of runs.values()) clearTimeout(r.timer);
     if (!fromHistory) history.pushState(null, "", "?session=" + encodeURIComponent(key));
@@ -592,6 +617,26 @@
     if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); send(); }
   });
   composer.addEventListener("submit", (ev) => { ev.preventDefault(); send(); });
+  const fileInput = $("file-input"), mainEl = $("main");
+  const attachments = Attachments({
+    tray: $("attachments"), headers: authHeaders, session: () => session, changed: () => {},
+  });
+  $("attach").addEventListener("click", () => fileInput.click());
+  fileInput.addEventListener("change", () => { attachments.add([...fileInput.files]); fileInput.value = ""; });
+  mainEl.addEventListener("dragover", (ev) => {
+    if (ev.dataTransfer && [...ev.dataTransfer.types].includes("Files")) { ev.preventDefault(); mainEl.classList.add("dropping"); }
+  });
+  mainEl.addEventListener("dragleave", () => mainEl.classList.remove("dropping"));
+  mainEl.addEventListener("drop", (ev) => {
+    mainEl.classList.remove("dropping");
+    if (!ev.dataTransfer || !ev.dataTransfer.files.length) return;
+    ev.preventDefault();
+    attachments.add([...ev.dataTransfer.files]);
+  });
+  inputEl.addEventListener("paste", (ev) => { // a pasted screenshot or copied file
+    const files = ev.clipboardData ? [...ev.clipboardData.files] : [];
+    if (files.length) { ev.preventDefault(); attachments.add(files); }
+  });
   stopBtn.addEventListener("click", () => {
     for (const r of live()) request("chat.abort", { run: r.run }, null, () => {});
     for (const item of outbox.values()) item.abort = item.session === session;
