@@ -78,6 +78,7 @@ class ServerConnection:
         self._stale = False
         self._expired = False  # an HTTP server no longer knows our session (it restarted)
         self._ran = False  # a session was up once: worth restarting in the background
+        self._retired = False  # stopped for good (`stop`)
         self._restarter: asyncio.Task[None] | None = None
 
     # --- the session ------------------------------------------------------------------
@@ -96,7 +97,7 @@ class ServerConnection:
         name = self.config.name
         if self._owner is not None:  # the last session's task, still leaving: one at a time
             await self._end_owner()
-        if self.state == "retired":
+        if self._retired:
             raise MCPUnavailable(f"MCP server {name} was reconfigured or stopped; try again.")
         if self.config.missing:
             missing = ", ".join(self.config.missing)
@@ -120,6 +121,10 @@ class ServerConnection:
             error = f"it did not start within {allowed:g} s"
         except Exception as exc:
             error = self._describe(exc)
+        except asyncio.CancelledError:  # the turn that wanted it went away: so does this start
+            started.cancel()
+            await asyncio.shield(self._end_owner(cancel=True))
+            raise
         started.cancel()  # nobody waits for it any more
         await self._end_owner(cancel=True)
         self._failed(error)
@@ -141,17 +146,19 @@ class ServerConnection:
                 self._session, self.state, self._ran = session, "running", True
                 started.set_result(session)
                 await self._closed.wait()
-                crashed = self.state == "running"  # nobody asked it to stop
+                crashed = not self._retired  # nobody asked it to stop
         except Exception as exc:
             if not started.done():
                 started.set_exception(exc)
                 return
             if started.cancelled():  # a start that timed out: `_start` reports it
                 return
-            crashed = self.state == "running"
+            crashed = not self._retired
             self.last_error = self._describe(exc)
         finally:
             self._session = None
+            if not started.done():  # cancelled while starting (`stop`): its waiter hears why
+                started.set_exception(MCPUnavailable("it was stopped while starting"))
         if crashed:
             logger.warning("MCP server %s: the session ended unexpectedly", self.config.name)
             self._failed(self.last_error or "the session ended")
@@ -183,15 +190,14 @@ class ServerConnection:
     def _failed(self, error: str) -> None:
         self.failures += 1
         self.last_error = error
-        if self.state != "retired":
-            self.state = "backoff"
+        self.state = "retired" if self._retired else "backoff"
         delay = backoff(self.failures)
         self._retry_at = asyncio.get_running_loop().time() + delay
         logger.warning(
             "MCP server %s failed (%s); next start in %.0f s", self.config.name, error, delay
         )
         idle = self._restarter is None or self._restarter.done()
-        if self._ran and self.state != "retired" and self.failures <= MAX_RESTARTS and idle:
+        if self._ran and not self._retired and self.failures <= MAX_RESTARTS and idle:
             self._restarter = asyncio.create_task(
                 self._restart(delay), name=f"mcp:{self.config.name}:restart"
             )
@@ -229,12 +235,13 @@ class ServerConnection:
 
     async def stop(self) -> None:
         """Stop the session for good (its process too); the connection never starts again."""
-        self.state = "retired"
+        self._retired, self.state = True, "retired"
         restarter, self._restarter = self._restarter, None
         if restarter is not None:
             restarter.cancel()
             await asyncio.wait([restarter])
-        await self._end_owner()
+        # A session not up yet never sees `_closed`: its start is cancelled instead.
+        await self._end_owner(cancel=self._session is None)
         if self._after is not None:  # stopped once its predecessor has: a chain never overlaps
             await asyncio.wait([self._after])
 

@@ -3,8 +3,12 @@ lazy start, one process however many callers, crash noticed and restarted for th
 timeouts, the listing cached as the very same objects, headers and variables passed by name."""
 
 import asyncio
+import dataclasses
 import json
 import os
+import sys
+import uuid
+from pathlib import Path
 
 import pytest
 from django.test import override_settings
@@ -257,3 +261,75 @@ async def test_unusable_tools_are_skipped_and_the_rest_kept_as_the_same_objects(
     tools = build_tools(connection, listing)
     assert [t.name for t in tools] == ["fake__fine"]
     assert build_tools(connection, listing) is tools
+
+
+def _running(marker: str) -> bool:
+    """A process whose command line holds `marker` is alive (and not a zombie)."""
+    for proc in Path("/proc").iterdir():
+        try:
+            if marker in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                stat = (proc / "stat").read_text()
+                if stat.rsplit(")", 1)[1].split()[0] != "Z":
+                    return True
+        except OSError:
+            continue
+    return False
+
+
+async def _ended(marker: str) -> bool:
+    for _ in range(200):
+        if not _running(marker):
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+def _hanging(marker: str) -> ServerConfig:
+    """A "server" that never answers `initialize`."""
+    code = "import time; time.sleep(120)"
+    return ServerConfig(
+        name="hang", transport="stdio", command=sys.executable, args=("-c", code, marker)
+    )
+
+
+async def _spawned(marker: str) -> None:
+    for _ in range(200):
+        if _running(marker):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the server never started")
+
+
+async def test_a_start_that_never_answers_times_out_and_leaves_no_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from agents.mcp import connection as module
+
+    monkeypatch.setattr(module, "START_SECONDS", 1.0)
+    marker = f"mcp-hang-{uuid.uuid4().hex}"
+    config = dataclasses.replace(_hanging(marker), timeout=1.0)
+    with pytest.raises(MCPUnavailable, match="did not start within 1 s"):
+        await ServerConnection(config).session()
+    assert await _ended(marker)
+
+
+async def test_a_start_whose_turn_went_away_leaves_no_process() -> None:
+    marker = f"mcp-hang-{uuid.uuid4().hex}"
+    connection = ServerConnection(_hanging(marker))
+    starting = asyncio.ensure_future(connection.session())
+    await _spawned(marker)
+    starting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await starting
+    assert await _ended(marker)
+
+
+async def test_stopping_a_server_while_it_starts_leaves_no_process() -> None:
+    marker = f"mcp-hang-{uuid.uuid4().hex}"
+    connection = ServerConnection(_hanging(marker))
+    starting = asyncio.ensure_future(connection.session())
+    await _spawned(marker)
+    await asyncio.wait_for(connection.stop(), 15)
+    assert await _ended(marker)
+    with pytest.raises(MCPUnavailable, match="stopped while starting"):
+        await asyncio.wait_for(starting, 5)  # its waiter hears it at once
