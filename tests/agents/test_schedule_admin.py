@@ -110,6 +110,7 @@ def test_the_heartbeat_follows_the_agent_settings_saved_in_the_admin(
         "tools_deny": "[]",
         "max_tool_rounds": 16,
         "queue_mode": "collect",
+        "image_input": "auto",
         "queue_cap": 20,
         "heartbeat_enabled": "on",
         "heartbeat_minutes": 15,
