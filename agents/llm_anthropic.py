@@ -4,6 +4,7 @@ prompt translated at this edge (`agents.anthropic_format`), the streamed events 
 Thinking blocks are never yielded."""
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -77,6 +78,19 @@ class _Counts:
         return usage
 
 
+def _stream_error(client: Any, data: str, response: Any) -> Exception:
+    """An `error` event inside the stream, as the SDK's stream raises it (its status error for
+    the error's type: `overloaded_error` mid-answer is an `OverloadedError`)."""
+    body: object = data
+    try:
+        body = json.loads(data)
+        message = f"{body}"
+    except ValueError:
+        message = data or f"Error code: {response.status_code}"
+    error: Exception = client._make_status_error(message, body=body, response=response)
+    return error
+
+
 class AnthropicChatModel:
     """`ChatModel` over `AsyncAnthropic`, one client per base URL and key on each event loop.
     Every failure leaves as a `ModelError` (429 `rate_limited` with its retry-after, 529
@@ -101,28 +115,40 @@ class AnthropicChatModel:
         tool_index: dict[int, int] = {}  # Anthropic's block index → our tool call index
         try:
             client = await self._clients.anthropic(settings)
+            import anthropic
             import httpx2  # loaded with the client
 
-            timeout = httpx2.Timeout(settings.timeout, read=settings.idle_timeout)
-            from anthropic import AsyncStream
-            from anthropic.types import Message as AnthropicMessage
+            from openclaw.perf import sse  # imports httpx2: loaded with the SDK
 
+            timeout = httpx2.Timeout(settings.timeout, read=settings.idle_timeout)
             params = request_params(messages, settings, tools)
             # Until the answer's headers: `timeout`; then each read: `idle_timeout`.
             async with asyncio.timeout(settings.timeout):
-                # `messages.create`'s request, events read as the JSON they are (as in
-                # agents.llm_openai): the request, auth, stream decoding and errors stay the SDK's.
-                stream = await client.post(
+                # `messages.create`'s request, its events read as they are rather than through
+                # the SDK's stream objects (as in agents.llm_openai): the request, auth,
+                # timeouts and errors stay the SDK's.
+                response = await client.post(
                     "/v1/messages",
                     body=params,
-                    cast_to=AnthropicMessage,
+                    cast_to=httpx2.Response,
                     stream=True,
-                    stream_cls=AsyncStream[object],
                     options={"timeout": timeout},
                 )
             answered = True
-            async with stream:
-                async for event in stream:
+            try:
+                events = sse.read_events(
+                    response,
+                    lambda request: anthropic.APITimeoutError(request=request),
+                    lambda request: anthropic.APIConnectionError(request=request),
+                )
+                async for sent in events:
+                    if sent.event is None or sent.event == "ping":
+                        continue
+                    if sent.event == "error":
+                        raise _stream_error(client, sent.data, response)
+                    if not sent.data:
+                        continue
+                    event = json.loads(sent.data)
                     if not isinstance(event, dict):
                         continue
                     kind = event.get("type")
@@ -148,7 +174,10 @@ class AnthropicChatModel:
                         counts.read(event.get("usage"))
                         stop = (event.get("delta") or {}).get("stop_reason") or stop
                     elif kind == "message_stop":
+                        await sse.drain(events)  # the connection goes back to the pool
                         break
+            finally:
+                await response.aclose()
         except ModelError:
             raise
         except Exception as exc:  # SDK, transport and parse errors all end here, translated

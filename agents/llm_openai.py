@@ -4,6 +4,7 @@ model rejects (`max_tokens` on a reasoning model, a `temperature`) is dropped or
 and remembered for the process."""
 
 import asyncio
+import json
 import logging
 import re
 from collections.abc import AsyncIterator, Sequence
@@ -151,6 +152,20 @@ def learn(status: int, body: object, params: dict[str, Any], call: ModelSettings
     return True
 
 
+def _raise_if_error(chunk: dict[str, Any], event: str | None, response: Any) -> None:
+    """An error the provider sent inside the stream, raised as the SDK's stream raises it: an
+    `APIError` with the error object as its body (an Assistants `thread.` event is exempt)."""
+    if not chunk.get("error") or (event or "").startswith("thread."):
+        return
+    import openai  # loaded with the client
+
+    error = chunk["error"]
+    message = error.get("message") if isinstance(error, dict) else None
+    if not message or not isinstance(message, str):
+        message = "An error occurred during streaming"
+    raise openai.APIError(message=message, request=response.request, body=error)
+
+
 def _stream_error(exc: Exception) -> ModelError | None:
     """An error the provider sent inside the stream, after its 200 (the SDK raises `APIError`)."""
     import openai  # loaded with the client
@@ -191,8 +206,8 @@ class OpenAIChatModel:
             client = await self._clients.openai(provider.api, settings)
             import httpx2  # loaded with the client
             import openai
-            from openai import AsyncStream
-            from openai.types.chat import ChatCompletion
+
+            from openclaw.perf import sse  # imports httpx2: loaded with the SDK
 
             timeout = httpx2.Timeout(settings.timeout, read=settings.idle_timeout)
             # Without a key, no Authorization header at all (a local server needs none).
@@ -203,15 +218,14 @@ class OpenAIChatModel:
                     # Until the answer's headers: `timeout`; then each read: `idle_timeout`.
                     async with asyncio.timeout(settings.timeout):
                         # `chat.completions.create` without its type-driven walk over every
-                        # message and tool spec, and chunks as the JSON they are rather than
-                        # typed objects (bench/README.md, "SDK request path"): the request, auth,
-                        # stream decoding and errors stay the SDK's.
-                        stream = await client.post(
+                        # message and tool spec, and the answer read as the events they are
+                        # rather than through the SDK's stream objects (bench/README.md, "SDK
+                        # request path"): the request, auth, timeouts and errors stay the SDK's.
+                        response = await client.post(
                             "/chat/completions",
                             body=params,
-                            cast_to=ChatCompletion,
+                            cast_to=httpx2.Response,
                             stream=True,
-                            stream_cls=AsyncStream[object],
                             options={"timeout": timeout, "headers": headers or {}},
                         )
                     break
@@ -222,10 +236,20 @@ class OpenAIChatModel:
                     if attempt == MAX_ADJUSTMENTS or not learnt:
                         raise
             answered = True
-            async with stream:
-                async for chunk in stream:
+            try:
+                events = sse.read_events(
+                    response,
+                    lambda request: openai.APITimeoutError(request=request),
+                    lambda request: openai.APIConnectionError(request=request),
+                )
+                async for event in events:
+                    if event.data.startswith("[DONE]"):
+                        await sse.drain(events)
+                        break
+                    chunk = json.loads(event.data)
                     if not isinstance(chunk, dict):
                         continue
+                    _raise_if_error(chunk, event.event, response)
                     if chunk.get("usage") is not None:
                         usage = _usage(chunk["usage"])
                     for choice in chunk.get("choices") or ():
@@ -242,6 +266,8 @@ class OpenAIChatModel:
                             )
                         if choice.get("finish_reason"):
                             stop_reason = choice["finish_reason"]
+            finally:
+                await response.aclose()
         except ModelError:
             raise
         except Exception as exc:  # SDK, transport and parse errors all end here, translated

@@ -2,6 +2,8 @@
 
 Bench (a) against its fake with TCP_NODELAY off (bench/README.md, "Model providers through their
 SDKs"): the gateway's turn overhead p50 against the SDK's default transport, in the same runs.
+A request also leaves in one write rather than two (head, then body): one system call and one
+wake-up of the server fewer a call (`QuickAckStream`).
 
 `transport()` is httpx2's transport (the SDKs' HTTP client) whose connection pool runs on
 `QuickAckBackend`: after every read the socket's TCP_QUICKACK is set again (Linux leaves quick-ack
@@ -21,6 +23,7 @@ import httpcore2
 import httpx2
 
 QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)  # Linux only
+FLUSH_BYTES = 64 * 1024  # held writes go out once they reach this much
 SocketOption = (
     tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
 )
@@ -28,13 +31,24 @@ SocketOption = (
 
 
 class QuickAckStream(httpcore2.AsyncNetworkStream):
-    """A network stream that re-arms TCP_QUICKACK after each read that returned data."""
+    """A network stream that sends a request in one write and re-arms TCP_QUICKACK after each
+    read that returned data.
+
+    httpcore2 writes a request's head and its body separately: two system calls, two packets
+    and two wake-ups of the server for one small request. Writes are held here until the
+    stream is next read (the answer is awaited: nothing more is coming), or until they pass
+    `FLUSH_BYTES` (a large upload streams as before); the flush keeps its write's timeout."""
 
     def __init__(self, stream: httpcore2.AsyncNetworkStream) -> None:
         self._stream = stream
         self._socket: socket.socket | None = stream.get_extra_info("socket")
+        self._unsent: list[bytes] = []
+        self._unsent_bytes = 0
+        self._write_timeout: float | None = None
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
+        if self._unsent:
+            await self._flush()
         data = await self._stream.read(max_bytes, timeout)
         if data and self._socket is not None and QUICKACK is not None:
             with contextlib.suppress(OSError):  # a socket closed under us: nothing to ack
@@ -42,9 +56,22 @@ class QuickAckStream(httpcore2.AsyncNetworkStream):
         return data
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
-        await self._stream.write(buffer, timeout)
+        if not buffer:
+            return
+        self._unsent.append(buffer)
+        self._unsent_bytes += len(buffer)
+        self._write_timeout = timeout
+        if self._unsent_bytes >= FLUSH_BYTES:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        data = b"".join(self._unsent)
+        self._unsent.clear()
+        self._unsent_bytes = 0
+        await self._stream.write(data, self._write_timeout)
 
     async def aclose(self) -> None:
+        self._unsent.clear()  # a request given up before its answer was awaited
         await self._stream.aclose()
 
     async def start_tls(
@@ -53,6 +80,8 @@ class QuickAckStream(httpcore2.AsyncNetworkStream):
         server_hostname: str | None = None,
         timeout: float | None = None,  # noqa: ASYNC109
     ) -> httpcore2.AsyncNetworkStream:
+        if self._unsent:  # a proxy's CONNECT is answered before TLS starts: nothing is held
+            await self._flush()
         return QuickAckStream(await self._stream.start_tls(ssl_context, server_hostname, timeout))
 
     def get_extra_info(self, info: str) -> Any:
@@ -94,9 +123,8 @@ def transport(
     socket_options: list[tuple[int, int, int]],
     proxy: str | None = None,
 ) -> httpx2.AsyncHTTPTransport:
-    """httpx2's transport with these limits and socket options, on `QuickAckBackend` where the
-    platform has TCP_QUICKACK."""
+    """httpx2's transport with these limits and socket options, on `QuickAckBackend` (its
+    quick ACKs where the platform has TCP_QUICKACK, its one write a request everywhere)."""
     made = httpx2.AsyncHTTPTransport(limits=limits, socket_options=socket_options, proxy=proxy)
-    if QUICKACK is not None:
-        made._pool._network_backend = QuickAckBackend()
+    made._pool._network_backend = QuickAckBackend()
     return made

@@ -407,3 +407,14 @@ def test_the_client_sockets_set_nodelay_and_quickack() -> None:
     assert (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1) in SOCKET_OPTIONS
     if hasattr(socket, "TCP_QUICKACK"):
         assert (socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1) in SOCKET_OPTIONS
+
+
+async def test_answers_read_to_their_end_leave_the_connection_for_the_next_call(
+    fake: FakeOpenAI, model: OpenAIChatModel
+) -> None:
+    """The stream is read past `[DONE]` to the body's end (agents.llm_openai reads events
+    itself, openclaw.perf.sse), so the next call reuses the kept-alive connection."""
+    for _ in range(3):
+        got = await events(model, call(fake.base_url))
+        assert isinstance(got[-1], Finished)
+    assert len({r.peer for r in fake.requests}) == 1

@@ -5,15 +5,20 @@
 it) and an ``anthropic-version`` header, refuses a ``system`` role inside ``messages`` (400, as
 the API does) and streams ``message_start``, ``content_block_start``/``_delta``/``_stop``,
 ``message_delta`` (stop reason, usage) and ``message_stop`` events; without ``stream`` it answers
-the whole message. The prompt cache is simulated: the first request with a breakpoint
-(``cache_control``) writes its prefix (``cache_creation_input_tokens``), a later request with the
-same prefix reads it (``cache_read_input_tokens``); tokens are characters // 4.
+the whole message. The prompt cache is simulated: by default (``cache="prefix"``, simplified) the
+first request with a breakpoint (``cache_control``) on its tools or system writes tools + system
+(``cache_creation_input_tokens``), a later request with the same tools + system reads them
+(``cache_read_input_tokens``); tokens are characters // 4. ``FakeAnthropic(cache="anthropic",
+min_cache_tokens=1024)`` bills as the API does (tests/fakes/anthropic_cache.py): the longest
+cached prefix up to a breakpoint, looking back 20 blocks, written at every breakpoint, at most 4
+breakpoints (a fifth is a 400).
 
 Scripting: ``fake.script(*replies)``; an empty script answers ``Text("echo: <last user text>")``
 (the time stamp openclaw puts first left out). Replies: ``Text(content, thinking="")``,
 ``ToolUse(name, input_json, pieces=3, id=None, content="")``, ``Error(status, type, message,
 retry_after)`` with ``Error.rate_limit()`` (429) and ``Error.overloaded()`` (529), or a callable
-``(request_json) -> reply``. ``fake.requests`` lists ``Recorded(path, headers, body)``.
+``(request_json) -> reply``. ``fake.requests`` lists ``Recorded(path, headers, body, peer)`` (``peer``: the client's address,
+the same for requests over one kept-alive connection).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from tests.fakes.anthropic_cache import PromptCache, TooManyBreakpoints
 from tests.fakes.base import FakeServer
 from tests.fakes.openai_server import said, split_words
 
@@ -78,6 +84,7 @@ class Recorded:
     path: str
     headers: Mapping[str, str]
     body: JSON
+    peer: tuple[str, int] | None = None
 
 
 def _text(content: object) -> str:
@@ -103,8 +110,13 @@ def _has_breakpoint(value: object) -> bool:
 class FakeAnthropic(FakeServer):
     """One fake server; every instance has its own port, script, cache and request log."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", *, cache: str = "prefix", min_cache_tokens: int = 0
+    ) -> None:
         super().__init__(host)
+        if cache not in ("prefix", "anthropic"):
+            raise ValueError(f"cache is 'prefix' or 'anthropic', not {cache!r}")
+        self._prompt_cache = PromptCache(min_cache_tokens) if cache == "anthropic" else None
         self._script: deque[Scripted] = deque()
         self._requests: list[Recorded] = []
         self._cache: set[str] = set()
@@ -135,6 +147,8 @@ class FakeAnthropic(FakeServer):
 
     def _usage(self, body: JSON) -> JSON:
         """Input tokens split as the API splits them: read from the cache, written, the rest."""
+        if self._prompt_cache is not None:
+            return self._prompt_cache.usage(body) | {"output_tokens": 1}
         prefix = {"tools": body.get("tools"), "system": body.get("system")}
         whole = _tokens(body.get("messages")) + _tokens(prefix)
         read = written = 0
@@ -161,8 +175,10 @@ class FakeAnthropic(FakeServer):
 
     async def _messages(self, request: web.Request) -> web.StreamResponse:
         body: JSON = await request.json()
+        transport = request.transport
+        peer = tuple(transport.get_extra_info("peername")[:2]) if transport is not None else None
         with self._lock:
-            self._requests.append(Recorded(request.path, dict(request.headers), body))
+            self._requests.append(Recorded(request.path, dict(request.headers), body, peer))
         key = request.headers.get("x-api-key") or request.headers.get("Authorization") or ""
         if not key.removeprefix("Bearer ").strip():
             return self._error(401, "authentication_error", "invalid x-api-key")
@@ -174,9 +190,12 @@ class FakeAnthropic(FakeServer):
         reply = self._next(body)
         if isinstance(reply, Error):
             return self._error(reply.status, reply.type, reply.message, reply.retry_after)
+        try:
+            usage = self._usage(body)
+        except TooManyBreakpoints as exc:
+            return self._error(400, "invalid_request_error", str(exc))
         n = next(self._ids)
         blocks, stop = self._blocks(reply, n)
-        usage = self._usage(body)
         message: JSON = {
             "id": f"msg_fake_{n}",
             "type": "message",
