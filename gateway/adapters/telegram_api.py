@@ -46,33 +46,22 @@ class BotApi:
         self.token = token
 
     async def call(self, method: str, payload: dict[str, Any], *, wait: float = API_TIMEOUT) -> Any:
-        if self._client is None:
-            self._client = httpx.AsyncClient(timeout=API_TIMEOUT)
-        base = settings.TELEGRAM_API_URL.rstrip("/")
-        url = f"{base}/bot{self.token}/{method}"
-        try:
-            response = await self._client.post(url, json=payload, timeout=wait)
-        except httpx.HTTPError as exc:
-            # The exception's text may carry the URL, and with it the token: keep only the kind.
-            raise AdapterError(f"{method}: {type(exc).__name__}", permanent=False) from None
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if isinstance(body, dict) and body.get("ok"):
-            return body.get("result")
-        raise _api_error(method, response.status_code, body if isinstance(body, dict) else {})
+        return await self._post(method, wait, json=payload)
 
     async def upload(
         self, method: str, fields: dict[str, Any], field: str, file: tuple[str, bytes, str]
     ) -> Any:
         """A multipart call sending one file as `field` ((name, bytes, mime)); errors as `call`."""
-        client = self._http()
-        url = f"{settings.TELEGRAM_API_URL.rstrip('/')}/bot{self.token}/{method}"
         data = {k: str(v) for k, v in fields.items()}
+        return await self._post(method, FILE_TIMEOUT, data=data, files={field: file})
+
+    async def _post(self, method: str, wait: float, **content: Any) -> Any:
+        """POST one Bot API method (JSON or multipart `content`); its `result` or the error."""
+        url = f"{settings.TELEGRAM_API_URL.rstrip('/')}/bot{self.token}/{method}"
         try:
-            response = await client.post(url, data=data, files={field: file}, timeout=FILE_TIMEOUT)
+            response = await self._http().post(url, timeout=wait, **content)
         except httpx.HTTPError as exc:
+            # The exception's text may carry the URL, and with it the token: keep only the kind.
             raise AdapterError(f"{method}: {type(exc).__name__}", permanent=False) from None
         try:
             body = response.json()
