@@ -117,6 +117,7 @@ class FakeAnthropic(FakeServer):
         if cache not in ("prefix", "anthropic"):
             raise ValueError(f"cache is 'prefix' or 'anthropic', not {cache!r}")
         self._prompt_cache = PromptCache(min_cache_tokens) if cache == "anthropic" else None
+        self._billed: list[JSON] = []
         self._script: deque[Scripted] = deque()
         self._requests: list[Recorded] = []
         self._cache: set[str] = set()
@@ -133,6 +134,12 @@ class FakeAnthropic(FakeServer):
         with self._lock:
             return list(self._requests)
 
+    @property
+    def billed(self) -> list[JSON]:
+        """With `cache="anthropic"`: each request's input usage as billed, in order."""
+        with self._lock:
+            return list(self._billed)
+
     def _routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/messages", self._messages)
 
@@ -148,7 +155,10 @@ class FakeAnthropic(FakeServer):
     def _usage(self, body: JSON) -> JSON:
         """Input tokens split as the API splits them: read from the cache, written, the rest."""
         if self._prompt_cache is not None:
-            return self._prompt_cache.usage(body) | {"output_tokens": 1}
+            usage = self._prompt_cache.usage(body) | {"output_tokens": 1}
+            with self._lock:
+                self._billed.append(dict(usage))
+            return usage
         prefix = {"tools": body.get("tools"), "system": body.get("system")}
         whole = _tokens(body.get("messages")) + _tokens(prefix)
         read = written = 0
