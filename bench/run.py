@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.lib.harness import ROOT, Context, FakeModel, Homes, Report, Row, raise_nofile
 from bench.lib.tokens import tokenizer_name
-from bench.scenarios import growth, idle, memory, prompt_mcp, recall, start, turns
+from bench.scenarios import growth, idle, memory, prompt_cache, recall, start, turns
 
 RESULTS = ROOT / "bench" / "results" / "latest.json"
 Scenario = Callable[[Context], Awaitable[Report]]
@@ -45,7 +45,8 @@ def scenarios(profile: Path | None) -> dict[str, Scenario]:
             ctx, profile.with_stem(profile.stem + "-b") if profile else None
         ),
         "c": idle.idle_connections,
-        "d": prompt_mcp.hello_prompts,  # then with one MCP server of five tools
+        # "hello" plain, then with one MCP server of five tools, then Anthropic's prompt cache
+        "d": prompt_cache.hello_prompts_and_cache,
         "e": memory.memory_search,
         "f": start.start_until_ready,
         "g": growth.session_growth,
