@@ -52,7 +52,8 @@ async def receive(
     fetch: Fetch,
 ) -> Received:
     """Fetch, store and describe each attachment, then journal the outcome on `record` (the
-    turn's text and the stored files). Never raises for a file: each failure is a refusal."""
+    turn's text and the stored files). Never raises for a file: each failure (the
+    type, the cap, the download, the disk) is a refusal."""
     sections: list[str] = []
     stored: list[Media] = []
     refusals: list[str] = []
@@ -74,6 +75,13 @@ async def receive(
             said = f"I could not download {shown_name(attachment.name)}; please send it again."
             refusals.append(said)
             sections.append(f"[A file was sent but could not be downloaded: {error}]")
+            continue
+        except OSError as error:  # the disk (full, unwritable): this file is lost, not the text
+            logger.error("Storing %s failed: %s", attachment.kind or "a file", error)
+            refusals.append(
+                f"I could not store {shown_name(attachment.name)}; please send it again."
+            )
+            sections.append("[A file was sent but not stored: the gateway's disk refused it]")
             continue
         stored.append(media)
         sections.append(await describe(media))

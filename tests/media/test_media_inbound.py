@@ -78,3 +78,14 @@ async def test_a_resumed_entry_reuses_what_was_stored(home: Path) -> None:
     session = make_ctx(home).session
     again = await resumed(0, "text", media, session, fetcher({}))
     assert (again.text, again.media, again.image_input) == ("text", (stored,), "on")
+
+
+async def test_a_file_the_disk_cannot_take_is_refused_and_the_text_still_runs(home: Path) -> None:
+    (home / "media").write_text("not a folder")  # the store cannot make its day folder
+    pk = await database_sync_to_async(record)()
+    photo = Attachment("p", "photo.jpg", "image/jpeg", None, "photo")
+    received = await receive(pk, "look", [photo], "main", "auto", fetcher({"p": samples.jpeg()}))
+    assert received.refusals == ("I could not store “photo.jpg”; please send it again.",)
+    assert received.runs and received.text.startswith("look\n\n[A file was sent but not stored")
+    row = await InboundRecord.objects.aget(pk=pk)
+    assert row.text == received.text and row.media["received"] is True
