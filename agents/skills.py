@@ -129,12 +129,26 @@ def scan(root: Path | str, source: Source) -> tuple[Skill, ...]:
     try:
         version = _version(os.stat(top))
     except OSError:
-        _folders.pop(top, None)
+        if _folders.pop(top, None) is not None:
+            _forget(top, ())
         return ()
     known = _folders.get(top)
     if known is None or not _trusted(known[0], version):
         known = _folders[top] = (version, _list(top))
+        _forget(top, known[1])
     return tuple(_skill(entry, source) for entry in known[1])
+
+
+def _forget(top: str, entries: tuple[Entry, ...]) -> None:
+    """Drop what the caches hold for SKILL.md files of `top` no longer listed in it, so
+    folders that come and go (an agent writing skills) do not grow them for the process's life."""
+    kept = {path for entry in entries for path in (entry[2], *entry[3])}
+    under = top + os.sep
+    for cache in (_parsed, _unmet):
+        for path in [p for p in cache if p.startswith(under) and p not in kept]:
+            del cache[path]
+    stale = {pair for pair in _reported if pair[0].startswith(under) and pair[0] not in kept}
+    _reported.difference_update(stale)
 
 
 def _list(top: str) -> tuple[Entry, ...]:

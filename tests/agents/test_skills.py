@@ -304,3 +304,21 @@ def test_strangers_and_groups_get_no_skills_list_unless_they_may_read_files(
     assert names(agent, "group") == []
     reader = dataclasses.replace(agent, group_tools=("read_file",))
     assert names(reader, "group") == ["pdf"]
+
+
+def test_skills_that_come_and_go_leave_nothing_in_the_caches(home: Path, tmp_path: Path) -> None:
+    root = tmp_path / "ws" / "skills"
+    write_skill(root, "keep", "name: keep\ndescription: d")
+    for n in range(5):  # an agent writing and removing skills
+        path = write_skill(
+            root, f"temp-{n}", f"name: temp-{n}\ndescription: d\nrequires: {{bins: [no-x{n}]}}"
+        )
+        (root / "broken").mkdir(exist_ok=True)
+        assert f"temp-{n}" in [s.name for s in skills.discover(tmp_path / "ws")]
+        path.unlink()
+        path.parent.rmdir()
+        (root / "broken").rmdir()
+        os.utime(root, ns=(time.time_ns() + n + 1, time.time_ns() + n + 1))  # a new listing
+        assert [s.name for s in skills.discover(tmp_path / "ws")] == ["keep"]
+    held = [*skills._parsed, *skills._unmet, *(path for path, _ in skills._reported)]
+    assert [p for p in held if p.startswith(str(root))] == [str(root / "keep" / "SKILL.md")]
