@@ -1,11 +1,11 @@
 """The vector side of hybrid memory search: every chunk of an agent that has a vector, scored
 against the query in one matrix product, over the whole index (no newest-N window).
 
-The matrix lives in this process per (agent, model) and is rebuilt only when the agent's chunks
-or the model's vectors changed, which one aggregate query tells (chunk ids only grow: a
-re-indexed file gets new rows; vectors are only ever added). Chunks are few per agent (ten years
-of daily logs are ~40,000), so a float32 scan stays within the search budget on SQLite and
-PostgreSQL alike; PostgreSQL's pgvector is not needed for it.
+The matrix lives in this process per agent, for the model it searched with last, and is
+rebuilt only when the agent's chunks or the model's vectors changed, which one aggregate query
+tells (chunk ids only grow: a re-indexed file gets new rows; vectors are only ever added).
+Chunks are few per agent (ten years of daily logs are ~40,000), so a float32 scan stays within
+the search budget on SQLite and PostgreSQL alike; PostgreSQL's pgvector is not needed for it.
 """
 
 import threading
@@ -69,6 +69,10 @@ def nearest(
     if matrix is None or matrix.version != version:
         matrix = _load(agent_id, model, dims, version)
         with _lock:
+            # One matrix per agent: the one of the model it searches with now (a model changed
+            # in the settings would otherwise keep its old matrices for the process's life).
+            for stale in [k for k in _cache if k[0] == agent_id and k != key]:
+                del _cache[stale]
             _cache[key] = matrix
     if not len(matrix.ids) or limit <= 0:
         return {}

@@ -99,3 +99,13 @@ def test_an_unknown_local_model_is_a_clear_error() -> None:
     from memory import local_embeddings
 
     assert "unknown local embeddings model" in local_embeddings.check("local/nope")
+
+
+@pytest.mark.django_db
+def test_an_agent_keeps_one_matrix_the_models_it_searches_with_now(agent: Agent) -> None:
+    (agent.workspace / "memory" / "2024-01-01.md").write_text("Alpha.\n")
+    services.sync_agent(agent)
+    query = _vectors_for(agent, "Alpha.")
+    assert vector_index.nearest(agent.pk, MODEL, query, 5)
+    vector_index.nearest(agent.pk, "another-model", query[:4], 5)  # the setting changed
+    assert [k for k in vector_index._cache if k[0] == agent.pk] == [(agent.pk, "another-model", 4)]
