@@ -17,7 +17,7 @@ import openclaw
 from agents import services
 from agents.media.types import Media
 from agents.services import NotFound
-from agents.transcripts import read_entries_async
+from agents.transcripts import Entry, read_entries_async
 from gateway import approvals, inflight, router, webchat_media
 from gateway.lanes import LanesClosed
 from gateway.protocol import ProtocolError, int_param, optional_str, require_str
@@ -125,8 +125,16 @@ async def sessions_history(conn: Connection, params: dict[str, Any]) -> Result:
         return {"session": key, "entries": []}
     await conn.subscribe(key)
     entries = await read_entries_async(Path(session.transcript))
-    shown = [e for e in entries if e["type"] in ("message", "error", "compaction")]
+    shown = [e for e in entries if e["type"] in ("message", "error", "compaction") or _sent(e)]
     return {"session": key, "entries": shown[-limit:]}
+
+
+def _sent(entry: Entry) -> bool:
+    """A `send_file` result: the web chat shows the file it names in its answer."""
+    meta = entry.get("meta") or {}
+    return (
+        entry["type"] == "tool_result" and meta.get("name") == "send_file" and bool(meta.get("ok"))
+    )
 
 
 async def sessions_reset(conn: Connection, params: dict[str, Any]) -> Result:
