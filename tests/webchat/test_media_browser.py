@@ -99,4 +99,11 @@ def test_an_attached_image_is_sent_and_shown_and_an_answer_shows_its_image(
     expect(answer).to_contain_text("Here is the chart.", timeout=WAIT_MS)
     loaded(page, ".msg.assistant .media-image")
     page.screenshot(path=str(gateway.home / "media-chat.png"))
+
+    # After a reload, the history shows both: the sent photo and the answer's image.
+    page.reload()
+    expect(page.locator(".msg.user .media-image")).to_have_count(1, timeout=WAIT_MS)
+    expect(page.locator(".msg.assistant .media-image")).to_have_count(1)
+    loaded(page, ".msg.assistant .media-image")
+    loaded(page, ".msg.user .media-image")
     assert errors == []

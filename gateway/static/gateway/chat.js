@@ -373,6 +373,9 @@
         const r = runs.get(e.run);
         if (r && !r.text && !r.tools.size) r.el.remove();
         showError({ code: e.meta && e.meta.code, message: contentText(e.content) });
+      } else if (e.type === "tool_result") { // a file the answer sent (send_file)
+        const r = runs.get(e.run), sent = sentFile(contentText(e.content));
+        if (r && sent) showMedia(r.el, [sent]);
       } else if (e.type === "compaction") {
         notice("Earlier messages were summarised to fit the model's context.");
       } else if (e.type === "message" && e.role === "user") {
