@@ -53,18 +53,33 @@ def dotenv_path(chosen: str, source_root: Path) -> Path:
 
 
 def state_secret(home: Path, filename: str, nbytes: int = 32) -> str:
-    """A secret kept in the state directory, created (mode 0600) on first use."""
+    """A secret kept in the state directory, created (mode 0600) on first use.
+
+    The file appears whole or not at all (written aside, then hard-linked into place), so a
+    process starting beside another (the gateway and its worker, two Compose services) never
+    reads it half-written: it reads the first one's secret. A blank file, left by a crash of a
+    version that wrote in place, is made again rather than taken as an empty secret."""
     path = home / filename
-    try:
-        return path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        value = secrets.token_urlsafe(nbytes)
+    while True:
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process created it first: use theirs
-            return path.read_text(encoding="utf-8").strip()
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(value + "\n")
+            value = path.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            value = ""
+        else:
+            if value:
+                return value
+            path.unlink(missing_ok=True)
+        value = secrets.token_urlsafe(nbytes)
+        temp = home / f".{filename}.{secrets.token_hex(8)}.tmp"
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(value + "\n")
+            os.link(temp, path)  # fails when another process put its secret there first
+        except FileExistsError:
+            continue  # read theirs
+        finally:
+            temp.unlink(missing_ok=True)
         return value
 
 

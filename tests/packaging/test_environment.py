@@ -1,12 +1,14 @@
 """openclaw.environment: an empty variable means its default, whatever its type; a bad one
 names itself; OPENCLAW_PUBLIC_URL gives the host, the origin and whether TLS is in front."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from openclaw.environment import Env, PublicURL, dotenv_path, public_url
+from openclaw.environment import Env, PublicURL, dotenv_path, public_url, state_secret
 
 
 @pytest.mark.parametrize("empty", ["", "   "])
@@ -71,3 +73,30 @@ def test_dotenv_is_the_chosen_file_else_the_checkouts_else_the_current_folders(
     assert dotenv_path("/etc/openclaw.env", checkout) == Path("/etc/openclaw.env")
     assert dotenv_path("", checkout) == checkout / ".env"
     assert dotenv_path(" ", installed) == tmp_path / ".env"
+
+
+def test_a_state_secret_is_made_once_and_shared_by_processes_starting_together(
+    tmp_path: Path,
+) -> None:
+    for attempt in range(20):
+        home = tmp_path / str(attempt)
+        home.mkdir()
+        start = threading.Barrier(8)
+
+        def read(home: Path = home, start: threading.Barrier = start) -> str:
+            start.wait()
+            return state_secret(home, "gateway.token")
+
+        with ThreadPoolExecutor(8) as pool:
+            seen = set(pool.map(lambda _: read(), range(8)))
+        assert len(seen) == 1 and "" not in seen
+        assert (home / "gateway.token").read_text().strip() in seen
+        assert [p.name for p in home.iterdir()] == ["gateway.token"]  # no temporary file left
+        assert (home / "gateway.token").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_blank_state_secret_left_by_a_crash_is_made_again(tmp_path: Path) -> None:
+    (tmp_path / "secret_key").write_text("\n")
+    value = state_secret(tmp_path, "secret_key", 50)
+    assert len(value) >= 50 and (tmp_path / "secret_key").read_text() == value + "\n"
+    assert state_secret(tmp_path, "secret_key", 50) == value
