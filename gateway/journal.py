@@ -25,6 +25,26 @@ SCHEDULE = "schedule"
 
 
 @dataclass(frozen=True, slots=True)
+class Recipient:
+    """The platform chat a hook's answer is delivered to (`/hooks/agent` with `deliver`). Its
+    journal entry keeps it (`chat_id` `<channel>:<account>:<chat>`, `thread_id`; a web chat
+    entry's `chat_id` is its session key), so a restart still delivers the answer, once."""
+
+    channel: str
+    account: str
+    chat: str
+    thread: str = ""
+
+
+def recipient_of(chat_id: str, thread_id: str) -> Recipient | None:
+    """The recipient a web-side entry (`record_web`) keeps, or None (answered in its session)."""
+    parts = chat_id.split(":", 2)
+    if len(parts) < 3 or parts[0] == WEB or parts[0] not in ChannelAccount.Channel.values:
+        return None
+    return Recipient(parts[0], parts[1], parts[2], thread_id)
+
+
+@dataclass(frozen=True, slots=True)
 class Entry:
     """A journal entry: its record, the run expected to answer it, and whether this call wrote
     it (False: the message was journaled before, and `run` is the one that answers it)."""
@@ -75,14 +95,27 @@ def record_platform(message: InboundMessage, run: str) -> Entry:
     return _insert_once(values)
 
 
-def record_web(session: SessionRef, key: str, text: str, sender: str, run: str) -> Entry:
-    """A web chat message, deduplicated per session by the client's idempotency `key`."""
+def record_web(
+    session: SessionRef,
+    key: str,
+    text: str,
+    sender: str,
+    run: str,
+    recipient: Recipient | None = None,
+) -> Entry:
+    """A web chat message (or an HTTP API or hook message), deduplicated per session by the
+    client's idempotency `key`; `recipient`: the chat its answer is delivered to (a hook's)."""
     fields = {"channel": WEB, "account_id": session.agent.slug}
     message_id = journal_message_id(session.key, key)
+    chat, thread = session.key, ""
+    if recipient is not None:
+        chat = f"{recipient.channel}:{recipient.account}:{recipient.chat}"
+        thread = recipient.thread
     values = {
         **fields,
         "message_id": message_id,
-        "chat_id": session.key,
+        "chat_id": chat,
+        "thread_id": thread,
         "sender_id": sender[:255],
         "session_key": session.key,
         "text": text,
@@ -144,6 +177,11 @@ def note_reply_message(run: str, message_id: str) -> None:
 def note_chunks(run: str, count: int) -> None:
     """How many chunks of the answer reached the platform: a resumed delivery goes on after."""
     InboundRecord.objects.filter(run_id=run).update(delivered_chunks=count)
+
+
+def note_record_chunks(record: int, count: int) -> None:
+    """How many chunks of a hook's answer reached its recipient (see `Recipient`)."""
+    InboundRecord.objects.filter(pk=record).update(delivered_chunks=count)
 
 
 def mark_delivered(run: str) -> None:
