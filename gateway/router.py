@@ -66,7 +66,8 @@ class ScheduledMessage:
 class ApiMessage:
     """A message another program sent over HTTP (`channel` "api": the OpenAI-compatible API;
     "hook": `/hooks/*`): the caller chose the session; `key` is its idempotency key; `sender`
-    the caller (its rate budget); `origin` marks text no person typed here (see `Said`)."""
+    the caller (its rate budget); `origin` marks text no person typed here (see `Said`);
+    `recipient`: the chat a hook delivers the answer to (its entry stays open until then)."""
 
     session_key: str
     text: str
@@ -74,6 +75,7 @@ class ApiMessage:
     sender: str
     channel: Literal["api", "hook"]
     origin: str = ""
+    recipient: journal.Recipient | None = None
 
 
 Arrival = InboundMessage | WebMessage | ScheduledMessage | ApiMessage
@@ -202,7 +204,9 @@ def _journal_and_admit(arrival: Arrival, run: str) -> _Admitted | Routed:
         return _Admitted(entry, session)
     if isinstance(arrival, ApiMessage):  # journaled as web chat entries are (same dedupe)
         session, _ = services.open_session(arrival.session_key, channel=arrival.channel)
-        entry = journal.record_web(session, arrival.key, arrival.text, arrival.sender, run)
+        entry = journal.record_web(
+            session, arrival.key, arrival.text, arrival.sender, run, arrival.recipient
+        )
         return _Admitted(entry, session)
     if isinstance(arrival, ScheduledMessage):
         job = arrival.job
@@ -309,7 +313,8 @@ async def _to_lane(
             session,
             arrival.text,
             channel=arrival.channel,
-            records=(entry.record,),
+            # A hook's delivery closes its entry once the answer reached the chat.
+            records=() if arrival.recipient is not None else (entry.record,),
             run_id=entry.run,
             origin=arrival.origin,
         )
