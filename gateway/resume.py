@@ -14,8 +14,10 @@ from django.conf import settings
 from django.utils import timezone
 
 from agents import services
-from agents.transcripts import Entry, read_entries_async
+from agents.transcripts import read_entries_async
 from gateway import journal, runs
+from gateway.answers import answer_of
+from gateway.httpapi import hook_answers
 from gateway.httpapi.origins import origin_of
 from gateway.messages import ReplyTarget
 from gateway.models import InboundRecord
@@ -38,6 +40,7 @@ class Pending:
     records: tuple[int, ...] = ()
     media: tuple[dict[str, Any], ...] = ()  # each record's files (`InboundRecord.media`)
     senders: tuple[str, ...] = ()  # each record's sender
+    recipient: journal.Recipient | None = None  # a hook's: the chat its answer goes to
 
 
 def pending_runs() -> list[Pending]:
@@ -49,7 +52,10 @@ def pending_runs() -> list[Pending]:
     )
     runs: dict[str, list[InboundRecord]] = {}
     for record in records:
-        runs.setdefault(record.run_id or f"record:{record.pk}", []).append(record)
+        if _recipient(record) is not None:  # a hook's delivery: its own, to its own chat
+            runs[f"record:{record.pk}"] = [record]
+        else:
+            runs.setdefault(record.run_id or f"record:{record.pk}", []).append(record)
     return [
         Pending(
             channel=group[0].channel,
@@ -63,32 +69,16 @@ def pending_runs() -> list[Pending]:
             records=tuple(r.pk for r in group),
             media=tuple(r.media or {} for r in group),
             senders=tuple(r.sender_id for r in group),
+            recipient=_recipient(group[0]),
         )
         for group in runs.values()
     ]
 
 
-def answer_of(entries: list[Entry], run_id: str) -> str | None:
-    """What the run showed the user, if it finished (None if it did not). An aborted answer
-    whose journal entry is still open was cut by a shutdown, not by the user (a user's abort
-    closes the entry at once): it counts as unfinished."""
-    if not run_id:
+def _recipient(record: InboundRecord) -> journal.Recipient | None:
+    if record.channel != journal.WEB:
         return None
-    mine = [e for e in entries if e.get("run") == run_id]
-    errors = [e for e in mine if e["type"] == "error"]
-    if errors:
-        return f"⚠️ {errors[-1].get('content', 'Something went wrong.')}"
-    finals = [e for e in mine if e["type"] == "message" and e.get("stop_reason")]
-    if not finals or finals[-1].get("stop_reason") in ("partial", "aborted"):
-        return None
-    if finals[-1].get("stop_reason") == "no_reply":
-        return ""
-    said = [
-        e.get("content", "")
-        for e in mine
-        if e["type"] == "message" and e.get("role") == "assistant"
-    ]
-    return "".join(said)
+    return journal.recipient_of(record.chat_id, record.thread_id)
 
 
 async def transcript_answer(pending: Pending) -> str | None:
@@ -101,7 +91,11 @@ async def transcript_answer(pending: Pending) -> str | None:
 
 async def resume_web(pending: Pending) -> None:
     """At start: close the web chat entries whose answer reached the transcript, run the others
-    again (the answer lands in the transcript, where a reconnecting client reads it)."""
+    again (the answer lands in the transcript, where a reconnecting client reads it). A hook's
+    answer for a chat is delivered there (`gateway.httpapi.hook_answers.resume`)."""
+    if pending.recipient is not None:
+        await hook_answers.resume(pending, pending.recipient)
+        return
     if await transcript_answer(pending) is not None:
         await database_sync_to_async(journal.mark_records_delivered)(pending.records)
         return

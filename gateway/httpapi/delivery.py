@@ -1,35 +1,17 @@
-"""A hook's answer delivered to a chat: the platform chat it names (`channel`, `to`), or the one
-the agent's main session last heard from (`channel: "last"`). The answer is sent once, when the
-hook's run ends, through the account's running connection (chunked to the platform's limit)."""
-
-import asyncio
-import logging
-from dataclasses import dataclass
+"""Where a hook's answer goes: the platform chat it names (`channel`, `to`), or the one the
+agent's main session last heard from (`channel: "last"`), through the account's running
+connection. The sending itself is `gateway.httpapi.hook_answers`."""
 
 from channels.db import database_sync_to_async
 
 from agents import services
-from gateway.adapters.base import AdapterError
-from gateway.connections import PlatformConnection, running
+from gateway.connections import running
 from gateway.httpapi.chat_request import BadRequest
-from gateway.httpapi.listener import RunEvent, SessionEvents
+from gateway.httpapi.hook_answers import Destination
 from gateway.job_runner import LOCAL_CHANNELS
 from gateway.messages import ReplyTarget
 from gateway.models import InboundRecord
 from gateway.platforms import MODULES
-
-logger = logging.getLogger(__name__)
-
-_delivering: set[asyncio.Task[None]] = set()  # kept referenced until they end
-
-
-@dataclass(frozen=True, slots=True)
-class Destination:
-    connection: PlatformConnection
-    target: ReplyTarget
-
-    def __str__(self) -> str:
-        return f"{self.connection.channel}:{self.connection.account_id} chat {self.target.chat_id}"
 
 
 def last_chat(agent: str) -> tuple[str, str, str, str] | None:
@@ -83,40 +65,3 @@ async def follow_main_chat(agent: str) -> None:
     connection = running(platform, account)
     if connection is not None:
         await connection.follow(services.main_session_key(agent), ReplyTarget(chat, thread))
-
-
-def deliver_when_done(listener: SessionEvents, run: str, to: Destination, seconds: float) -> None:
-    """Send the run's answer to `to` once the run ends (a task of its own); closes `listener`."""
-    task = asyncio.create_task(_guarded(listener, run, to, seconds), name=f"hook-delivery:{run}")
-    _delivering.add(task)
-    task.add_done_callback(_delivering.discard)
-
-
-async def _guarded(listener: SessionEvents, run: str, to: Destination, seconds: float) -> None:
-    """`_deliver` in a task of its own: nobody else would hear of its failure."""
-    try:
-        await _deliver(listener, run, to, seconds)
-    except Exception:
-        logger.exception("Delivering hook run %s to %s failed", run, to)
-
-
-async def _deliver(listener: SessionEvents, run: str, to: Destination, seconds: float) -> None:
-    last: RunEvent | None = None
-    try:
-        async for run_event in listener.events(run, seconds):
-            last = run_event
-    except TimeoutError:
-        logger.warning("Hook run %s did not end in time; nothing delivered to %s", run, to)
-        return
-    finally:
-        await listener.close()
-    if last is None or last[0] != "chat.final":
-        logger.warning("Hook run %s failed; nothing delivered to %s", run, to)
-        return
-    text = str(last[1].get("text", ""))
-    if not text:  # NO_REPLY: nothing to say
-        return
-    try:
-        await to.connection.reply_now(to.target, text)
-    except AdapterError as error:
-        logger.warning("Delivering hook run %s to %s failed: %s", run, to, error)

@@ -54,6 +54,9 @@ def _text(body: dict[str, Any], name: str, max_chars: int) -> str:
     return text
 
 
+MAX_TO_CHARS = 128
+
+
 def parse_agent_hook(body: Any, *, default_agent: str, max_chars: int) -> AgentHook:
     if not isinstance(body, dict):
         raise BadRequest("The body must be a JSON object.")
@@ -64,6 +67,8 @@ def parse_agent_hook(body: Any, *, default_agent: str, max_chars: int) -> AgentH
     to = _string(body, "to")
     if deliver and channel != "last" and not to:
         raise BadRequest(f"`to` names the {channel} chat to deliver to.", param="to")
+    if len(to) > MAX_TO_CHARS:  # kept in the journal entry's chat id, with its channel
+        raise BadRequest(f"`to` is over {MAX_TO_CHARS} characters.", param="to")
     return AgentHook(
         agent=agent_of(_string(body, "agent", "agentId"), default_agent),
         message=_text(body, "message", max_chars),

@@ -17,7 +17,8 @@ from gateway import router
 from gateway.httpapi import wake
 from gateway.httpapi.auth import hook_authorised, token_in_url
 from gateway.httpapi.chat_request import BadRequest, session_key
-from gateway.httpapi.delivery import deliver_when_done, destination, follow_main_chat
+from gateway.httpapi.delivery import destination, follow_main_chat
+from gateway.httpapi.hook_answers import deliver_when_done
 from gateway.httpapi.hook_request import parse_agent_hook, parse_wake_hook
 from gateway.httpapi.listener import SessionEvents
 from gateway.httpapi.origins import hook_sender, origin_of
@@ -83,6 +84,7 @@ async def agent_hook(request: HttpRequest) -> HttpResponse:
         sender=hook_sender(hook.name),
         channel="hook",
         origin=origin_of(hook_sender(hook.name)) or "hook",
+        recipient=to.recipient if to is not None else None,
     )
     if to is None:
         return _answer(await submit(message))
@@ -91,7 +93,8 @@ async def agent_hook(request: HttpRequest) -> HttpResponse:
     if isinstance(routed, Refused) or routed.outcome != "accepted":
         await listener.close()  # a retry: the first request's run delivers, once
         return _answer(routed)
-    deliver_when_done(listener, routed.run, to, run_deadline())
+    assert routed.record is not None  # noqa: S101  # set for every accepted message
+    deliver_when_done(listener, routed.run, to, run_deadline(), routed.record)
     return _answer(routed, deliver=str(to))
 
 

@@ -13,8 +13,8 @@ from channels.layers import get_channel_layer
 from agents import services
 from agents.transcripts import read_entries_async
 from agents.turn_events import ENDS
+from gateway.answers import answer_of
 from gateway.events import session_group
-from gateway.resume import answer_of
 
 RunEvent = tuple[str, dict[str, Any]]
 
