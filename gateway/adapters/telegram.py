@@ -66,9 +66,8 @@ class TelegramAdapter(Adapter):
         """sendPhoto for a JPEG, PNG or WebP image up to 10 MB, sendVoice for an Ogg voice note,
         sendDocument for everything else; the caption goes as plain text, cut to Telegram's 1,024
         characters (a caption the HTML parser refused would fail the whole upload)."""
-        size = file.path.stat().st_size
-        if size > UPLOAD_BYTES:
-            raise AdapterError(f"{file.name} is over Telegram's 50 MB upload limit", permanent=True)
+        data = await offload.files(_read, file)
+        size = len(data)
         if file.mime in PHOTO_TYPES and size <= PHOTO_BYTES:
             method, field = "sendPhoto", "photo"
         elif file.mime == "audio/ogg":
@@ -78,7 +77,6 @@ class TelegramAdapter(Adapter):
         fields = _address(target)
         if file.caption:
             fields["caption"] = file.caption[:CAPTION_CHARS]
-        data: bytes = await offload.files(file.path.read_bytes)
         result = await self.api.upload(method, fields, field, (file.name, data, file.mime))
         return str(result["message_id"])
 
@@ -87,6 +85,18 @@ class TelegramAdapter(Adapter):
 
     async def close(self) -> None:
         await self.api.close()
+
+
+def _read(file: OutgoingFile) -> bytes:
+    """The file's bytes, within the upload limit; a file gone since the answer named it
+    (retention moved it, it was deleted) fails for good, as an AdapterError."""
+    try:
+        if file.path.stat().st_size > UPLOAD_BYTES:
+            raise AdapterError(f"{file.name} is over Telegram's 50 MB upload limit", permanent=True)
+        return file.path.read_bytes()
+    except OSError as exc:
+        message = f"{file.name} cannot be read: {exc.strerror or exc}"
+        raise AdapterError(message, permanent=True) from None
 
 
 def _address(target: ReplyTarget) -> dict[str, Any]:

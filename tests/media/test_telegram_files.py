@@ -79,3 +79,12 @@ async def test_send_file_uses_the_method_for_its_type(
     assert str(sent.message_id) == message_id
     [call] = fake.calls_to(method)
     assert call.params["message_thread_id"] == "7"  # a forum topic's file stays in its topic
+
+
+async def test_a_file_gone_before_its_upload_fails_for_good_as_an_adapter_error(
+    fake: FakeTelegram, adapter: TelegramAdapter, tmp_path: Path
+) -> None:
+    file = OutgoingFile(tmp_path / "gone.png", "image/png", "image", "gone.png")
+    with pytest.raises(AdapterError, match=r"gone\.png cannot be read") as failed:
+        await adapter.send_file(ReplyTarget("42"), file)
+    assert failed.value.permanent and not fake.calls_to("sendPhoto")
