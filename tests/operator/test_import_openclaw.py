@@ -24,6 +24,7 @@ from agents.models import Agent, ScheduledJob, Session
 from agents.services import ensure_default_agent, open_session
 from agents.transcripts import read_entries
 from gateway.models import Binding, ChannelAccount
+from gateway.operator.openclaw_import.runner import apply, build_plan
 from memory.models import DailyLog, MemoryNote, WorkingMemory
 from tests.gateway_process import ROOT, base_env
 
@@ -327,3 +328,17 @@ def test_a_job_over_our_limit_is_listed_not_failed(
     assert not ScheduledJob.objects.filter(purpose="reminder").exists()
     assert "[not imported] cron job 7d1f0c2e-5a44-4c0b-b1aa-2f9e6d3c8b70" in out
     assert "the limit is 0" in out
+
+
+def test_a_session_the_gateway_opens_while_importing_keeps_its_key(
+    source: Path, home: Path
+) -> None:
+    plan = build_plan(source)
+    open_session("agent:main:main")  # a message arrived between the plan and its apply
+    assert apply(plan) == 0
+    [step] = [s for s in plan.steps if s.kind == "transcript" and s.name == "main agent:main:main"]
+    assert step.detail.endswith("; archived: this key got an active session here meanwhile")
+    assert Session.objects.get(key="agent:main:main", status="archived").turns == 2
+    assert not read_entries(
+        Session.objects.get(key="agent:main:main", status="active").transcript_file
+    )

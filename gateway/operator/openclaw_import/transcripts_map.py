@@ -203,11 +203,15 @@ def _plan_one(
         target.unlink(missing_ok=True)  # left by an import that stopped before its row
         append_entries(target, converted.entries, fsync=True)
         with transaction.atomic():
+            # A running gateway may have opened this key since the plan was made.
+            opened = not archived and Session.objects.filter(key=new_key, status="active").exists()
+            if opened:
+                session.status = Session.Status.ARCHIVED
             session.save()
             Session.objects.filter(pk=session.pk).update(
                 created_at=_when(converted.entries[0]["ts"]), last_active_at=_when(updated)
             )
-        return None
+        return "archived: this key got an active session here meanwhile" if opened else None
 
     detail = f"→ {new_key}, {len(converted.entries) - 1} entries, {converted.turns} turns"
     if archived:
