@@ -48,6 +48,28 @@ def resolve_in_workspace(workspace: Path, user_path: str) -> Path:
     return Path(real)
 
 
+PRIVATE = "The owner's memory (MEMORY.md, memory/) is private: it is not available in this chat."
+
+
+def check_not_private(ctx: ToolContext, real: Path) -> None:
+    """Below the owner, the owner's memory stays private whatever tools a chat may use:
+    MEMORY.md and memory/ (real paths, so a link to them counts) are refused to paired users
+    always and to groups unless the agent shows its memory to groups. Raises ToolError."""
+    if ctx.trust == "owner" or (ctx.trust == "group" and ctx.agent.memory_in_groups):
+        return
+    root = Path(os.path.realpath(ctx.workspace))
+    memory = root / "memory"
+    if real in (root / "MEMORY.md", memory) or memory in real.parents:
+        raise ToolError(PRIVATE)
+
+
+def resolve_shareable(ctx: ToolContext, user_path: str) -> Path:
+    """`resolve_in_workspace`, then `check_not_private`: what this turn may read or send."""
+    real = resolve_in_workspace(ctx.workspace, user_path)
+    check_not_private(ctx, real)
+    return real
+
+
 def _parts(workspace: Path, user_path: str) -> tuple[str, tuple[str, ...]]:
     """(real workspace root, components of the resolved path below it)."""
     real = resolve_in_workspace(workspace, user_path)
@@ -300,6 +322,8 @@ class ReadFileTool:
         root = ctx.workspace
         if os.path.isabs(path):  # only a shared skill's file, read-only
             root, path = await asyncio.to_thread(shared_skill_file, ctx.agent, path)
+        else:
+            resolve_shareable(ctx, path)
         return await asyncio.to_thread(read_slice, root, path, offset, limit, _cap())
 
 
@@ -343,4 +367,5 @@ class ListDirTool:
 
     async def run(self, args: dict[str, Any], ctx: ToolContext) -> str:
         path = str_arg(args, "path", required=False, default=".") or "."
+        resolve_shareable(ctx, path)
         return await asyncio.to_thread(list_entries, ctx.workspace, path, _cap())

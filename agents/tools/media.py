@@ -8,6 +8,8 @@ the media store first (typed by content, within the attachment cap), so what goe
 was checked, and a delivery resumed after a restart sends the same bytes."""
 
 import asyncio
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,23 +25,60 @@ from agents.media.store import resolve, store_file
 from agents.media.types import Media, MediaRefused
 from agents.tools.base import Tool, ToolContext, ToolError
 from agents.tools.common import int_arg, str_arg
-from agents.tools.files import resolve_in_workspace
+from agents.tools.files import resolve_shareable
 
 CAPTION_CHARS = 1000
 
 
 def _own_media(ctx: ToolContext, path: str) -> Path:
-    """The real file of one of this agent's media paths; ToolError otherwise."""
+    """The real file of one of this agent's media paths; ToolError otherwise. Below the owner,
+    only a file this session was given (see `_seen`): never another chat's."""
     if not path.startswith(f"media/{ctx.agent.slug}/"):
         raise ToolError(
             f"{path!r} is not one of this agent's media files (media/{ctx.agent.slug}/…)."
         )
+    if ctx.trust != "owner" and not _seen(Path(ctx.session.transcript), path):
+        raise ToolError(f"{path} did not come up in this chat: only its own files are available.")
     try:
         return resolve(path)
     except ValueError as error:
         raise ToolError(str(error)) from None
     except FileNotFoundError:
         raise ToolError(f"{path} is no longer stored.") from None
+
+
+def _seen(transcript: Path, path: str) -> bool:
+    """Whether this session was given `path`: a file that came with one of its messages
+    (`meta.media`), or one a successful `send_file` of it stored. A model's own tool calls
+    and refusals name paths too, and prove nothing."""
+    whole = re.compile(r"(?<![\w./-])" + re.escape(path) + r"(?![\w./-])")
+    try:
+        with transcript.open("rb") as lines:
+            for line in lines:
+                if path.encode() not in line:
+                    continue
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue
+                if not isinstance(entry, dict):
+                    continue
+                meta = entry.get("meta") or {}
+                if entry.get("role") == "user" and whole.search(json.dumps(meta.get("media", []))):
+                    return True
+                content = entry.get("content")
+                if (
+                    entry.get("type") == "tool_result"
+                    and meta.get("name") == SEND_FILE
+                    and meta.get("ok")
+                    and isinstance(content, str)
+                    and content.startswith(QUEUED)
+                    and whole.search(content)
+                ):
+                    return True
+    except OSError:
+        return False
+    return False
 
 
 def _described(media: Media) -> str:
@@ -67,7 +106,7 @@ class SendFileTool:
             real = await asyncio.to_thread(_own_media, ctx, path)
             media = await asyncio.to_thread(_typed_copy, ctx.agent.slug, real, keep=path)
         else:
-            real = resolve_in_workspace(ctx.workspace, path)
+            real = resolve_shareable(ctx, path)
             if not real.is_file():
                 raise ToolError(f"{path!r} is not a file in the workspace.")
             media = await asyncio.to_thread(_typed_copy, ctx.agent.slug, real)
