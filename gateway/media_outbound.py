@@ -31,7 +31,7 @@ async def with_files(session_key: str, run: str, text: str) -> tuple[str, list[O
     workspace = Path(session.agent.workspace)
     owner = session_trust(session.key, is_group=session.is_group) == "owner"
     found: tuple[str, list[OutgoingFile]] = await offload.files(
-        answer_files, text, entries, run, workspace, links=owner
+        answer_files, text, entries, run, workspace, agent=session.agent.slug, links=owner
     )
     return found
 

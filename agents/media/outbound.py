@@ -45,17 +45,24 @@ class OutgoingFile:
 
 
 def answer_files(
-    text: str, entries: Sequence[Entry], run_id: str, workspace: Path, *, links: bool = True
+    text: str,
+    entries: Sequence[Entry],
+    run_id: str,
+    workspace: Path,
+    *,
+    agent: str,
+    links: bool = True,
 ) -> tuple[str, list[OutgoingFile]]:
     """(the answer's text without the image links it turns into files, the files to send).
     `links`: whether image links may send files at all (the owner's sessions only: a link
     is text the model wrote, which a stranger's message may have steered); a link names an
-    image (by content) or stays text."""
+    image (by content) in the workspace or in `agent`'s own media (as send_file), or stays
+    text."""
     files = [*_sent_files(entries, run_id)]
     kept: list[str] = []
     last = 0
     for link in IMAGE_LINK.finditer(text) if links else ():
-        found = _linked(link["target"].strip("<>"), link["alt"], workspace)
+        found = _linked(link["target"].strip("<>"), link["alt"], workspace, agent)
         if found is None:
             continue
         files.append(found)
@@ -102,10 +109,12 @@ def _caption(arguments: object) -> str:
     return caption.strip() if isinstance(caption, str) else ""
 
 
-def _linked(target: str, alt: str, workspace: Path) -> OutgoingFile | None:
-    """The file an image link names, if it is one of ours and small enough to send."""
+def _linked(target: str, alt: str, workspace: Path, agent: str) -> OutgoingFile | None:
+    """The file an image link names, if it is this agent's and small enough to send."""
     if not target or _SCHEME.match(target) or target.startswith(("/", "#")):
         return None
+    if target.startswith("media/") and not target.startswith(f"media/{agent}/"):
+        return None  # another agent's media: its chats' files, not this one's to send
     try:
         path = resolve(target) if target.startswith("media/") else None
         path = path or resolve_in_workspace(workspace, target)

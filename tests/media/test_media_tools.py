@@ -51,7 +51,9 @@ async def test_send_file_copies_a_workspace_file_and_delivery_finds_it(workspace
     (workspace / "chart.png").write_bytes(chart)
     result = await SendFileTool().run({"path": "chart.png", "caption": "hi"}, make_ctx(workspace))
     assert result.startswith("Will send media/main/") and "(chart.png, image/png," in result
-    text, files = answer_files("Done.", run_of("c1", {"caption": "hi"}, result), "r1", workspace)
+    text, files = answer_files(
+        "Done.", run_of("c1", {"caption": "hi"}, result), "r1", workspace, agent="main"
+    )
     [sent] = files
     assert (text, sent.name, sent.mime, sent.kind, sent.caption) == (
         "Done.",
@@ -94,13 +96,22 @@ def test_image_links_become_files_only_for_images_in_owner_sessions(workspace: P
     (workspace / "plot.png").write_bytes(samples.png())
     (workspace / "USER.md").write_text("private")
     answer = "Here:\n\n![the plot](plot.png)\n\n![notes](USER.md) and ![web](https://x.org/a.png)"
-    text, files = answer_files(answer, [], "r1", workspace)
+    text, files = answer_files(answer, [], "r1", workspace, agent="main")
     assert [(f.name, f.caption) for f in files] == [("plot.png", "the plot")]
     assert "plot.png" not in text and "![notes](USER.md)" in text and "https://x.org" in text
-    kept, none = answer_files(answer, [], "r1", workspace, links=False)
+    kept, none = answer_files(answer, [], "r1", workspace, agent="main", links=False)
     assert (kept, none) == (answer, [])
 
 
 def test_a_failed_send_file_sends_nothing(workspace: Path) -> None:
     entries = run_of("c1", {}, "Error: nope", ok=False)
-    assert answer_files("ok", entries, "r1", workspace) == ("ok", [])
+    assert answer_files("ok", entries, "r1", workspace, agent="main") == ("ok", [])
+
+
+def test_an_image_link_sends_only_this_agents_media(workspace: Path) -> None:
+    own = store.store_bytes("main", samples.png(), name="own.png")
+    other = store.store_bytes("helper", samples.png(), name="theirs.png")
+    answer = f"![mine]({own.path}) ![theirs]({other.path})"
+    text, files = answer_files(answer, [], "r1", workspace, agent="main")
+    assert [f.name for f in files] == [Path(own.path).name]
+    assert text == f"![theirs]({other.path})"
