@@ -59,7 +59,7 @@ def journal_message_id(session_key: str, key: str) -> str:
     return hashlib.sha256(session_key.encode("utf-8")).hexdigest()[:16] + ":" + key
 
 
-def _insert(values: dict[str, str]) -> int:
+def _insert(values: dict[str, Any]) -> int:
     record: int = rows.insert(InboundRecord, values)
     return record
 
@@ -102,16 +102,19 @@ def record_web(
     sender: str,
     run: str,
     recipient: Recipient | None = None,
+    due: datetime | None = None,
 ) -> Entry:
     """A web chat message (or an HTTP API or hook message), deduplicated per session by the
-    client's idempotency `key`; `recipient`: the chat its answer is delivered to (a hook's)."""
+    client's idempotency `key`; `recipient`: the chat its answer is delivered to (a hook's);
+    `due`: when it is to be answered, if later (a wake event held for the next heartbeat: its
+    entry is received then, and a start before that time holds it again)."""
     fields = {"channel": WEB, "account_id": session.agent.slug}
     message_id = journal_message_id(session.key, key)
     chat, thread = session.key, ""
     if recipient is not None:
         chat = f"{recipient.channel}:{recipient.account}:{recipient.chat}"
         thread = recipient.thread
-    values = {
+    values: dict[str, Any] = {
         **fields,
         "message_id": message_id,
         "chat_id": chat,
@@ -121,6 +124,8 @@ def record_web(
         "text": text,
         "run_id": run,
     }
+    if due is not None:
+        values["received_at"] = due
     try:
         return Entry(_insert(values), run, created=True)
     except IntegrityError:
