@@ -12,6 +12,7 @@ import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 from weakref import WeakValueDictionary
 
@@ -67,7 +68,9 @@ class ApiMessage:
     """A message another program sent over HTTP (`channel` "api": the OpenAI-compatible API;
     "hook": `/hooks/*`): the caller chose the session; `key` is its idempotency key; `sender`
     the caller (its rate budget); `origin` marks text no person typed here (see `Said`);
-    `recipient`: the chat a hook delivers the answer to (its entry stays open until then)."""
+    `recipient`: the chat a hook delivers the answer to (its entry stays open until then);
+    `due`: a later time to answer it (a held wake event: journaled and admitted now, never
+    queued here; `gateway.httpapi.wake` runs its entry then, `Routed.disposition` "held")."""
 
     session_key: str
     text: str
@@ -76,6 +79,7 @@ class ApiMessage:
     channel: Literal["api", "hook"]
     origin: str = ""
     recipient: journal.Recipient | None = None
+    due: datetime | None = None
 
 
 Arrival = InboundMessage | WebMessage | ScheduledMessage | ApiMessage
@@ -158,6 +162,8 @@ async def _route(
         return Routed("replied", session=session.key, reply=refusal, record=entry.record)
     if on_session is not None:
         await on_session(session.key)
+    if isinstance(arrival, ApiMessage) and arrival.due is not None:
+        return Routed("accepted", entry.run, session.key, record=entry.record, disposition="held")
     received: Received | None = None
     told: str | None = None  # files refused: the sender hears why, the text still runs
     if isinstance(arrival, InboundMessage) and arrival.attachments:
@@ -205,7 +211,7 @@ def _journal_and_admit(arrival: Arrival, run: str) -> _Admitted | Routed:
     if isinstance(arrival, ApiMessage):  # journaled as web chat entries are (same dedupe)
         session, _ = services.open_session(arrival.session_key, channel=arrival.channel)
         entry = journal.record_web(
-            session, arrival.key, arrival.text, arrival.sender, run, arrival.recipient
+            session, arrival.key, arrival.text, arrival.sender, run, arrival.recipient, arrival.due
         )
         return _Admitted(entry, session)
     if isinstance(arrival, ScheduledMessage):
