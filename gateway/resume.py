@@ -5,7 +5,7 @@ connection (`PlatformConnection.resume`), web chat entries here."""
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from agents import services
 from agents.transcripts import read_entries_async
 from gateway import journal, runs
 from gateway.answers import answer_of
-from gateway.httpapi import hook_answers
+from gateway.httpapi import hook_answers, wake
 from gateway.httpapi.origins import origin_of
 from gateway.messages import ReplyTarget
 from gateway.models import InboundRecord
@@ -41,10 +41,12 @@ class Pending:
     media: tuple[dict[str, Any], ...] = ()  # each record's files (`InboundRecord.media`)
     senders: tuple[str, ...] = ()  # each record's sender
     recipient: journal.Recipient | None = None  # a hook's: the chat its answer goes to
+    due: datetime | None = None  # a held wake event's time to be answered, if still to come
 
 
 def pending_runs() -> list[Pending]:
-    since = timezone.now() - timedelta(hours=settings.OPENCLAW_RESUME_HOURS)
+    now = timezone.now()
+    since = now - timedelta(hours=settings.OPENCLAW_RESUME_HOURS)
     records = (
         InboundRecord.objects.filter(status=InboundRecord.Status.ACCEPTED, received_at__gte=since)
         .exclude(session_key="")
@@ -70,6 +72,7 @@ def pending_runs() -> list[Pending]:
             media=tuple(r.media or {} for r in group),
             senders=tuple(r.sender_id for r in group),
             recipient=_recipient(group[0]),
+            due=group[0].received_at if group[0].received_at > now else None,
         )
         for group in runs.values()
     ]
@@ -92,9 +95,13 @@ async def transcript_answer(pending: Pending) -> str | None:
 async def resume_web(pending: Pending) -> None:
     """At start: close the web chat entries whose answer reached the transcript, run the others
     again (the answer lands in the transcript, where a reconnecting client reads it). A hook's
-    answer for a chat is delivered there (`gateway.httpapi.hook_answers.resume`)."""
+    answer for a chat is delivered there (`gateway.httpapi.hook_answers.resume`); a wake event
+    held for a heartbeat still to come waits for it again (`gateway.httpapi.wake`)."""
     if pending.recipient is not None:
         await hook_answers.resume(pending, pending.recipient)
+        return
+    if pending.due is not None:  # a wake event held for a heartbeat still to come
+        wake.rearm(pending.account_id, pending.due, pending.records, pending.run_id, pending.texts)
         return
     if await transcript_answer(pending) is not None:
         await database_sync_to_async(journal.mark_records_delivered)(pending.records)

@@ -17,10 +17,11 @@ from gateway import router
 from gateway.httpapi import wake
 from gateway.httpapi.auth import hook_authorised, token_in_url
 from gateway.httpapi.chat_request import BadRequest, session_key
-from gateway.httpapi.delivery import destination, follow_main_chat
+from gateway.httpapi.delivery import destination
 from gateway.httpapi.hook_answers import deliver_when_done
 from gateway.httpapi.hook_request import parse_agent_hook, parse_wake_hook
 from gateway.httpapi.listener import SessionEvents
+from gateway.httpapi.main_chat import follow_main_chat
 from gateway.httpapi.origins import hook_sender, origin_of
 from gateway.httpapi.submit import (
     Refused,
@@ -119,7 +120,7 @@ async def wake_hook(request: HttpRequest) -> HttpResponse:
         await follow_main_chat(event.agent)
         return _answer(await submit(wake.message(event.agent, key, event.text)), mode=event.mode)
     try:
-        due = await database_sync_to_async(wake.next_heartbeat)(event.agent)
+        due = await database_sync_to_async(wake.next_due)(event.agent)
     except services.NotFound as missing:
         return _error(404, str(missing))
     except wake.HeartbeatOff:
@@ -128,7 +129,8 @@ async def wake_hook(request: HttpRequest) -> HttpResponse:
             f"The heartbeat of agent {event.agent!r} is off, so nothing would answer at the next "
             "one: send mode 'now', or switch its heartbeat on in the admin.",
         )
-    due, duplicate = wake.hold(event.agent, key, event.text, due)
-    session = services.main_session_key(event.agent)
-    held = {"session": session, "duplicate": duplicate, "mode": event.mode}
-    return JsonResponse({"ok": True, **held, "due": due.isoformat()})
+    routed = await submit(wake.message(event.agent, key, event.text, due))
+    if not isinstance(routed, Refused) and routed.outcome == "accepted":
+        assert routed.record is not None  # noqa: S101  # set for every accepted message
+        wake.hold(event.agent, due, wake.Held(routed.record, routed.run, event.text))
+    return _answer(routed, mode=event.mode, due=due.isoformat())

@@ -1,28 +1,39 @@
-"""Wake events for the agent's next heartbeat (`/hooks/wake` with `mode: next-heartbeat`): held
-in this process until the time the agent's heartbeat is next due, then routed into its main
-session like `mode: now` events (while one waits for its turn the others join it, following the
-session's queue mode). Held in memory, as OpenClaw holds its system events: a restart forgets
-the ones still waiting; once routed they are journaled like every message. Their answers go
+"""Wake events for the agent's next heartbeat (`/hooks/wake` with `mode: next-heartbeat`). The
+router journals and admits one at once, with the time the agent's heartbeat is next due as the
+time it is received (`ApiMessage.due`), and queues nothing; this module runs the held entries in
+the agent's main session at that time, like `mode: now` events (held together, they become one
+turn when the session's queue mode is `collect`). A restart before then holds them again
+(`rearm`, from `gateway.resume`); one after it answers them at the start, once. Their answers go
 where the main session's do: the web chat, and the platform chat it last heard from."""
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from channels.db import database_sync_to_async
 from django.utils import timezone
 
 from agents import services
 from agents.models import ScheduledJob
-from gateway import router
-from gateway.httpapi.delivery import follow_main_chat
+from gateway import journal, router, runs
+from gateway.httpapi.main_chat import follow_main_chat
 from gateway.httpapi.origins import WAKE_ORIGIN, WAKE_SENDER
-from gateway.httpapi.submit import Refused, submit
+from gateway.lanes import LanesClosed
 
 logger = logging.getLogger(__name__)
 
 
-_held: dict[str, dict[str, str]] = {}  # agent → idempotency key → text, in arrival order
-_due: dict[str, datetime] = {}  # agent → when its held events are routed
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A journaled wake event waiting for its time: its entry, the run it was given, its text."""
+
+    record: int
+    run: str
+    text: str
+
+
+_held: dict[tuple[str, datetime], list[Held]] = {}  # (agent, due) → its events, in order
 _waiters: set[asyncio.Task[None]] = set()
 
 
@@ -30,54 +41,81 @@ class HeartbeatOff(Exception):
     """The agent has no heartbeat: nothing would answer an event held for it."""
 
 
-def next_heartbeat(agent: str) -> datetime:
-    """When the agent's heartbeat next runs; raises `HeartbeatOff` (or `services.NotFound`)."""
+def next_due(agent: str) -> datetime:
+    """When an event held now is answered: with the agent's events already waiting, else at
+    its heartbeat's next run. Raises `HeartbeatOff` (or `services.NotFound`)."""
     found = services.get_agent(agent)
     if not found.heartbeat_enabled:
         raise HeartbeatOff(agent)
+    now = timezone.now()
+    waiting = [due for slug, due in list(_held) if slug == agent and due > now]
+    if waiting:
+        return min(waiting)
     job = ScheduledJob.objects.filter(
         agent=found, purpose=ScheduledJob.Purpose.HEARTBEAT, enabled=True
     ).first()
     if job is not None and job.next_run_at is not None:
-        return max(job.next_run_at, timezone.now())
-    return timezone.now() + timedelta(minutes=found.heartbeat_minutes)  # its job is being made
+        return max(job.next_run_at, now)
+    return now + timedelta(minutes=found.heartbeat_minutes)  # its job is being made
 
 
-def message(agent: str, key: str, text: str) -> router.ApiMessage:
-    """A wake event as the router takes it: the hook's text in the agent's main session."""
+def message(agent: str, key: str, text: str, due: datetime | None = None) -> router.ApiMessage:
+    """A wake event as the router takes it: the hook's text in the agent's main session,
+    answered at once or, with `due`, held until then."""
     session = services.main_session_key(agent)
     return router.ApiMessage(
-        session, text, key, sender=WAKE_SENDER, channel="hook", origin=WAKE_ORIGIN
+        session, text, key, sender=WAKE_SENDER, channel="hook", origin=WAKE_ORIGIN, due=due
     )
 
 
-def hold(agent: str, key: str, text: str, due: datetime) -> tuple[datetime, bool]:
-    """Hold an event until `due` (or the time the agent's held events already wait for);
-    returns that time and whether this key was held already (a retried request)."""
-    held = _held.setdefault(agent, {})
-    duplicate = key in held
-    held.setdefault(key, text)
-    if agent not in _due:
-        _due[agent] = due
-        task = asyncio.create_task(_route_when_due(agent), name=f"wake:{agent}")
-        _waiters.add(task)
-        task.add_done_callback(_waiters.discard)
-    return _due[agent], duplicate
+def hold(agent: str, due: datetime, event: Held) -> None:
+    """Run the journaled `event` in the agent's main session at `due`."""
+    waiting = _held.get((agent, due))
+    if waiting is not None:
+        if all(e.record != event.record for e in waiting):
+            waiting.append(event)
+        return
+    _held[(agent, due)] = [event]
+    task = asyncio.create_task(_run_when_due(agent, due), name=f"wake:{agent}")
+    _waiters.add(task)
+    task.add_done_callback(_waiters.discard)
 
 
-async def _route_when_due(agent: str) -> None:
-    await asyncio.sleep(max((_due[agent] - timezone.now()).total_seconds(), 0.0))
-    _due.pop(agent, None)
-    held = _held.pop(agent, {})
+def rearm(
+    agent: str, due: datetime, records: tuple[int, ...], run: str, texts: tuple[str, ...]
+) -> None:
+    """At start: held entries whose time has not come yet wait for it again."""
+    for record, text in zip(records, texts, strict=True):
+        hold(agent, due, Held(record, run, text))
+
+
+async def _run_when_due(agent: str, due: datetime) -> None:
+    await asyncio.sleep(max((due - timezone.now()).total_seconds(), 0.0))
+    held = _held.pop((agent, due), [])
     try:
         await follow_main_chat(agent)
     except Exception:  # the web chat still gets the answer
         logger.exception("Following the main chat of %s failed", agent)
-    for key, text in held.items():
+    try:
+        session = await runs.open_session(None, agent)
+    except services.NotFound:
+        logger.warning("Agent %s is gone; its held wake events stay unanswered", agent)
+        return
+    for event in held:
         try:
-            routed = await submit(message(agent, key, text))
+            accepted = await runs.submit_chat(
+                session,
+                event.text,
+                channel="hook",
+                records=(event.record,),
+                run_id=event.run,
+                sender=WAKE_SENDER,
+                origin=WAKE_ORIGIN,
+            )
+        except LanesClosed:  # stopping: the entries stay open, the next start answers them
+            return
         except Exception:
-            logger.exception("Routing a wake event for %s failed", agent)
+            logger.exception("Running a wake event for %s failed", agent)
             continue
-        if isinstance(routed, Refused):
-            logger.warning("Wake event for %s not taken: %s", agent, routed.message)
+        if accepted.run != event.run:  # folded into a queued turn
+            await database_sync_to_async(journal.set_run)(event.record, accepted.run)

@@ -9,6 +9,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -128,3 +129,68 @@ def test_a_turn_cut_by_a_crash_runs_again_and_is_delivered_once(rig: Rig) -> Non
     time.sleep(1.0)
     assert texts(rig.telegram, 9002) == ["echo: deploy 7 done"]
     assert asked(rig.model, "deploy 7 done") == 2
+
+
+def heartbeat_in(seconds: int) -> str:
+    """Shell code: the main agent's heartbeat on, next due in `seconds`, then hourly."""
+    return (
+        "from datetime import timedelta\n"
+        "from django.utils import timezone\n"
+        "from agents.models import Agent, ScheduledJob\n"
+        "from agents.scheduled_jobs import sync_heartbeats\n"
+        "Agent.objects.filter(slug='main').update(heartbeat_enabled=True, heartbeat_minutes=60)\n"
+        "sync_heartbeats()\n"
+        "ScheduledJob.objects.filter(purpose='heartbeat').update("
+        f"next_run_at=timezone.now() + timedelta(seconds={seconds}))\n"
+    )
+
+
+def wake(text: str) -> dict[str, str]:
+    return {"text": text, "mode": "next-heartbeat"}
+
+
+def test_a_wake_event_held_for_the_heartbeat_survives_a_restart(rig: Rig) -> None:
+    manage(rig.factory.home, rig.env, "shell", "-c", heartbeat_in(25))
+    gateway = rig.start()
+    status, held = hook(gateway, "/hooks/wake", wake("the backup finished"), "backup-1")
+    assert status == 200 and not held["duplicate"]
+    due = datetime.fromisoformat(held["due"])
+    gateway.kill()
+
+    gateway = rig.start()
+    status, again = hook(gateway, "/hooks/wake", wake("the backup finished"), "backup-1")
+    assert status == 200 and again["duplicate"]  # still held: the retry adds nothing
+    assert datetime.now(UTC) < due and asked(rig.model, "the backup finished") == 0
+    deadline = time.monotonic() + 60
+    while not asked(rig.model, "the backup finished"):
+        assert time.monotonic() < deadline, "the held event was never answered"
+        time.sleep(0.1)
+    assert datetime.now(UTC) >= due  # at the heartbeat's time, not at the start
+    [request] = [r for r in rig.model.requests if "the backup finished" in json.dumps(r.body)]
+    assert "from hook: wake" in json.dumps(request.body)
+    time.sleep(1.0)
+    assert asked(rig.model, "the backup finished") == 1
+
+    gateway.kill()  # answered: a later start runs it no more
+    rig.start()
+    time.sleep(1.5)
+    assert asked(rig.model, "the backup finished") == 1
+
+
+def test_a_wake_event_whose_heartbeat_passed_while_down_is_answered_at_start(rig: Rig) -> None:
+    manage(rig.factory.home, rig.env, "shell", "-c", heartbeat_in(6))
+    gateway = rig.start()
+    status, held = hook(gateway, "/hooks/wake", wake("disk almost full"), "disk-1")
+    assert status == 200
+    gateway.kill()
+    while datetime.now(UTC) < datetime.fromisoformat(held["due"]):
+        time.sleep(0.2)
+    assert asked(rig.model, "disk almost full") == 0
+
+    rig.start()
+    deadline = time.monotonic() + 30
+    while not asked(rig.model, "disk almost full"):
+        assert time.monotonic() < deadline, "the held event was never answered"
+        time.sleep(0.1)
+    time.sleep(1.0)
+    assert asked(rig.model, "disk almost full") == 1
