@@ -33,10 +33,7 @@ async def describe(media: Media) -> str:
         return await _audio(media, label)
     if extractable(media.mime):
         try:
-            path = resolve(media.path)
-            text = await offload.files(
-                extract_text, path, media.mime, settings.OPENCLAW_MEDIA_TEXT_CHARS
-            )
+            text = await offload.files(_document_text, media)
         except (ValueError, OSError) as error:
             return f"[Document: {label}; its text could not be read: {error}]"
         return f"[Document: {label}; its text follows]\n{text}\n[End of {media.name or 'document'}]"
@@ -48,11 +45,15 @@ async def _audio(media: Media, label: str) -> str:
     if not transcribe.enabled():
         return f"[Audio: {label}. Not transcribed: no transcription model is configured.]"
     try:
-        text = await transcribe.transcribe(media, resolve(media.path))
+        text = await transcribe.transcribe(media, await offload.files(resolve, media.path))
     except (ModelError, ValueError, OSError) as error:
         logger.warning("Transcribing %s failed: %s", media.path, error)
         return f"[Audio: {label}. Transcription failed: {error}]"
     return f"[Voice transcript of {label}, transcribed automatically]\n{text or '(silence)'}"
+
+
+def _document_text(media: Media) -> str:
+    return extract_text(resolve(media.path), media.mime, settings.OPENCLAW_MEDIA_TEXT_CHARS)
 
 
 def compose(text: str, sections: list[str]) -> str:
