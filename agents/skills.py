@@ -144,10 +144,11 @@ def _forget(top: str, entries: tuple[Entry, ...]) -> None:
     folders that come and go (an agent writing skills) do not grow them for the process's life."""
     kept = {path for entry in entries for path in (entry[2], *entry[3])}
     under = top + os.sep
+    # Snapshots (copied in one step under the GIL): other threads may scan at the same time.
     for cache in (_parsed, _unmet):
-        for path in [p for p in cache if p.startswith(under) and p not in kept]:
-            del cache[path]
-    stale = {pair for pair in _reported if pair[0].startswith(under) and pair[0] not in kept}
+        for path in [p for p in list(cache) if p.startswith(under) and p not in kept]:
+            cache.pop(path, None)
+    stale = {pair for pair in tuple(_reported) if pair[0].startswith(under) and pair[0] not in kept}
     _reported.difference_update(stale)
 
 
