@@ -18,7 +18,8 @@ from agents.transcripts import read_entries_async
 from gateway import journal, runs
 from gateway.answers import answer_of
 from gateway.httpapi import hook_answers, wake
-from gateway.httpapi.origins import origin_of
+from gateway.httpapi.main_chat import follow_main_chat
+from gateway.httpapi.origins import WAKE_SENDER, origin_of
 from gateway.messages import ReplyTarget
 from gateway.models import InboundRecord
 
@@ -112,6 +113,8 @@ async def resume_web(pending: Pending) -> None:
         logger.warning("Session %s is gone; cannot answer its journal entries", pending.session_key)
         return
     senders = pending.senders or ("",) * len(pending.records)
+    if WAKE_SENDER in senders:  # its answer reaches the owner's chat too, as it would have
+        await follow_main_chat(pending.account_id)
     for record, text, sender in zip(pending.records, pending.texts, senders, strict=True):
         origin = origin_of(sender)
         if origin is None:  # typed in the web chat: it may be a chat command
