@@ -323,7 +323,7 @@ class ReadFileTool:
         if os.path.isabs(path):  # only a shared skill's file, read-only
             root, path = await asyncio.to_thread(shared_skill_file, ctx.agent, path)
         else:
-            resolve_shareable(ctx, path)
+            await asyncio.to_thread(resolve_shareable, ctx, path)
         return await asyncio.to_thread(read_slice, root, path, offset, limit, _cap())
 
 
@@ -367,5 +367,5 @@ class ListDirTool:
 
     async def run(self, args: dict[str, Any], ctx: ToolContext) -> str:
         path = str_arg(args, "path", required=False, default=".") or "."
-        resolve_shareable(ctx, path)
+        await asyncio.to_thread(resolve_shareable, ctx, path)
         return await asyncio.to_thread(list_entries, ctx.workspace, path, _cap())

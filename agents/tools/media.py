@@ -106,11 +106,16 @@ class SendFileTool:
             real = await asyncio.to_thread(_own_media, ctx, path)
             media = await asyncio.to_thread(_typed_copy, ctx.agent.slug, real, keep=path)
         else:
-            real = resolve_shareable(ctx, path)
-            if not real.is_file():
-                raise ToolError(f"{path!r} is not a file in the workspace.")
+            real = await asyncio.to_thread(_workspace_file, ctx, path)
             media = await asyncio.to_thread(_typed_copy, ctx.agent.slug, real)
         return f"{QUEUED} {media.path} {_described(media)} with your answer."
+
+
+def _workspace_file(ctx: ToolContext, path: str) -> Path:
+    real = resolve_shareable(ctx, path)
+    if not real.is_file():
+        raise ToolError(f"{path!r} is not a file in the workspace.")
+    return real
 
 
 def _typed_copy(agent_slug: str, real: Path, keep: str = "") -> Media:

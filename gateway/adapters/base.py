@@ -35,6 +35,19 @@ class FormattingRejected(AdapterError):
         super().__init__(message, permanent=True)
 
 
+def read_outgoing(file: OutgoingFile, limit: int, too_big: str) -> bytes:
+    """Blocking (call it through `offload.files`): the bytes of a file an answer sends, at most
+    `limit` of them; over it, `too_big` as a permanent AdapterError, and a file gone since the
+    answer named it (retention moved it, it was deleted) fails for good too."""
+    try:
+        if file.path.stat().st_size > limit:
+            raise AdapterError(too_big, permanent=True)
+        return file.path.read_bytes()
+    except OSError as exc:
+        message = f"{file.name} cannot be read: {exc.strerror or exc}"
+        raise AdapterError(message, permanent=True) from None
+
+
 class Adapter(ABC):
     """One account on one platform. Methods are async and MAY raise `AdapterError`; `send`
     returns the platform's id of the new message (used by `edit`). Implementations MUST NOT

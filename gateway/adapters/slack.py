@@ -20,7 +20,7 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agents.media.outbound import OutgoingFile
-from gateway.adapters.base import Adapter, AdapterError
+from gateway.adapters.base import Adapter, AdapterError, read_outgoing
 from gateway.adapters.slack_files import CAPTION_CHARS, UPLOAD_BYTES, SlackFiles, attachments_of
 from gateway.adapters.slack_text import escape, from_slack, to_mrkdwn
 from gateway.connections import PlatformConnection
@@ -132,9 +132,9 @@ class SlackAdapter(Adapter):
         """Slack's external upload: files.getUploadURLExternal, the bytes POSTed to the URL it
         returns, then files.completeUploadExternal shares the file into the chat (and thread)
         with the caption as its comment. Returns the file's id (Slack names no message)."""
-        size = file.path.stat().st_size
-        if size > UPLOAD_BYTES:
-            raise AdapterError(f"{file.name} is over Slack's 1 GB file limit", permanent=True)
+        too_big = f"{file.name} is over Slack's 1 GB file limit"
+        data = await offload.files(read_outgoing, file, UPLOAD_BYTES, too_big)
+        size = len(data)
         ticket = await self._call(
             "files.getUploadURLExternal",
             self.client.files_getUploadURLExternal(filename=file.name, length=size),
@@ -142,7 +142,6 @@ class SlackAdapter(Adapter):
         upload_url, file_id = str(ticket.get("upload_url") or ""), str(ticket.get("file_id") or "")
         if not upload_url or not file_id:
             raise AdapterError("files.getUploadURLExternal: no upload URL", permanent=False)
-        data: bytes = await offload.files(file.path.read_bytes)
         await self.files.put(upload_url, data, file.name, file.mime)
         caption = escape(file.caption[:CAPTION_CHARS]) if file.caption else None
         await self._call(

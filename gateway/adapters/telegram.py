@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from agents.media.outbound import OutgoingFile
-from gateway.adapters.base import Adapter, AdapterError
+from gateway.adapters.base import Adapter, AdapterError, read_outgoing
 from gateway.adapters.telegram_api import BotApi
 from gateway.adapters.telegram_html import render
 from gateway.adapters.telegram_listener import listener
@@ -66,7 +66,8 @@ class TelegramAdapter(Adapter):
         """sendPhoto for a JPEG, PNG or WebP image up to 10 MB, sendVoice for an Ogg voice note,
         sendDocument for everything else; the caption goes as plain text, cut to Telegram's 1,024
         characters (a caption the HTML parser refused would fail the whole upload)."""
-        data = await offload.files(_read, file)
+        too_big = f"{file.name} is over Telegram's 50 MB upload limit"
+        data = await offload.files(read_outgoing, file, UPLOAD_BYTES, too_big)
         size = len(data)
         if file.mime in PHOTO_TYPES and size <= PHOTO_BYTES:
             method, field = "sendPhoto", "photo"
@@ -85,18 +86,6 @@ class TelegramAdapter(Adapter):
 
     async def close(self) -> None:
         await self.api.close()
-
-
-def _read(file: OutgoingFile) -> bytes:
-    """The file's bytes, within the upload limit; a file gone since the answer named it
-    (retention moved it, it was deleted) fails for good, as an AdapterError."""
-    try:
-        if file.path.stat().st_size > UPLOAD_BYTES:
-            raise AdapterError(f"{file.name} is over Telegram's 50 MB upload limit", permanent=True)
-        return file.path.read_bytes()
-    except OSError as exc:
-        message = f"{file.name} cannot be read: {exc.strerror or exc}"
-        raise AdapterError(message, permanent=True) from None
 
 
 def _address(target: ReplyTarget) -> dict[str, Any]:

@@ -13,8 +13,9 @@ from django.conf import settings
 
 from agents.media.outbound import OutgoingFile
 from agents.media.store import check_declared
-from gateway.adapters.base import Adapter, AdapterError, split_text
+from gateway.adapters.base import Adapter, AdapterError, read_outgoing, split_text
 from gateway.adapters.whatsapp_media import (
+    DOCUMENT,
     attachment_of,
     caption_of,
     may_carry_token,
@@ -211,11 +212,11 @@ class WhatsAppAdapter(Adapter):
         """Upload to /<phone-number-id>/media, then send a media message with its id: an image
         (JPEG, PNG up to 5 MB), video (MP4, 3GPP) or audio up to 16 MB, else a document up to
         100 MB, with the caption where WhatsApp takes one (not on audio)."""
-        size = file.path.stat().st_size
-        kind = media_type(file, size)
+        too_big = f"{file.name} is over WhatsApp's 100 MB limit"
+        data = await offload.files(read_outgoing, file, DOCUMENT.max_bytes, too_big)
+        kind = media_type(file, len(data))
         if kind is None:
-            raise AdapterError(f"{file.name} is over WhatsApp's 100 MB limit", permanent=True)
-        data: bytes = await offload.files(file.path.read_bytes)
+            raise AdapterError(too_big, permanent=True)
         form = {"messaging_product": "whatsapp", "type": file.mime}
         upload = self._send(
             "POST",
