@@ -26,6 +26,6 @@ def test_over_the_limit_is_permanent(tmp_path: Path) -> None:
 
 
 def test_a_file_gone_is_permanent(tmp_path: Path) -> None:
-    with pytest.raises(AdapterError, match="chart.png cannot be read") as error:
+    with pytest.raises(AdapterError, match=r"chart\.png cannot be read") as error:
         read_outgoing(outgoing(tmp_path / "gone.png"), 10, "too big")
     assert error.value.permanent
