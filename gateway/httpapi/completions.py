@@ -2,6 +2,7 @@
 message into its session (a real turn on the session's lane) → answer with the turn's result,
 whole or streamed as server-sent events of the turn's own deltas, ending with `data: [DONE]`."""
 
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
@@ -115,10 +116,10 @@ class Answer:
     async def whole(self, headers: dict[str, str]) -> HttpResponse:
         last: RunEvent = ("chat.error", {"message": "The run did not end in time."})
         try:
-            async for run_event in self._events():
-                last = run_event
-        except TimeoutError:
-            pass
+            # Past the deadline, `last` is what came (if nothing: "did not end in time").
+            with contextlib.suppress(TimeoutError):
+                async for run_event in self._events():
+                    last = run_event
         finally:
             await self.listener.close()
         name, data = last
